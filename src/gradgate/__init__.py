@@ -1,0 +1,80 @@
+"""gradgate: neural networks as computation graphs of gates, trained by backpropagation.
+
+    import gradgate as gg
+    W = gg.randn(3, 4, requires_grad=True)
+    E = gg.sqerr(gg.sigmoid(gg.matvec(W, x)), t)
+    E.backward()          # W.grad now holds dE/dW
+"""
+
+# isort: off
+from .tensor import Tensor, tensor  # first: the engine and the gates' API build on it
+# isort: on
+from . import check
+from .check import jacobian
+from .engine import enable_grad, grad, is_grad_enabled, no_grad
+from .factories import (
+    arange,
+    eye,
+    full,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    zeros,
+    zeros_like,
+)
+from .functional import (
+    abs,
+    add,
+    astype,
+    binary_cross_entropy_with_logits,
+    broadcast_to,
+    clip,
+    concatenate,
+    cross_entropy,
+    div,
+    dot,
+    exp,
+    expand_dims,
+    flatten,
+    getitem,
+    leaky_relu,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    matvec,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mse,
+    mul,
+    neg,
+    outer,
+    permute,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    softplus,
+    sqerr,
+    sqrt,
+    squeeze,
+    stack,
+    sub,
+    sum,
+    swapaxes,
+    tanh,
+    transpose,
+    var,
+    where,
+)
+from .gates import REGISTRY, Gate, register
+
+__version__ = "0.1.0"
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,309 @@
+"""Recording gates forward, and running them backward.
+
+Forward, :func:`apply` runs a gate on its inputs' arrays and, when a gradient will be
+wanted, records the gate and its inputs on the output tensor. Backward, :func:`backward`
+visits the tensors in reverse topological order, asks each gate for J^T g, sums each
+contribution back to its input's shape (:func:`sum_to`) and adds the contributions that fan
+in to one tensor — in one line, marked below (lecture 20.2).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .gates.base import Gate
+from .tensor import DEFAULT_FLOAT, Tensor
+
+# --- grad mode -------------------------------------------------------------------------
+
+_mode = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    return getattr(_mode, "enabled", True)
+
+
+@contextmanager
+def _grad_mode(enabled: bool) -> Iterator[None]:
+    previous = is_grad_enabled()
+    _mode.enabled = enabled
+    try:
+        yield
+    finally:
+        _mode.enabled = previous
+
+
+def no_grad() -> Any:
+    """Context manager (and decorator) in which no graph is recorded; per thread."""
+    return _grad_mode(False)
+
+
+def enable_grad() -> Any:
+    """Context manager that records the graph again inside a ``no_grad`` block."""
+    return _grad_mode(True)
+
+
+# --- forward ---------------------------------------------------------------------------
+
+
+def _as_tensors(gate: Gate, inputs: Sequence[Any]) -> tuple[Tensor, ...]:
+    """Wrap arrays and Python numbers; a number takes the dtype of the tensors it meets."""
+    reference = None
+    for x in inputs:
+        if isinstance(x, (Tensor, np.ndarray)) and x.dtype.kind == "f":
+            reference = x.dtype
+            break
+    out = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            out.append(x)
+        elif isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+            if isinstance(x, bool):
+                dtype: Any = np.bool_
+            elif reference is not None:
+                dtype = reference
+            else:
+                dtype = DEFAULT_FLOAT if isinstance(x, float) else np.int64
+            out.append(Tensor(np.asarray(x, dtype=dtype)))
+        elif isinstance(x, (np.ndarray, np.generic)):
+            out.append(Tensor(np.asarray(x)))
+        elif isinstance(x, (list, tuple)):
+            out.append(Tensor(np.asarray(x, dtype=reference)))
+        else:
+            raise TypeError(f"{gate.name}: cannot take an input of type {type(x).__name__}")
+    return tuple(out)
+
+
+def apply(gate: Gate, *inputs: Any) -> Tensor:
+    """Run ``gate`` forward on ``inputs`` and, if any of them requires a gradient (and grad
+    mode is on), record the gate as the output's parent."""
+    tensors = inputs
+    for x in inputs:
+        if type(x) is not Tensor:
+            tensors = _as_tensors(gate, inputs)
+            break
+    arrays = [t.data for t in tensors]
+    kind = type(arrays[0])
+    for a in arrays:
+        if type(a) is not kind:
+            devices = ", ".join(backend.device_of(b) for b in arrays)
+            raise ValueError(f"{gate.name}: inputs are on different devices ({devices})")
+    xp = backend.namespace_of(arrays[0])
+    out = gate.forward(xp, *arrays)
+    if type(out) is not kind:
+        out = xp.asarray(out)
+    result = Tensor(out)
+    if is_grad_enabled():
+        needs = tuple(t.requires_grad for t in tensors)
+        if True in needs:
+            gate.inputs = tensors
+            gate.needs = needs
+            result.gate = gate
+            result.requires_grad = True
+    return result
+
+
+# --- backward --------------------------------------------------------------------------
+
+
+def sum_to(g: Any, like: Tensor) -> Any:
+    """g summed over the axes that broadcasting added or stretched, so that it has
+    ``like``'s shape, and cast to ``like``'s dtype. The one place that un-broadcasts."""
+    shape = like.shape
+    if g.shape != shape:
+        lead = g.ndim - len(shape)
+        stretched = tuple(
+            lead + k for k, n in enumerate(shape) if n == 1 and g.shape[lead + k] != 1
+        )
+        if lead or stretched:
+            g = g.sum(axis=tuple(range(lead)) + stretched, keepdims=True)
+            g = g.reshape(shape)
+        if g.shape != shape:
+            raise RuntimeError(f"gradient of shape {g.shape} does not fit a tensor of {shape}")
+    if g.dtype != like.dtype:
+        g = g.astype(like.dtype)
+    return g
+
+
+def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
+    """Every tensor that requires grad and leads to ``roots``, each before its parents.
+
+    Iterative depth-first search (an explicit stack, so a 100,000-gate chain is fine);
+    tensors are told apart by identity.
+    """
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(r, False) for r in roots]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        gate = node.gate
+        if gate is not None:
+            if gate.inputs is None:
+                raise RuntimeError(
+                    f"backward through the graph a second time: the saved values of gate "
+                    f"{gate.name} were released by the first backward. Pass "
+                    "retain_graph=True to the first backward() to keep them."
+                )
+            for parent in gate.inputs:
+                if parent.requires_grad and id(parent) not in seen:
+                    stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def _run(
+    roots: Sequence[Tensor],
+    seeds: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    wanted: dict[int, int] | None = None,
+) -> dict[int, Any]:
+    """Propagate ``seeds`` (dE/d root) back through the graph.
+
+    With ``wanted`` (id of tensor → position) the gradients of those tensors are returned
+    and no ``.grad`` is touched; otherwise leaves accumulate into ``.grad``.
+    """
+    order = _topological_order(roots)
+    grads: dict[int, Any] = {}
+    for root, seed in zip(roots, seeds):
+        key = id(root)
+        grads[key] = seed if key not in grads else grads[key] + seed
+    found: dict[int, Any] = {}
+    handed_out: set[int] = {id(s) for s in seeds}  # arrays a leaf's .grad must not share
+    with _grad_mode(create_graph):
+        for node in order:
+            g = grads.pop(id(node), None)  # dE/d(node), complete: all consumers came first
+            if g is None:
+                continue
+            if wanted is not None:
+                if id(node) in wanted:
+                    found[wanted[id(node)]] = g
+            elif node.gate is None or node.retains_grad:
+                _accumulate(node, g, create_graph, handed_out)
+            gate = node.gate
+            if gate is None:
+                continue
+            inputs = gate.inputs
+            if create_graph:
+                from . import functional
+
+                contributions = gate.vjp(functional, g, node, *inputs)
+            else:
+                xp = backend.namespace_of(node.data)
+                contributions = gate.vjp(xp, g, node.data, *[t.data for t in inputs])
+                xp_array = xp.ndarray
+            for parent, contribution in zip(inputs, contributions):
+                if contribution is None or not parent.requires_grad:
+                    continue
+                if not create_graph and type(contribution) is not xp_array:
+                    contribution = xp.asarray(contribution)
+                contribution = sum_to(contribution, parent)
+                key = id(parent)
+                # fan-out: dE/ds = J1^T g1 + J2^T g2 + ...  (lecture 20.2)
+                grads[key] = contribution if key not in grads else grads[key] + contribution
+            if not retain_graph:
+                gate.inputs = None
+    return found
+
+
+def _accumulate(node: Tensor, g: Any, create_graph: bool, handed_out: set[int]) -> None:
+    """Add g into ``node.grad``; a new ``.grad`` never shares its array with another."""
+    if create_graph:
+        node.grad = g if node.grad is None else node.grad + g
+        return
+    if node.grad is None:
+        if id(g) in handed_out or g.base is not None or not g.flags.writeable:
+            g = g.copy()
+        handed_out.add(id(g))
+        node.grad = Tensor(g)
+    else:
+        node.grad = Tensor(node.grad.data + g)
+
+
+def _seed(root: Tensor, grad: Any, create_graph: bool, what: str) -> Any:
+    if grad is None:
+        if root.size != 1:
+            raise RuntimeError(
+                f"{what}: the output has shape {root.shape}; a gradient can be implied only "
+                "for a scalar output, so pass grad (dE/d output) explicitly"
+            )
+        grad = np.ones_like(root.data)
+    elif isinstance(grad, Tensor):
+        grad = grad if create_graph else grad.data
+    else:
+        grad = np.asarray(grad, dtype=root.dtype)
+    if create_graph and not isinstance(grad, Tensor):
+        grad = Tensor(grad)
+    if grad.shape != root.shape:
+        raise ValueError(f"{what}: grad has shape {grad.shape} but the output has {root.shape}")
+    return grad
+
+
+def backward(
+    root: Tensor, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+) -> None:
+    """dE/d(leaf) into ``leaf.grad`` for every leaf behind ``root`` that requires it."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad: no tensor it was computed from has "
+            "requires_grad=True, or it was computed under no_grad()"
+        )
+    seed = _seed(root, grad, create_graph, "backward")
+    retain = create_graph if retain_graph is None else retain_graph
+    _run([root], [seed], retain, create_graph)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """The gradients of ``outputs`` with respect to ``inputs``, as new tensors.
+
+    No ``.grad`` is touched. With ``create_graph=True`` the results are themselves
+    differentiable (for second derivatives).
+    """
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs] * len(outs) if len(outs) == 1 else grad_outputs
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outs)
+    for t in outs:
+        if not t.requires_grad:
+            raise RuntimeError("grad: an output does not require grad")
+    for t in ins:
+        if not t.requires_grad:
+            raise RuntimeError("grad: an input does not require grad")
+    seeds = [_seed(o, g, create_graph, "grad") for o, g in zip(outs, grad_outputs)]
+    retain = create_graph if retain_graph is None else retain_graph
+    found = _run(outs, seeds, retain, create_graph, wanted={id(t): k for k, t in enumerate(ins)})
+    result: list[Tensor | None] = []
+    for k, t in enumerate(ins):
+        g = found.get(k)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {k} (shape {t.shape}) was not used to compute the outputs; "
+                    "pass allow_unused=True to get None for it"
+                )
+            result.append(None)
+        else:
+            result.append(g if isinstance(g, Tensor) else Tensor(g))
+    return tuple(result)

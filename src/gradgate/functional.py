@@ -1,0 +1,324 @@
+"""The functional API: ``gg.<name>(...)`` for every gate, plus a few operations composed of
+gates (stack, outer, mse, ...).
+
+Names and signatures follow NumPy, so this module is also the ``xp`` namespace that gate
+rules run on when the engine builds a differentiable graph of a gradient
+(``create_graph=True``): a rule that calls ``xp.sum`` or ``xp.where`` gets NumPy's on the
+fast path and these on that one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .engine import apply
+from .gates import elementwise as E
+from .gates import linalg as L
+from .gates import losses as C
+from .gates import reduce as R
+from .gates import shape as S
+from .tensor import Tensor
+
+nan = float("nan")
+
+# --- element-wise ----------------------------------------------------------------------
+
+
+def add(x, y) -> Tensor:
+    """x + y (lecture 20.0)."""
+    return apply(E.Add(), x, y)
+
+
+def sub(x, y) -> Tensor:
+    return apply(E.Sub(), x, y)
+
+
+def mul(x, y) -> Tensor:
+    return apply(E.Mul(), x, y)
+
+
+def div(x, y) -> Tensor:
+    return apply(E.Div(), x, y)
+
+
+def neg(x) -> Tensor:
+    return apply(E.Neg(), x)
+
+
+def pow(x, y) -> Tensor:  # noqa: A001  (NumPy's and Python's name for it)
+    return apply(E.Pow(), x, y)
+
+
+def exp(x) -> Tensor:
+    return apply(E.Exp(), x)
+
+
+def log(x) -> Tensor:
+    return apply(E.Log(), x)
+
+
+def sqrt(x) -> Tensor:
+    return apply(E.Sqrt(), x)
+
+
+def abs(x) -> Tensor:  # noqa: A001
+    return apply(E.Abs(), x)
+
+
+def tanh(x) -> Tensor:
+    return apply(E.Tanh(), x)
+
+
+def sigmoid(x) -> Tensor:
+    """σ(x), element-wise (lecture 20.2)."""
+    return apply(E.Sigmoid(), x)
+
+
+def relu(x) -> Tensor:
+    return apply(E.Relu(), x)
+
+
+def leaky_relu(x, slope: float = 0.01) -> Tensor:
+    return apply(E.LeakyRelu(slope), x)
+
+
+def softplus(x) -> Tensor:
+    return apply(E.Softplus(), x)
+
+
+def maximum(x, y) -> Tensor:
+    return apply(E.Maximum(), x, y)
+
+
+def minimum(x, y) -> Tensor:
+    return apply(E.Minimum(), x, y)
+
+
+def where(cond, x, y) -> Tensor:
+    """x where cond is true, else y; cond (booleans) gets no gradient."""
+    return apply(E.Where(), cond, x, y)
+
+
+def clip(x, low=None, high=None) -> Tensor:
+    return apply(E.Clip(low, high), x)
+
+
+def astype(x, dtype) -> Tensor:
+    """x converted to ``dtype``; the gradient is converted back."""
+    x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    if np.dtype(dtype) == x.dtype:
+        return x
+    return apply(E.Cast(dtype), x)
+
+
+def sign(x) -> Tensor:
+    """sign(x), a constant: its derivative is zero wherever it exists."""
+    return Tensor(np.sign(_data(x)))
+
+
+# --- reductions ------------------------------------------------------------------------
+
+
+def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return apply(R.Sum(axis, keepdims), x)
+
+
+def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+    return apply(R.Mean(axis, keepdims), x)
+
+
+def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return apply(R.Max(axis, keepdims), x)
+
+
+def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return apply(R.Min(axis, keepdims), x)
+
+
+def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
+    return apply(R.LogSumExp(axis, keepdims), x)
+
+
+def var(x, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
+    """Variance; unbiased (correction=1) by default, as ``torch.var``."""
+    return apply(R.Var(axis, keepdims, correction), x)
+
+
+# --- shape -----------------------------------------------------------------------------
+
+
+def reshape(x, shape) -> Tensor:
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return apply(S.Reshape(shape), x)
+
+
+def transpose(x, axes=None) -> Tensor:
+    """Axes permuted (reversed when ``axes`` is None), as ``numpy.transpose``."""
+    return apply(S.Transpose(axes), x)
+
+
+permute = transpose
+
+
+def swapaxes(x, axis1: int, axis2: int) -> Tensor:
+    ndim = _ndim(x)
+    axes = list(range(ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return apply(S.Transpose(tuple(axes)), x)
+
+
+def broadcast_to(x, shape) -> Tensor:
+    return apply(S.BroadcastTo(tuple(shape)), x)
+
+
+def expand_dims(x, axis) -> Tensor:
+    """x with new size-1 axes at ``axis`` (an int or a tuple), as NumPy."""
+    return reshape(x, np.expand_dims(np.empty(_shape(x), dtype=np.bool_), axis).shape)
+
+
+def squeeze(x, axis=None) -> Tensor:
+    return reshape(x, np.squeeze(np.empty(_shape(x), dtype=np.bool_), axis).shape)
+
+
+def flatten(x) -> Tensor:
+    return reshape(x, (-1,))
+
+
+def getitem(x, index) -> Tensor:
+    """x[index]; ``index`` may hold ints, slices, None, Ellipsis and integer arrays."""
+    return apply(S.GetItem(_index(index)), x)
+
+
+def scatter_add(g, index, shape) -> Tensor:
+    """zeros(shape) with g added at index (repeats summed): the transpose of getitem."""
+    return apply(S.ScatterAdd(_index(index), shape), g)
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    if len(tensors) == 0:
+        raise ValueError("concatenate: needs at least one tensor")
+    return apply(S.Concatenate(axis), *tensors)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Tensors of one shape joined along a new axis."""
+    if len(tensors) == 0:
+        raise ValueError("stack: needs at least one tensor")
+    shapes = {_shape(t) for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: tensors must have one shape, got {sorted(shapes)}")
+    return concatenate([expand_dims(t, axis) for t in tensors], axis=axis)
+
+
+# --- linear algebra --------------------------------------------------------------------
+
+
+def matvec(W, o) -> Tensor:
+    """s = W o (lecture 20.3), for a vector o (in,) or a batch of them (..., in)."""
+    return apply(L.MatVec(), W, o)
+
+
+def matmul(a, b) -> Tensor:
+    """a @ b with NumPy's rules: vectors are promoted, batch axes broadcast."""
+    a_vec, b_vec = _ndim(a) == 1, _ndim(b) == 1
+    if _ndim(a) == 0 or _ndim(b) == 0:
+        raise ValueError(f"matmul: scalars cannot be multiplied, got shapes {_shape(a)} "
+                         f"and {_shape(b)}; use *")
+    if a_vec:
+        a = reshape(a, (1, -1))
+    if b_vec:
+        b = reshape(b, (-1, 1))
+    c = apply(L.MatMul(), a, b)
+    if a_vec or b_vec:
+        shape = c.shape[:-2] + ((c.shape[-2],) if not a_vec else ()) + (
+            (c.shape[-1],) if not b_vec else ()
+        )
+        c = reshape(c, shape)
+    return c
+
+
+def dot(a, b) -> Tensor:
+    """Inner product of two vectors."""
+    if _ndim(a) != 1 or _ndim(b) != 1:
+        raise ValueError(f"dot: needs two vectors, got shapes {_shape(a)} and {_shape(b)}")
+    return matmul(a, b)
+
+
+def outer(a, b) -> Tensor:
+    """a ⊗ b = a bᵀ for vectors a (m,), b (n,): the shape of dE/dW (lecture 20.3b)."""
+    return mul(reshape(a, (-1, 1)), reshape(b, (1, -1)))
+
+
+# --- softmax and losses ----------------------------------------------------------------
+
+
+def softmax(x, axis: int = -1) -> Tensor:
+    return apply(C.Softmax(axis), x)
+
+
+def log_softmax(x, axis: int = -1) -> Tensor:
+    return apply(C.LogSoftmax(axis), x)
+
+
+def sqerr(o, t) -> Tensor:
+    """E = 1/2 · Σ (t − o)², the lecture's squared error (20.1); t gets no gradient unless
+    it requires one."""
+    return apply(C.SqErr(), o, t)
+
+
+def _reduce(loss: Tensor, reduction: str, what: str) -> Tensor:
+    if reduction == "mean":
+        return mean(loss)
+    if reduction == "sum":
+        return sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{what}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def mse(o, t, reduction: str = "mean") -> Tensor:
+    """Mean squared error (t − o)², averaged (or summed) over every element."""
+    if _shape(o) != _shape(t):
+        raise ValueError(f"mse: output shape {_shape(o)} and target shape {_shape(t)} differ")
+    d = sub(o, t)
+    return _reduce(mul(d, d), reduction, "mse")
+
+
+def binary_cross_entropy_with_logits(x, t, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of targets t ∈ [0, 1] given logits x (stable for any |x|)."""
+    return _reduce(apply(C.BCEWithLogits(), x, t), reduction, "binary_cross_entropy_with_logits")
+
+
+def cross_entropy(x, labels, reduction: str = "mean") -> Tensor:
+    """Cross-entropy of logits x (N, C) against integer class labels (N,)."""
+    return _reduce(apply(C.CrossEntropy(), x, labels), reduction, "cross_entropy")
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _data(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return tuple(np.shape(_data(x)))
+
+
+def _ndim(x: Any) -> int:
+    return len(_shape(x))
+
+
+def _index(index: Any) -> Any:
+    """Tensors inside an index become their arrays; lists become integer arrays."""
+    if isinstance(index, tuple):
+        return tuple(_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+

@@ -1,0 +1,114 @@
+"""Softmax, log-softmax and the loss gates, SqErr (lecture 20.1) among them.
+
+A loss is a gate like any other, so any graph can end in one (the lecture's point about
+SqErr being reusable).
+"""
+
+from __future__ import annotations
+
+from .base import Gate, register
+
+
+@register
+class SqErr(Gate):
+    """E = 1/2 · Σ_j (t_j − o_j)², summed over every element  (lecture 20.1).
+
+    dE/do = o − t. The target t gets dE/dt = t − o only when it asks for a gradient; the
+    lecture's target never does, and then nothing is computed for it.
+    """
+
+    def forward(self, xp, o, t):
+        if o.shape != t.shape:
+            raise ValueError(f"sqerr: output shape {o.shape} and target shape {t.shape} differ")
+        d = (o - t).ravel()
+        return xp.asarray(xp.dot(d, d) * 0.5)
+
+    def vjp(self, xp, g, E, o, t):
+        d = o - t
+        return (g * d if self.needs[0] else None), (-(g * d) if self.needs[1] else None)
+
+
+@register
+class Softmax(Gate):
+    """o = e^s / Σ e^s along ``axis`` (shifted by max s, so it never overflows).
+
+    J = diag(o) − o oᵀ, so dE/ds = o ⊙ (g − Σ g ⊙ o).
+    """
+
+    def __init__(self, axis: int = -1):
+        self.axis = axis
+
+    def forward(self, xp, s):
+        return xp.softmax(s, axis=self.axis)
+
+    def vjp(self, xp, g, o, s):
+        return (o * (g - xp.sum(g * o, axis=self.axis, keepdims=True)),)
+
+
+@register
+class LogSoftmax(Gate):
+    """o = s − logsumexp(s) along ``axis``.   dE/ds = g − e^o ⊙ Σ g."""
+
+    def __init__(self, axis: int = -1):
+        self.axis = axis
+
+    def forward(self, xp, s):
+        m = xp.max(s, axis=self.axis, keepdims=True)
+        shifted = s - xp.where(xp.isfinite(m), m, 0)
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=self.axis, keepdims=True))
+
+    def vjp(self, xp, g, o, s):
+        return (g - xp.exp(o) * xp.sum(g, axis=self.axis, keepdims=True),)
+
+
+@register
+class BCEWithLogits(Gate):
+    """ℓ = −[t ln σ(x) + (1 − t) ln(1 − σ(x))], element-wise, from the logits x.
+
+    Computed as max(x, 0) − x t + ln(1 + e^−|x|), stable at any |x|.
+    dE/dx = g ⊙ (σ(x) − t);  dE/dt = −g ⊙ x (only when t asks for it).
+    """
+
+    def forward(self, xp, x, t):
+        if x.shape != t.shape:
+            raise ValueError(
+                f"binary_cross_entropy_with_logits: logits shape {x.shape} and target shape "
+                f"{t.shape} differ"
+            )
+        return xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def vjp(self, xp, g, loss, x, t):
+        gx = g * (xp.sigmoid(x) - t) if self.needs[0] else None
+        gt = -(g * x) if self.needs[1] else None
+        return gx, gt
+
+
+@register
+class CrossEntropy(Gate):
+    """ℓ_n = −ln softmax(x_n)[y_n] for logits x (N, C) and integer labels y (N,).
+
+    Fused and stable: ℓ_n = logsumexp(x_n) − x_n[y_n].
+    dE/dx_n = g_n (softmax(x_n) − onehot(y_n)); the labels get no gradient.
+    """
+
+    def forward(self, xp, x, y):
+        if x.ndim != 2 or y.shape != x.shape[:1]:
+            raise ValueError(
+                f"cross_entropy: logits must be (N, C) and labels (N,), got {x.shape} and "
+                f"{y.shape}"
+            )
+        if y.dtype.kind not in "iu":
+            raise TypeError(f"cross_entropy: labels must be integers, got {y.dtype}")
+        if y.size and (y.min() < 0 or y.max() >= x.shape[1]):
+            raise ValueError(
+                f"cross_entropy: labels must lie in [0, {x.shape[1]}), got "
+                f"{int(y.min())}..{int(y.max())}"
+            )
+        self.picked = (xp.arange(x.shape[0]), y)
+        m = xp.max(x, axis=1, keepdims=True)
+        lse = xp.log(xp.sum(xp.exp(x - m), axis=1)) + m[:, 0]
+        return lse - x[self.picked]
+
+    def vjp(self, xp, g, loss, x, y):
+        gx = xp.expand_dims(g, 1) * xp.softmax(x, axis=1)
+        return gx - xp.scatter_add(g, self.picked, x.shape), None
