@@ -22,11 +22,18 @@ from .tensor import DEFAULT_FLOAT, Tensor
 
 # --- grad mode -------------------------------------------------------------------------
 
-_mode = threading.local()
+class _Mode(threading.local):
+    """Per-thread state: whether the graph is recorded, and who is watching."""
+
+    enabled = True
+    observers: tuple[Observer, ...] = ()
+
+
+_mode = _Mode()
 
 
 def is_grad_enabled() -> bool:
-    return getattr(_mode, "enabled", True)
+    return _mode.enabled
 
 
 @contextmanager
@@ -47,6 +54,36 @@ def no_grad() -> Any:
 def enable_grad() -> Any:
     """Context manager that records the graph again inside a ``no_grad`` block."""
     return _grad_mode(True)
+
+
+class Observer:
+    """Something that watches the engine work (a backward trace, anomaly detection).
+
+    Subclass it, override the events you need, and install it with :func:`observe`.
+    """
+
+    def forward(self, gate: Gate, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+        """A gate ran forward (whether or not it was recorded)."""
+
+    def backward(self, node: Tensor, g: Any, contributions: tuple) -> None:
+        """node's gate turned dE/d(node) = g into one contribution per input."""
+
+    def summed(self, tensor: Tensor, before: Any, contribution: Any, total: Any) -> None:
+        """A second (or later) contribution to dE/d(tensor) was added (fan-out)."""
+
+    def leaf(self, tensor: Tensor, g: Any) -> None:
+        """dE/d(tensor) is complete for a leaf (or a tensor that retains its grad)."""
+
+
+@contextmanager
+def observe(observer: Observer) -> Iterator[Observer]:
+    """Install ``observer`` for the current thread while the block runs."""
+    previous = _mode.observers
+    _mode.observers = previous + (observer,)
+    try:
+        yield observer
+    finally:
+        _mode.observers = previous
 
 
 # --- forward ---------------------------------------------------------------------------
@@ -99,13 +136,15 @@ def apply(gate: Gate, *inputs: Any) -> Tensor:
     if type(out) is not kind:
         out = xp.asarray(out)
     result = Tensor(out)
-    if is_grad_enabled():
+    if _mode.enabled:
         needs = tuple(t.requires_grad for t in tensors)
         if True in needs:
             gate.inputs = tensors
             gate.needs = needs
             result.gate = gate
             result.requires_grad = True
+    for observer in _mode.observers:
+        observer.forward(gate, tensors, result)
     return result
 
 
@@ -183,16 +222,19 @@ def _run(
         grads[key] = seed if key not in grads else grads[key] + seed
     found: dict[int, Any] = {}
     handed_out: set[int] = {id(s) for s in seeds}  # arrays a leaf's .grad must not share
+    observers = _mode.observers
     with _grad_mode(create_graph):
         for node in order:
             g = grads.pop(id(node), None)  # dE/d(node), complete: all consumers came first
             if g is None:
                 continue
-            if wanted is not None:
-                if id(node) in wanted:
-                    found[wanted[id(node)]] = g
-            elif node.gate is None or node.retains_grad:
-                _accumulate(node, g, create_graph, handed_out)
+            if node.gate is None or node.retains_grad:
+                for observer in observers:
+                    observer.leaf(node, g)
+                if wanted is None:
+                    _accumulate(node, g, create_graph, handed_out)
+            if wanted is not None and id(node) in wanted:
+                found[wanted[id(node)]] = g
             gate = node.gate
             if gate is None:
                 continue
@@ -205,6 +247,8 @@ def _run(
                 xp = backend.namespace_of(node.data)
                 contributions = gate.vjp(xp, g, node.data, *[t.data for t in inputs])
                 xp_array = xp.ndarray
+            for observer in observers:
+                observer.backward(node, g, contributions)
             for parent, contribution in zip(inputs, contributions):
                 if contribution is None or not parent.requires_grad:
                     continue
@@ -212,8 +256,12 @@ def _run(
                     contribution = xp.asarray(contribution)
                 contribution = sum_to(contribution, parent)
                 key = id(parent)
+                before = grads.get(key)
                 # fan-out: dE/ds = J1^T g1 + J2^T g2 + ...  (lecture 20.2)
-                grads[key] = contribution if key not in grads else grads[key] + contribution
+                grads[key] = contribution if before is None else before + contribution
+                if before is not None:
+                    for observer in observers:
+                        observer.summed(parent, before, contribution, grads[key])
             if not retain_graph:
                 gate.inputs = None
     return found
@@ -224,13 +272,16 @@ def _accumulate(node: Tensor, g: Any, create_graph: bool, handed_out: set[int]) 
     if create_graph:
         node.grad = g if node.grad is None else node.grad + g
         return
+    if isinstance(g, np.generic):  # NumPy turns 0-d results into scalars
+        g = np.asarray(g)
     if node.grad is None:
         if id(g) in handed_out or g.base is not None or not g.flags.writeable:
             g = g.copy()
         handed_out.add(id(g))
         node.grad = Tensor(g)
     else:
-        node.grad = Tensor(node.grad.data + g)
+        total = node.grad.data + g
+        node.grad = Tensor(np.asarray(total) if isinstance(total, np.generic) else total)
 
 
 def _seed(root: Tensor, grad: Any, create_graph: bool, what: str) -> Any:
