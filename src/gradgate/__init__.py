@@ -9,7 +9,7 @@
 # isort: off
 from .tensor import Tensor, tensor  # first: the engine and the gates' API build on it
 # isort: on
-from . import check
+from . import check, data
 from .check import jacobian
 from .engine import enable_grad, grad, is_grad_enabled, no_grad
 from .factories import (
@@ -74,6 +74,7 @@ from .functional import (
     where,
 )
 from .gates import REGISTRY, Gate, register
+from .io import CheckpointError, load, save
 
 __version__ = "0.1.0"
 

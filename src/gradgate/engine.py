@@ -228,6 +228,8 @@ def _run(
             g = grads.pop(id(node), None)  # dE/d(node), complete: all consumers came first
             if g is None:
                 continue
+            if isinstance(g, np.generic):  # NumPy turns 0-d sums into scalars
+                g = np.asarray(g)
             if node.gate is None or node.retains_grad:
                 for observer in observers:
                     observer.leaf(node, g)
@@ -272,8 +274,6 @@ def _accumulate(node: Tensor, g: Any, create_graph: bool, handed_out: set[int]) 
     if create_graph:
         node.grad = g if node.grad is None else node.grad + g
         return
-    if isinstance(g, np.generic):  # NumPy turns 0-d results into scalars
-        g = np.asarray(g)
     if node.grad is None:
         if id(g) in handed_out or g.base is not None or not g.flags.writeable:
             g = g.copy()

@@ -256,14 +256,20 @@ def load(path: str | os.PathLike[str], map_location: str | None = None) -> Any:
         except RecursionError:
             raise _error(name, "the manifest is nested too deeply") from None
         except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
-                NotImplementedError, RuntimeError) as error:
-            # One line: the reason, not a traceback through zipfile's internals.
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise _error(name, f"damaged or not a gradgate checkpoint ({reason})") from None
+                UnicodeDecodeError, NotImplementedError, RuntimeError) as error:
+            # zipfile's own complaints about a damaged archive (UnicodeDecodeError: a bad
+            # entry name); one line each, not a traceback through zipfile's internals.
+            raise _error(name, f"damaged or not a gradgate checkpoint ({_reason(error)})") from None
 
 
 def _error(name: str, reason: str) -> CheckpointError:
     return CheckpointError(f"cannot load checkpoint '{name}': {reason}")
+
+
+def _reason(error: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _check_leading_bytes(stream: IO[bytes], name: str, size: int) -> None:
@@ -315,11 +321,11 @@ class _Decoder:
         try:
             manifest = json.loads(self._archive.read(info).decode("utf-8"))
         except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, int too long
-            raise self._error(f"manifest.json is not valid JSON ({error})") from None
+            raise self._error(f"manifest.json is not valid JSON ({_reason(error)})") from None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
             raise self._error(f"manifest.json does not declare the {FORMAT_NAME!r} format")
         version = manifest.get("version")
-        if not _is_int(version):
+        if not isinstance(version, int) or isinstance(version, bool):
             raise self._error(f"manifest.json has no valid format version ({version!r})")
         if version != FORMAT_VERSION:
             newer = "; it was written by a newer gradgate" if version > FORMAT_VERSION else ""
@@ -422,7 +428,7 @@ class _Decoder:
             try:
                 array = np.lib.format.read_array(stream, allow_pickle=False)
             except (ValueError, TypeError, EOFError) as error:
-                raise self._error(f"entry {entry!r} is unreadable ({error})") from None
+                raise self._error(f"entry {entry!r} is unreadable ({_reason(error)})") from None
             if stream.read(1):  # also makes zipfile check the entry's CRC
                 raise self._error(f"entry {entry!r} has trailing bytes")
         return array
@@ -455,7 +461,8 @@ class _Decoder:
             else:
                 raise ValueError(f".npy format version {version} is not supported")
         except (ValueError, TypeError, SyntaxError, EOFError) as error:
-            raise self._error(f"entry {entry!r} is not a valid .npy array ({error})") from None
+            reason = _reason(error)
+            raise self._error(f"entry {entry!r} is not a valid .npy array ({reason})") from None
         return tuple(shape), dtype, stream.tell()
 
 
