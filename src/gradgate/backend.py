@@ -61,7 +61,7 @@ numpy_namespace = make_namespace(np)
 
 def namespace_of(array: Array) -> types.SimpleNamespace:
     """The namespace for the library that holds ``array`` (NumPy on the CPU)."""
-    if isinstance(array, np.ndarray):
+    if type(array) is np.ndarray or isinstance(array, np.ndarray):
         return numpy_namespace
     raise TypeError(f"unsupported array type {type(array).__name__}")
 

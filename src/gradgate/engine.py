@@ -88,30 +88,35 @@ def observe(observer: Observer) -> Iterator[Observer]:
 
 # --- forward ---------------------------------------------------------------------------
 
+_numpy = backend.numpy_namespace
+
 
 def _as_tensors(gate: Gate, inputs: Sequence[Any]) -> tuple[Tensor, ...]:
-    """Wrap arrays and Python numbers; a number takes the dtype of the tensors it meets."""
+    """Wrap arrays and Python numbers; a number takes the dtype of the tensors it meets
+    (``x * 2.5`` stays float32, as in PyTorch)."""
     reference = None
     for x in inputs:
-        if isinstance(x, (Tensor, np.ndarray)) and x.dtype.kind == "f":
-            reference = x.dtype
+        data = x.data if type(x) is Tensor else x
+        if isinstance(data, np.ndarray) and data.dtype.kind == "f":
+            reference = data.dtype
             break
     out = []
     for x in inputs:
-        if isinstance(x, Tensor):
+        kind = type(x)
+        if kind is Tensor:
             out.append(x)
-        elif isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
-            if isinstance(x, bool):
-                dtype: Any = np.bool_
-            elif reference is not None:
-                dtype = reference
-            else:
-                dtype = DEFAULT_FLOAT if isinstance(x, float) else np.int64
-            out.append(Tensor(np.asarray(x, dtype=dtype)))
+        elif kind is float:
+            out.append(Tensor(np.array(x, dtype=reference or DEFAULT_FLOAT)))
+        elif kind is int:
+            out.append(Tensor(np.array(x, dtype=reference or np.int64)))
+        elif kind is bool:
+            out.append(Tensor(np.array(x)))
         elif isinstance(x, (np.ndarray, np.generic)):
             out.append(Tensor(np.asarray(x)))
         elif isinstance(x, (list, tuple)):
             out.append(Tensor(np.asarray(x, dtype=reference)))
+        elif isinstance(x, Tensor):
+            out.append(x)
         else:
             raise TypeError(f"{gate.name}: cannot take an input of type {type(x).__name__}")
     return tuple(out)
@@ -127,33 +132,37 @@ def apply(gate: Gate, *inputs: Any) -> Tensor:
             break
     arrays = [t.data for t in tensors]
     kind = type(arrays[0])
-    for a in arrays:
-        if type(a) is not kind:
-            devices = ", ".join(backend.device_of(b) for b in arrays)
-            raise ValueError(f"{gate.name}: inputs are on different devices ({devices})")
-    xp = backend.namespace_of(arrays[0])
+    if len(arrays) > 1:
+        for a in arrays:
+            if type(a) is not kind:
+                devices = ", ".join(backend.device_of(b) for b in arrays)
+                raise ValueError(f"{gate.name}: inputs are on different devices ({devices})")
+    xp = _numpy if kind is np.ndarray else backend.namespace_of(arrays[0])
     out = gate.forward(xp, *arrays)
     if type(out) is not kind:
         out = xp.asarray(out)
     result = Tensor(out)
-    if _mode.enabled:
-        needs = tuple(t.requires_grad for t in tensors)
+    mode = _mode
+    if mode.enabled:
+        needs = tuple([t.requires_grad for t in tensors])
         if True in needs:
             gate.inputs = tensors
             gate.needs = needs
             result.gate = gate
             result.requires_grad = True
-    for observer in _mode.observers:
-        observer.forward(gate, tensors, result)
+    if mode.observers:
+        for observer in mode.observers:
+            observer.forward(gate, tensors, result)
     return result
 
 
 # --- backward --------------------------------------------------------------------------
 
 
-def sum_to(g: Any, like: Tensor) -> Any:
-    """g summed over the axes that broadcasting added or stretched, so that it has
-    ``like``'s shape, and cast to ``like``'s dtype. The one place that un-broadcasts."""
+def sum_to(g: Any, like: Any) -> Any:
+    """g summed over the axes that broadcasting added or stretched, so that it has the shape
+    of ``like`` (an array or a tensor), and cast to its dtype. The one place that
+    un-broadcasts."""
     shape = like.shape
     if g.shape != shape:
         lead = g.ndim - len(shape)
@@ -179,15 +188,17 @@ def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
     order: list[Tensor] = []
     seen: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(r, False) for r in roots]
+    push, pop, visit, finish = stack.append, stack.pop, seen.add, order.append
     while stack:
-        node, parents_done = stack.pop()
+        node, parents_done = pop()
         if parents_done:
-            order.append(node)
+            finish(node)
             continue
-        if id(node) in seen:
+        key = id(node)
+        if key in seen:
             continue
-        seen.add(id(node))
-        stack.append((node, True))
+        visit(key)
+        push((node, True))
         gate = node.gate
         if gate is not None:
             if gate.inputs is None:
@@ -198,7 +209,7 @@ def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
                 )
             for parent in gate.inputs:
                 if parent.requires_grad and id(parent) not in seen:
-                    stack.append((parent, False))
+                    push((parent, False))
     order.reverse()
     return order
 
@@ -230,14 +241,14 @@ def _run(
                 continue
             if isinstance(g, np.generic):  # NumPy turns 0-d sums into scalars
                 g = np.asarray(g)
-            if node.gate is None or node.retains_grad:
+            gate = node.gate
+            if gate is None or node.retains_grad:
                 for observer in observers:
                     observer.leaf(node, g)
                 if wanted is None:
                     _accumulate(node, g, create_graph, handed_out)
             if wanted is not None and id(node) in wanted:
                 found[wanted[id(node)]] = g
-            gate = node.gate
             if gate is None:
                 continue
             inputs = gate.inputs
@@ -249,19 +260,23 @@ def _run(
                 xp = backend.namespace_of(node.data)
                 contributions = gate.vjp(xp, g, node.data, *[t.data for t in inputs])
                 xp_array = xp.ndarray
-            for observer in observers:
-                observer.backward(node, g, contributions)
+            if observers:
+                for observer in observers:
+                    observer.backward(node, g, contributions)
             for parent, contribution in zip(inputs, contributions):
                 if contribution is None or not parent.requires_grad:
                     continue
-                if not create_graph and type(contribution) is not xp_array:
-                    contribution = xp.asarray(contribution)
-                contribution = sum_to(contribution, parent)
+                if create_graph:
+                    contribution = sum_to(contribution, parent)
+                else:
+                    if type(contribution) is not xp_array:
+                        contribution = xp.asarray(contribution)
+                    contribution = sum_to(contribution, parent.data)
                 key = id(parent)
                 before = grads.get(key)
                 # fan-out: dE/ds = J1^T g1 + J2^T g2 + ...  (lecture 20.2)
                 grads[key] = contribution if before is None else before + contribution
-                if before is not None:
+                if before is not None and observers:
                     for observer in observers:
                         observer.summed(parent, before, contribution, grads[key])
             if not retain_graph:

@@ -2,7 +2,7 @@
 
 ``REGISTRY`` maps a gate's name to its class; importing this package fills it. To add a
 gate, write a :class:`Gate` subclass with ``forward`` and ``vjp`` and decorate it with
-:func:`register` (see ``docs/gates.md``).
+:func:`register` (see ``docs/writing-a-gate.md``).
 """
 
 from . import elementwise, linalg, losses, reduce, shape  # noqa: F401  (fills REGISTRY)
