@@ -11,7 +11,7 @@ from .tensor import Tensor, tensor  # first: the engine and the gates' API build
 # isort: on
 from . import check, data
 from .check import jacobian
-from .engine import enable_grad, grad, is_grad_enabled, no_grad
+from .engine import apply, enable_grad, grad, is_grad_enabled, no_grad
 from .factories import (
     arange,
     eye,
