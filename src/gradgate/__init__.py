@@ -11,6 +11,7 @@ from .tensor import Tensor, tensor  # first: the engine and the gates' API build
 # isort: on
 from . import check, data
 from .check import jacobian
+from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .engine import apply, enable_grad, grad, is_grad_enabled, no_grad
 from .factories import (
     arange,

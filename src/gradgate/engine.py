@@ -18,7 +18,7 @@ import numpy as np
 
 from . import backend
 from .gates.base import Gate
-from .tensor import DEFAULT_FLOAT, Tensor
+from .tensor import DEFAULT_FLOAT, Tensor, latest_change
 
 # --- grad mode -------------------------------------------------------------------------
 
@@ -96,7 +96,7 @@ def _as_tensors(gate: Gate, inputs: Sequence[Any]) -> tuple[Tensor, ...]:
     (``x * 2.5`` stays float32, as in PyTorch)."""
     reference = None
     for x in inputs:
-        data = x.data if type(x) is Tensor else x
+        data = x._data if type(x) is Tensor else x
         if isinstance(data, np.ndarray) and data.dtype.kind == "f":
             reference = data.dtype
             break
@@ -130,7 +130,7 @@ def apply(gate: Gate, *inputs: Any) -> Tensor:
         if type(x) is not Tensor:
             tensors = _as_tensors(gate, inputs)
             break
-    arrays = [t.data for t in tensors]
+    arrays = [t._data for t in tensors]
     kind = type(arrays[0])
     if len(arrays) > 1:
         for a in arrays:
@@ -148,6 +148,7 @@ def apply(gate: Gate, *inputs: Any) -> Tensor:
         if True in needs:
             gate.inputs = tensors
             gate.needs = needs
+            gate.saved_at = latest_change[0]
             result.gate = gate
             result.requires_grad = True
     if mode.observers:
@@ -252,13 +253,15 @@ def _run(
             if gate is None:
                 continue
             inputs = gate.inputs
+            if latest_change[0] > gate.saved_at:  # something changed in place since
+                _check_unchanged(gate, node)
             if create_graph:
                 from . import functional
 
                 contributions = gate.vjp(functional, g, node, *inputs)
             else:
-                xp = backend.namespace_of(node.data)
-                contributions = gate.vjp(xp, g, node.data, *[t.data for t in inputs])
+                xp = backend.namespace_of(node._data)
+                contributions = gate.vjp(xp, g, node._data, *[t._data for t in inputs])
                 xp_array = xp.ndarray
             if observers:
                 for observer in observers:
@@ -271,7 +274,7 @@ def _run(
                 else:
                     if type(contribution) is not xp_array:
                         contribution = xp.asarray(contribution)
-                    contribution = sum_to(contribution, parent.data)
+                    contribution = sum_to(contribution, parent._data)
                 key = id(parent)
                 before = grads.get(key)
                 # fan-out: dE/ds = J1^T g1 + J2^T g2 + ...  (lecture 20.2)
@@ -282,6 +285,21 @@ def _run(
             if not retain_graph:
                 gate.inputs = None
     return found
+
+
+def _check_unchanged(gate: Gate, node: Tensor) -> None:
+    """Raise if the gate's output or an input changed in place after the gate saved it."""
+    assert gate.inputs is not None
+    changed = [f"its output {node.shape}"] if node._version > gate.saved_at else []
+    changed += [
+        f"input {k} {t.shape}" for k, t in enumerate(gate.inputs) if t._version > gate.saved_at
+    ]
+    if changed:
+        raise RuntimeError(
+            f"{gate.name}: {', '.join(changed)} changed in place after the gate saved it for "
+            "backward, so its gradient would be wrong. Change tensors only after backward(), "
+            "or compute with a copy."
+        )
 
 
 def _accumulate(node: Tensor, g: Any, create_graph: bool, handed_out: set[int]) -> None:
@@ -295,7 +313,7 @@ def _accumulate(node: Tensor, g: Any, create_graph: bool, handed_out: set[int]) 
         handed_out.add(id(g))
         node.grad = Tensor(g)
     else:
-        total = node.grad.data + g
+        total = node.grad._data + g
         node.grad = Tensor(np.asarray(total) if isinstance(total, np.generic) else total)
 
 

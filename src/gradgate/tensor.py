@@ -3,6 +3,7 @@ its gradient."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,20 @@ import numpy as np
 from . import backend
 
 DEFAULT_FLOAT = np.dtype(np.float32)
+
+# In-place changes are stamped from one clock: a tensor's ``_version`` is the stamp of its
+# last change (0: never changed) and ``latest_change[0]`` the newest stamp handed out. A gate
+# notes ``latest_change[0]`` when it saves its inputs; a saved tensor whose stamp is newer
+# changed after that, and backward refuses to use it.
+_clock = itertools.count(1)
+latest_change = [0]
+
+
+def _stamp(t: Tensor) -> None:
+    stamp = next(_clock)
+    t._version = stamp
+    if stamp > latest_change[0]:
+        latest_change[0] = stamp
 
 
 class Tensor:
@@ -24,17 +39,30 @@ class Tensor:
     ``==`` and the other comparisons work element-wise and carry no gradient.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "gate", "retains_grad", "__weakref__")
+    __slots__ = ("_data", "_version", "grad", "requires_grad", "gate", "retains_grad",
+                 "__weakref__")
     __array_priority__ = 1000  # make ndarray <op> Tensor call the Tensor's reflected op
 
     def __init__(self, data: Any, requires_grad: bool = False):
-        self.data = data
+        self._data = data
+        self._version = 0  # stamp of the last in-place change, see _stamp
         self.grad: Tensor | None = None
         self.gate = None
         self.retains_grad = False
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
+
+    @property
+    def data(self) -> Any:
+        """The array. Assigning to it (``t.data = a``, ``t.data -= lr * g``) counts as an
+        in-place change: a gate that saved this tensor then refuses to run backward."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = value
+        _stamp(self)
 
     # --- what it is ---------------------------------------------------------------------
 
@@ -156,6 +184,52 @@ class Tensor:
 
     def double(self) -> Tensor:
         return F.astype(self, np.float64)
+
+    # --- in-place changes (not recorded in the graph; counted in _version) ---------------
+
+    def _mutable(self, what: str) -> Any:
+        if self.requires_grad and engine.is_grad_enabled():
+            raise RuntimeError(
+                f"{what}: in-place changes to a tensor that requires grad are not recorded in "
+                "the graph; make them under gg.no_grad() (as an optimiser does) or use an "
+                "out-of-place operation"
+            )
+        _stamp(self)
+        return self._data
+
+    def __setitem__(self, index, value) -> None:
+        self._mutable("setitem")[F._index(index)] = _raw(value)
+
+    def add_(self, other) -> Tensor:
+        data = self._mutable("add_")
+        data += _raw(other)
+        return self
+
+    def sub_(self, other) -> Tensor:
+        data = self._mutable("sub_")
+        data -= _raw(other)
+        return self
+
+    def mul_(self, other) -> Tensor:
+        data = self._mutable("mul_")
+        data *= _raw(other)
+        return self
+
+    def div_(self, other) -> Tensor:
+        data = self._mutable("div_")
+        data /= _raw(other)
+        return self
+
+    def copy_(self, other) -> Tensor:
+        self._mutable("copy_")[...] = _raw(other)
+        return self
+
+    def fill_(self, value: float) -> Tensor:
+        self._mutable("fill_").fill(value)
+        return self
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
 
     # --- operators ----------------------------------------------------------------------
 

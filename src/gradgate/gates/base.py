@@ -36,6 +36,7 @@ class Gate:
 
     inputs: tuple | None = None
     needs: tuple[bool, ...] = ()
+    saved_at: int = 0  # the in-place-change clock when the inputs were saved
 
     def forward(self, xp: Any, *inputs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward")
@@ -49,7 +50,7 @@ class Gate:
 
     def params(self) -> dict[str, Any]:
         """The non-tensor parameters, for display."""
-        return {k: v for k, v in vars(self).items() if k not in ("inputs", "needs")}
+        return {k: v for k, v in vars(self).items() if k not in ("inputs", "needs", "saved_at")}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())

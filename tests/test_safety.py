@@ -1,0 +1,111 @@
+"""Wrong numbers must be impossible to miss: in-place changes to saved tensors, NaN/Inf."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import gradgate as gg
+
+
+def params():
+    W = gg.tensor(np.ones((2, 3)), requires_grad=True)
+    x = gg.tensor(np.arange(3.0))
+    return W, x
+
+
+def test_parameter_update_before_backward_is_refused_at_backward():
+    W, x = params()
+    loss = gg.sigmoid(gg.matvec(W, x)).sum()
+    W.data -= 0.1  # an optimiser step taken too early
+    with pytest.raises(RuntimeError, match=r"MatVec: input 0 \(2, 3\) changed in place"):
+        loss.backward()
+
+
+def test_in_place_methods_and_setitem_are_caught():
+    for mutate in (
+        lambda t: t.add_(1.0),
+        lambda t: t.mul_(2.0),
+        lambda t: t.sub_(1.0),
+        lambda t: t.div_(2.0),
+        lambda t: t.zero_(),
+        lambda t: t.fill_(3.0),
+        lambda t: t.copy_(np.zeros(3)),
+        lambda t: t.__setitem__(0, 5.0),
+    ):
+        W, x = params()
+        loss = gg.matvec(W, x).sum()
+        mutate(x)
+        with pytest.raises(RuntimeError, match="input 1 .* changed in place"):
+            loss.backward()
+
+
+def test_a_changed_output_that_the_gate_saved_is_caught():
+    s = gg.tensor(np.zeros(3), requires_grad=True)
+    o = gg.sigmoid(s)  # sigmoid's backward uses o
+    with gg.no_grad():
+        o.mul_(3.0)
+    with pytest.raises(RuntimeError, match=r"Sigmoid: its output \(3,\) changed in place"):
+        o.backward(np.ones(3))
+
+
+def test_changes_after_backward_or_to_unrelated_tensors_are_fine():
+    W, x = params()
+    other = gg.tensor(np.zeros(2))
+    loss = gg.matvec(W, x).sum()
+    other.add_(1.0)
+    loss.backward()
+    with gg.no_grad():
+        W.sub_(0.1 * W.grad.data)
+    loss = gg.matvec(W, x).sum()
+    loss.backward()
+    np.testing.assert_allclose(W.grad.numpy(), 2 * np.tile(np.arange(3.0), (2, 1)))
+
+
+def test_in_place_change_of_a_tensor_that_requires_grad_needs_no_grad():
+    W, _ = params()
+    with pytest.raises(RuntimeError, match=r"in-place changes .* gg.no_grad\(\)"):
+        W.add_(1.0)
+    with gg.no_grad():
+        W.add_(1.0)
+    assert W.data[0, 0] == 2.0
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_anomaly_names_the_gate_pass_shapes_and_user_line():
+    x = gg.tensor(np.array([1.0, -1.0]), requires_grad=True)
+    with gg.detect_anomaly():
+        with pytest.raises(gg.AnomalyError) as info:
+            gg.log(x - 1.0)  # log(0) and log(-2): the line to report
+    message = str(info.value)
+    assert "Log forward produced" in message and "(2,)" in message
+    assert "test_safety.py" in message and "gg.log(x - 1.0)" in message
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_anomaly_in_backward_names_where_the_gate_was_created():
+    x = gg.tensor(np.array([0.0, 4.0]), requires_grad=True)
+    with gg.detect_anomaly():
+        y = gg.sqrt(x).sum()  # d sqrt/dx = inf at 0
+        with pytest.raises(gg.AnomalyError, match=r"Sqrt backward produced Inf.*gg.sqrt\(x\)"):
+            y.backward()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_anomaly_detection_is_off_by_default_and_per_thread():
+    assert not gg.is_anomaly_enabled()
+    gg.log(gg.tensor([0.0]))  # -inf, no error when off
+    gg.set_detect_anomaly(True)
+    try:
+        seen = {}
+        thread = threading.Thread(target=lambda: seen.update(on=gg.is_anomaly_enabled()))
+        thread.start()
+        thread.join()
+        assert seen == {"on": False}
+        with pytest.raises(gg.AnomalyError):
+            gg.log(gg.tensor([0.0]))
+    finally:
+        gg.set_detect_anomaly(False)
+    assert not gg.is_anomaly_enabled()
