@@ -70,6 +70,7 @@ from .functional import (
     sum,
     swapaxes,
     tanh,
+    to_device,
     transpose,
     var,
     where,

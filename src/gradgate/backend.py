@@ -45,10 +45,16 @@ def make_namespace(module: types.ModuleType) -> types.SimpleNamespace:
         out = module.zeros(shape, dtype=g.dtype)
         if _is_basic_index(index):
             out[index] = g
-        else:
+        elif module is np:
             module.add.at(out, index, g)
+        else:  # CuPy: index arrays must live on the device too
+            import cupyx
+
+            index = tuple(module.asarray(i) if isinstance(i, np.ndarray) else i for i in index)
+            cupyx.scatter_add(out, index, g)
         return out
 
+    ns.to_device = to_device
     ns.sigmoid = sigmoid
     ns.softmax = softmax
     ns.scatter_add = scatter_add
@@ -56,18 +62,93 @@ def make_namespace(module: types.ModuleType) -> types.SimpleNamespace:
     return ns
 
 
-numpy_namespace = make_namespace(np)
+_cuda: dict[str, Any] = {}  # "namespace" or "reason", filled on first use
+
+
+def cuda_unavailable_reason() -> str | None:
+    """None when CuPy is installed and a GPU is usable; otherwise one line saying why."""
+    if "namespace" in _cuda:
+        return None
+    if "reason" not in _cuda:
+        try:
+            import cupy
+        except ImportError:
+            _cuda["reason"] = (
+                "CuPy is not installed (pip install 'gradgate[gpu]'; see the README for the "
+                "CUDA 12 / CUDA 13 choice)"
+            )
+            return _cuda["reason"]
+        try:
+            usable = bool(cupy.cuda.is_available())
+            count = cupy.cuda.runtime.getDeviceCount() if usable else 0
+        except Exception as e:  # no driver, broken runtime: CuPy raises many kinds
+            usable, count = False, 0
+            _cuda["reason"] = f"CuPy is installed but CUDA is not usable: {e}".splitlines()[0]
+        if usable and count:
+            _cuda["namespace"] = make_namespace(cupy)
+            _cuda["count"] = count
+            return None
+        _cuda.setdefault("reason", "CuPy is installed but no NVIDIA GPU (or driver) was found")
+    return _cuda["reason"]
+
+
+def parse_device(device: Any) -> str:
+    """``"cpu"`` or ``"cuda:N"`` for a device name; a clear error for anything else, and for
+    a GPU that is not there."""
+    name = "cpu" if device is None else str(device).strip().lower()
+    if name == "cpu":
+        return "cpu"
+    kind, _, number = name.partition(":")
+    if kind != "cuda" or (number and not number.isdigit()):
+        raise ValueError(f"unknown device {device!r}: use 'cpu', 'cuda' or 'cuda:N'")
+    reason = cuda_unavailable_reason()
+    if reason:
+        raise RuntimeError(f"device {device!r} is not available: {reason}")
+    index = int(number or 0)
+    if index >= _cuda["count"]:
+        raise RuntimeError(f"device {device!r} is not available: {_cuda['count']} GPU(s) found")
+    return f"cuda:{index}"
+
+
+def _is_cupy(array: Array) -> bool:
+    return type(array).__module__.startswith("cupy")
 
 
 def namespace_of(array: Array) -> types.SimpleNamespace:
-    """The namespace for the library that holds ``array`` (NumPy on the CPU)."""
+    """The namespace for the library that holds ``array``: NumPy, or CuPy on a GPU."""
     if type(array) is np.ndarray or isinstance(array, np.ndarray):
         return numpy_namespace
+    if _is_cupy(array) and cuda_unavailable_reason() is None:
+        return _cuda["namespace"]
     raise TypeError(f"unsupported array type {type(array).__name__}")
 
 
 def device_of(array: Array) -> str:
-    """``"cpu"`` for NumPy arrays."""
+    """``"cpu"`` for NumPy arrays, ``"cuda:N"`` for CuPy arrays on GPU N."""
     if isinstance(array, (np.ndarray, np.generic)):
         return "cpu"
+    if _is_cupy(array):
+        return f"cuda:{array.device.id}"
     raise TypeError(f"unsupported array type {type(array).__name__}")
+
+
+def device_of_or_none(array: Array) -> str | None:
+    """:func:`device_of` for arrays, None for anything else (lists, numbers)."""
+    if isinstance(array, (np.ndarray, np.generic)):
+        return "cpu"
+    return device_of(array) if _is_cupy(array) else None
+
+
+def to_device(array: Array, device: str) -> Array:
+    """``array`` on ``device`` (a name from :func:`parse_device`); no copy when it is there."""
+    if device == "cpu":
+        return array.get() if _is_cupy(array) else array
+    if _is_cupy(array) and device_of(array) == device:
+        return array
+    import cupy
+
+    with cupy.cuda.Device(int(device.split(":")[1])):
+        return cupy.asarray(array)
+
+
+numpy_namespace = make_namespace(np)

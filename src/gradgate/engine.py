@@ -97,24 +97,26 @@ def _as_tensors(gate: Gate, inputs: Sequence[Any]) -> tuple[Tensor, ...]:
     reference = None
     for x in inputs:
         data = x._data if type(x) is Tensor else x
-        if isinstance(data, np.ndarray) and data.dtype.kind == "f":
-            reference = data.dtype
+        if hasattr(data, "dtype") and data.dtype.kind == "f":
+            reference = data
             break
+    dtype = None if reference is None else reference.dtype
+    xp = _numpy if reference is None else backend.namespace_of(reference)  # the same device
     out = []
     for x in inputs:
         kind = type(x)
         if kind is Tensor:
             out.append(x)
         elif kind is float:
-            out.append(Tensor(np.array(x, dtype=reference or DEFAULT_FLOAT)))
+            out.append(Tensor(xp.asarray(x, dtype=dtype or DEFAULT_FLOAT)))
         elif kind is int:
-            out.append(Tensor(np.array(x, dtype=reference or np.int64)))
+            out.append(Tensor(xp.asarray(x, dtype=dtype or np.int64)))
         elif kind is bool:
-            out.append(Tensor(np.array(x)))
+            out.append(Tensor(xp.asarray(x)))
         elif isinstance(x, (np.ndarray, np.generic)):
             out.append(Tensor(np.asarray(x)))
         elif isinstance(x, (list, tuple)):
-            out.append(Tensor(np.asarray(x, dtype=reference)))
+            out.append(Tensor(np.asarray(x, dtype=dtype)))
         elif isinstance(x, Tensor):
             out.append(x)
         else:
@@ -262,7 +264,6 @@ def _run(
             else:
                 xp = backend.namespace_of(node._data)
                 contributions = gate.vjp(xp, g, node._data, *[t._data for t in inputs])
-                xp_array = xp.ndarray
             if observers:
                 for observer in observers:
                     observer.backward(node, g, contributions)
@@ -272,8 +273,8 @@ def _run(
                 if create_graph:
                     contribution = sum_to(contribution, parent)
                 else:
-                    if type(contribution) is not xp_array:
-                        contribution = xp.asarray(contribution)
+                    if isinstance(contribution, (np.generic, float, int)):
+                        contribution = np.asarray(contribution)  # NumPy's 0-d results
                     contribution = sum_to(contribution, parent._data)
                 key = id(parent)
                 before = grads.get(key)
@@ -308,7 +309,7 @@ def _accumulate(node: Tensor, g: Any, create_graph: bool, handed_out: set[int]) 
         node.grad = g if node.grad is None else node.grad + g
         return
     if node.grad is None:
-        if id(g) in handed_out or g.base is not None or not g.flags.writeable:
+        if id(g) in handed_out or g.base is not None or not getattr(g.flags, "writeable", 1):
             g = g.copy()
         handed_out.add(id(g))
         node.grad = Tensor(g)
@@ -324,11 +325,11 @@ def _seed(root: Tensor, grad: Any, create_graph: bool, what: str) -> Any:
                 f"{what}: the output has shape {root.shape}; a gradient can be implied only "
                 "for a scalar output, so pass grad (dE/d output) explicitly"
             )
-        grad = np.ones_like(root.data)
+        grad = backend.namespace_of(root._data).ones_like(root._data)
     elif isinstance(grad, Tensor):
-        grad = grad if create_graph else grad.data
+        grad = grad if create_graph else grad._data
     else:
-        grad = np.asarray(grad, dtype=root.dtype)
+        grad = backend.namespace_of(root._data).asarray(grad, dtype=root.dtype)
     if create_graph and not isinstance(grad, Tensor):
         grad = Tensor(grad)
     if grad.shape != root.shape:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from . import backend
 from .tensor import DEFAULT_FLOAT, Tensor
 
 _generator = np.random.default_rng()
@@ -35,49 +36,61 @@ def _shape(shape: tuple) -> tuple[int, ...]:
     return tuple(int(n) for n in shape)
 
 
-def _make(array: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
-    return Tensor(array.astype(dtype or DEFAULT_FLOAT, copy=False), requires_grad=requires_grad)
+def _make(array: np.ndarray, dtype: Any, requires_grad: bool, device: Any = None) -> Tensor:
+    """A leaf from a host array; random numbers are drawn on the host, so a seed gives the
+    same values on every device."""
+    array = array.astype(dtype or DEFAULT_FLOAT, copy=False)
+    if device is not None:
+        array = backend.to_device(array, backend.parse_device(device))
+    return Tensor(array, requires_grad=requires_grad)
 
 
-def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(np.zeros(_shape(shape)), dtype, requires_grad)
+def zeros(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    return _make(np.zeros(_shape(shape)), dtype, requires_grad, device)
 
 
-def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(np.ones(_shape(shape)), dtype, requires_grad)
+def ones(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    return _make(np.ones(_shape(shape)), dtype, requires_grad, device)
 
 
-def full(shape, value: float, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(np.full(_shape((shape,)), value), dtype, requires_grad)
+def full(shape, value: float, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    return _make(np.full(_shape((shape,)), value), dtype, requires_grad, device)
 
 
 def zeros_like(t: Tensor, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros_like(t.data), requires_grad=requires_grad)
+    """Zeros of t's shape, dtype and device."""
+    return Tensor(backend.namespace_of(t.data).zeros_like(t.data), requires_grad=requires_grad)
 
 
 def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones_like(t.data), requires_grad=requires_grad)
+    """Ones of t's shape, dtype and device."""
+    return Tensor(backend.namespace_of(t.data).ones_like(t.data), requires_grad=requires_grad)
 
 
-def randn(*shape, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
+def randn(
+    *shape, dtype=None, requires_grad: bool = False, generator=None, device=None
+) -> Tensor:
     """Standard normal samples."""
     rng = generator or _generator
-    return _make(rng.standard_normal(_shape(shape)), dtype, requires_grad)
+    return _make(rng.standard_normal(_shape(shape)), dtype, requires_grad, device)
 
 
-def rand(*shape, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
+def rand(*shape, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
     """Uniform samples in [0, 1)."""
     rng = generator or _generator
-    return _make(rng.random(_shape(shape)), dtype, requires_grad)
+    return _make(rng.random(_shape(shape)), dtype, requires_grad, device)
 
 
-def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+def arange(
+    start, stop=None, step=1, dtype=None, requires_grad: bool = False, device=None
+) -> Tensor:
     """Evenly spaced values, as ``numpy.arange`` (int64 for ints, float32 for floats)."""
     array = np.arange(start, stop, step) if stop is not None else np.arange(start)
     if dtype is None and array.dtype.kind == "f":
         dtype = DEFAULT_FLOAT
-    return Tensor(array.astype(dtype or array.dtype, copy=False), requires_grad=requires_grad)
+    return _make(array, dtype or array.dtype, requires_grad, device)
 
 
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(np.eye(n, m), dtype, requires_grad)
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False,
+        device=None) -> Tensor:
+    return _make(np.eye(n, m), dtype, requires_grad, device)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from . import backend
 from .engine import apply
 from .gates import elementwise as E
 from .gates import linalg as L
@@ -112,6 +113,15 @@ def astype(x, dtype) -> Tensor:
     if np.dtype(dtype) == x.dtype:
         return x
     return apply(E.Cast(dtype), x)
+
+
+def to_device(x, device) -> Tensor:
+    """x on ``device`` ("cpu", "cuda", "cuda:N"); gradients flow back to x's device."""
+    x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    device = backend.parse_device(device)
+    if backend.device_of(x.data) == device:
+        return x
+    return apply(S.ToDevice(device), x)
 
 
 def sign(x) -> Tensor:

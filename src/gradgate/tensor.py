@@ -98,6 +98,8 @@ class Tensor:
     def __repr__(self) -> str:
         body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
         extras = []
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
         if self.dtype != DEFAULT_FLOAT and self.dtype.kind == "f":
             extras.append(f"dtype={self.dtype}")
         if self.gate is not None:
@@ -137,6 +139,16 @@ class Tensor:
                 "use .any() or .all() on .numpy()"
             )
         return bool(self.item())
+
+    def to(self, device: Any) -> Tensor:
+        """This tensor on ``device``; differentiable (gradients come back to this device)."""
+        return F.to_device(self, device)
+
+    def cpu(self) -> Tensor:
+        return F.to_device(self, "cpu")
+
+    def cuda(self, index: int = 0) -> Tensor:
+        return F.to_device(self, f"cuda:{index}")
 
     def detach(self) -> Tensor:
         """The same value, cut from the graph (shares the array)."""
@@ -413,14 +425,22 @@ def _axes(args: tuple) -> Any:
     return tuple(args) if args else None
 
 
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """A new leaf tensor holding ``data`` (copied).
+def tensor(
+    data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None
+) -> Tensor:
+    """A new leaf tensor holding ``data`` (copied), on ``device`` ("cpu", "cuda", "cuda:N").
 
     A NumPy array keeps its dtype; Python floats become float32 and Python ints int64, as
-    in PyTorch; ``dtype`` overrides both.
+    in PyTorch; ``dtype`` overrides both. A CuPy array stays on its GPU unless ``device``
+    says otherwise.
     """
     if isinstance(data, Tensor):
         data = data.data
+    if backend.device_of_or_none(data) not in (None, "cpu"):  # already on a GPU
+        xp = backend.namespace_of(data)
+        array = xp.array(data, dtype=dtype)
+        target = backend.parse_device(device) if device is not None else backend.device_of(data)
+        return Tensor(backend.to_device(array, target), requires_grad=requires_grad)
     if dtype is not None:
         array = np.array(data, dtype=dtype)
     elif isinstance(data, (np.ndarray, np.generic)):
@@ -432,6 +452,8 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
         if array.dtype.kind not in "biufc":
             raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data "
                             f"(dtype {array.dtype})")
+    if device is not None:
+        array = backend.to_device(array, backend.parse_device(device))
     return Tensor(array, requires_grad=requires_grad)
 
 

@@ -75,6 +75,7 @@ REFERENCE = {
     "BroadcastTo": lambda p, x: x.broadcast_to(p["shape"]),
     "GetItem": lambda p, x: x[_index(p["index"])],
     "ScatterAdd": lambda p, g: _scatter_add(g, p),
+    "ToDevice": lambda p, x: x.to(p["device"]),
     "Concatenate": lambda p, *xs: torch.cat(xs, dim=p.get("axis", 0)),
     "MatVec": lambda p, W, o: o @ W.T,
     "MatMul": lambda p, a, b: a @ b,

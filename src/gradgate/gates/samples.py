@@ -111,6 +111,7 @@ def samples(rng: np.random.Generator | None = None) -> dict[str, list[Sample]]:
             Sample((r(4, 5),), {"index": (np.array([0, 2, 2, 1]),), "shape": (3, 5)}),
             Sample((r(2, 3),), {"index": (slice(1, 3), slice(0, 3)), "shape": (4, 4)}),
         ],
+        "ToDevice": [Sample((r(3, 4),), {"device": "cpu"})],  # the GPU tests cover cuda
         "Concatenate": [
             Sample((r(2, 3), r(4, 3))),
             Sample((r(2, 3), r(2, 1), r(2, 2)), {"axis": 1}),

@@ -5,6 +5,7 @@ element of g back where it came from.
 
 from __future__ import annotations
 
+from ..backend import device_of, to_device
 from .base import Gate, register
 
 
@@ -140,3 +141,21 @@ class Concatenate(Gate):
             grads.append(g[index] if need else None)
             start = stop
         return tuple(grads)
+
+
+@register
+class ToDevice(Gate):
+    """o = s copied to another device (CPU ↔ GPU); the values are unchanged.
+
+    dE/ds = g copied back to s's device.
+    """
+
+    def __init__(self, device: str):
+        self.device = device
+
+    def forward(self, xp, s):
+        self.source = device_of(s)
+        return to_device(s, self.device)
+
+    def vjp(self, xp, g, o, s):
+        return (xp.to_device(g, self.source),)
