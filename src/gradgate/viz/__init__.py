@@ -1,0 +1,11 @@
+"""Pictures of computation graphs: ``gradgate.viz.graph(tensor)``.
+
+    g = gradgate.viz.graph(E, names={"W1": W1, "x": x})
+    g.save_svg("net.svg")     # or save_png, to_dot, or just show g in a notebook
+
+See docs/visualising.md.
+"""
+
+from .graph import Edge, Graph, Node, graph
+
+__all__ = ["Edge", "Graph", "Node", "graph"]
