@@ -107,7 +107,7 @@ def test_20_4_batched_step_is_the_sum_of_per_example_steps():
     E, _, _ = _two_layer(W1, W2, gg.tensor(X), gg.tensor(T))
     E.backward()
     total1, total2 = np.zeros(W1.shape), np.zeros(W2.shape)
-    for x, t in zip(X, T):
+    for x, t in zip(X, T, strict=True):
         (g1, g2) = gg.grad(_two_layer(W1, W2, gg.tensor(x), gg.tensor(t))[0], [W1, W2])
         total1 += g1.numpy()
         total2 += g2.numpy()

@@ -10,8 +10,8 @@
 from .tensor import Tensor, tensor  # first: the engine and the gates' API build on it
 # isort: on
 from . import check, data
-from .check import jacobian
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from .check import jacobian
 from .engine import apply, enable_grad, grad, is_grad_enabled, no_grad
 from .factories import (
     arange,

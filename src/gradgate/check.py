@@ -44,7 +44,7 @@ def _float64_copies(inputs: Sequence[Tensor]) -> list[Tensor]:
 def _projected(f: Callable, xs: Sequence[Tensor], vs: Sequence[np.ndarray]) -> Tensor:
     """L = Σ_k Σ v_k ⊙ f(xs)_k, a scalar whose gradient is J^T v."""
     total = None
-    for y, v in zip(_outputs(f(*xs)), vs):
+    for y, v in zip(_outputs(f(*xs)), vs, strict=True):
         term = sum(mul(y, v))
         total = term if total is None else total + term
     assert total is not None, "f returned no tensor"
@@ -93,7 +93,7 @@ def gradcheck(
         with no_grad():
             return float(_projected(f, xs, vs).item())
 
-    for k, a in zip(checked, analytic):
+    for k, a in zip(checked, analytic, strict=True):
         x = xs[k]
         a_data = np.zeros(x.shape) if a is None else a.numpy()
         flat = x.data.reshape(-1)  # a view: perturbing it perturbs x
@@ -156,7 +156,7 @@ def gradgradcheck(
             wanted = [a for a in args if a.requires_grad]
             grads = grad(L, wanted, create_graph=True, allow_unused=True)
             parts = [reshape(g, (-1,)) if g is not None else Tensor(np.zeros(a.size))
-                     for a, g in zip(wanted, grads)]
+                     for a, g in zip(wanted, grads, strict=True)]
             return concatenate(parts)
 
     return gradcheck(first_derivatives, xs, eps=eps, atol=atol, rtol=rtol, seed=seed,
@@ -179,7 +179,7 @@ def jacobian(f: Callable[..., Any], x: Tensor | Sequence[Tensor]) -> Any:
             seed = np.zeros(y.shape, dtype=y.dtype)
             seed[j] = 1
             rows = grad(y, xs, grad_outputs=seed, retain_graph=True, allow_unused=True)
-            for J, row in zip(jacobians, rows):
+            for J, row in zip(jacobians, rows, strict=True):
                 if row is not None:
                     J[j] = row.numpy()
     return jacobians[0] if single else tuple(jacobians)
@@ -242,7 +242,7 @@ def explain_gate(
     except Exception as error:  # a broken rule is what this function exists to report
         returned = None
         report.problems.append(f"vjp raised {type(error).__name__}: {error}")
-    names = _input_names(case.gate, len(case.arrays))
+    names = case.gate.input_names(len(case.arrays))
     for k, x in enumerate(case.arrays):
         part = InputReport(k, names[k], x.shape, case.needs[k])
         report.inputs.append(part)
@@ -496,11 +496,3 @@ def _first_line(gate: Gate) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
-def _input_names(gate: Gate, count: int) -> list[str]:
-    """The names of ``forward``'s inputs (``W``, ``o``), or ``x0, x1, ...``."""
-    try:
-        parameters = list(inspect.signature(gate.forward).parameters.values())[1:]  # no xp
-    except (TypeError, ValueError):
-        parameters = []
-    names = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return names if len(names) == count else [f"x{k}" for k in range(count)]

@@ -231,7 +231,7 @@ def _run(
     """
     order = _topological_order(roots)
     grads: dict[int, Any] = {}
-    for root, seed in zip(roots, seeds):
+    for root, seed in zip(roots, seeds, strict=True):
         key = id(root)
         grads[key] = seed if key not in grads else grads[key] + seed
     found: dict[int, Any] = {}
@@ -267,7 +267,7 @@ def _run(
             if observers:
                 for observer in observers:
                     observer.backward(node, g, contributions)
-            for parent, contribution in zip(inputs, contributions):
+            for parent, contribution in zip(inputs, contributions, strict=True):
                 if contribution is None or not parent.requires_grad:
                     continue
                 if create_graph:
@@ -376,7 +376,9 @@ def grad(
     for t in ins:
         if not t.requires_grad:
             raise RuntimeError("grad: an input does not require grad")
-    seeds = [_seed(o, g, create_graph, "grad") for o, g in zip(outs, grad_outputs)]
+    seeds = [
+        _seed(o, g, create_graph, "grad") for o, g in zip(outs, grad_outputs, strict=True)
+    ]
     retain = create_graph if retain_graph is None else retain_graph
     found = _run(outs, seeds, retain, create_graph, wanted={id(t): k for k, t in enumerate(ins)})
     result: list[Tensor | None] = []

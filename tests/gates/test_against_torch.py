@@ -107,6 +107,6 @@ def test_forward_and_backward_match_torch(case, dtype):
     g = np.random.default_rng(7).standard_normal(y.shape).astype(y.dtype)
     y.backward(g)
     ty.backward(torch.tensor(g))
-    for x, t in zip(xs, ts):
+    for x, t in zip(xs, ts, strict=True):
         if x.requires_grad:
             np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), **tol)

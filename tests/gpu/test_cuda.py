@@ -45,7 +45,7 @@ def test_gate_on_cuda_matches_numpy(name, k, sample):
         if device == "cuda":
             assert all(x.grad.device.startswith("cuda") for x in xs if x.requires_grad)
     np.testing.assert_allclose(results["cuda"][0], results["cpu"][0], rtol=1e-10, atol=1e-12)
-    for a, b in zip(results["cuda"][1], results["cpu"][1]):
+    for a, b in zip(results["cuda"][1], results["cpu"][1], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
@@ -92,5 +92,5 @@ def test_lecture_step_on_cuda_matches_cpu():
                     w.sub_(w.grad.data * 0.1)
                     w.grad = None
         results[device] = (w1.numpy(), w2.numpy())
-    for a, b in zip(results["cuda"], results["cpu"]):
+    for a, b in zip(results["cuda"], results["cpu"], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10)

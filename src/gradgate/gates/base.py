@@ -10,6 +10,8 @@ shape. A rule never does either of those itself, and never mutates its arguments
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any, TypeVar
 
 REGISTRY: dict[str, type[Gate]] = {}
@@ -48,6 +50,11 @@ class Gate:
     def name(self) -> str:
         return type(self).__name__
 
+    def input_names(self, count: int) -> list[str]:
+        """The names ``forward`` gives its inputs (``W``, ``o``), or ``x0, x1, ...`` when it
+        takes a variable number of them."""
+        return _input_names(type(self), count)
+
     def params(self) -> dict[str, Any]:
         """The non-tensor parameters, for display."""
         return {k: v for k, v in vars(self).items() if k not in ("inputs", "needs", "saved_at")}
@@ -55,6 +62,17 @@ class Gate:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
         return f"{self.name}({args})"
+
+
+@functools.cache
+def _input_names(cls: type[Gate], count: int) -> list[str]:
+    try:
+        parameters = list(inspect.signature(cls.forward).parameters.values())[2:]  # self, xp
+    except (TypeError, ValueError):
+        parameters = []
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = [p.name for p in parameters if p.kind in positional]
+    return names if len(names) == count else [f"x{k}" for k in range(count)]
 
 
 def register(cls: G) -> G:

@@ -98,9 +98,15 @@ def samples(rng: np.random.Generator | None = None) -> dict[str, list[Sample]]:
         "Min": extremum,
         "LogSumExp": reductions,
         "Var": reductions + [Sample((r(3, 4),), {"axis": 1, "correction": 0})],
-        "Reshape": [Sample((r(3, 4),), {"shape": (2, 6)}), Sample((r(2, 3, 4),), {"shape": (-1,)})],
+        "Reshape": [
+            Sample((r(3, 4),), {"shape": (2, 6)}),
+            Sample((r(2, 3, 4),), {"shape": (-1,)}),
+        ],
         "Transpose": [Sample((r(3, 4),)), Sample((r(2, 3, 4),), {"axes": (1, 2, 0)})],
-        "BroadcastTo": [Sample((r(4),), {"shape": (3, 4)}), Sample((r(3, 1),), {"shape": (2, 3, 5)})],
+        "BroadcastTo": [
+            Sample((r(4),), {"shape": (3, 4)}),
+            Sample((r(3, 1),), {"shape": (2, 3, 5)}),
+        ],
         "GetItem": [
             Sample((r(4, 5),), {"index": (slice(1, 3), slice(None, None, 2))}),
             Sample((r(4, 5),), {"index": (np.array([0, 2, 2, 3]),)}),
@@ -116,7 +122,11 @@ def samples(rng: np.random.Generator | None = None) -> dict[str, list[Sample]]:
             Sample((r(2, 3), r(4, 3))),
             Sample((r(2, 3), r(2, 1), r(2, 2)), {"axis": 1}),
         ],
-        "MatVec": [Sample((r(3, 4), r(4))), Sample((r(3, 4), r(5, 4))), Sample((r(3, 4), r(2, 5, 4)))],
+        "MatVec": [
+            Sample((r(3, 4), r(4))),
+            Sample((r(3, 4), r(5, 4))),
+            Sample((r(3, 4), r(2, 5, 4))),
+        ],
         "MatMul": [
             Sample((r(3, 4), r(4, 2))),
             Sample((r(2, 3, 4), r(4, 5))),
@@ -126,5 +136,8 @@ def samples(rng: np.random.Generator | None = None) -> dict[str, list[Sample]]:
         "Softmax": [Sample((r(3, 4),)), Sample((r(3, 4),), {"axis": 0})],
         "LogSoftmax": [Sample((r(3, 4),)), Sample((r(3, 4),), {"axis": 0})],
         "BCEWithLogits": [Sample((r(3, 4), probs(3, 4))), Sample((r(5), probs(5)))],
-        "CrossEntropy": [Sample((r(4, 3), np.array([0, 2, 1, 2]))), Sample((r(1, 5), np.array([4])))],
+        "CrossEntropy": [
+            Sample((r(4, 3), np.array([0, 2, 1, 2]))),
+            Sample((r(1, 5), np.array([4]))),
+        ],
     }

@@ -135,7 +135,7 @@ class Concatenate(Gate):
     def vjp(self, xp, g, o, *parts):
         axis = self.axis % o.ndim
         grads, start = [], 0
-        for part, need in zip(parts, self.needs):
+        for part, need in zip(parts, self.needs, strict=True):
             stop = start + part.shape[axis]
             index = (slice(None),) * axis + (slice(start, stop),)
             grads.append(g[index] if need else None)

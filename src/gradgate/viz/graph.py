@@ -13,7 +13,6 @@ Graphviz's ``dot`` when it is on PATH and otherwise with the layered layout of
 
 from __future__ import annotations
 
-import inspect
 import os
 import shutil
 import subprocess
@@ -388,37 +387,12 @@ def build(
         gate, inputs = structure[id(t)]
         if gate is None:
             continue
-        slot_names = _slot_names(gate, len(inputs))
+        slot_names = gate.input_names(len(inputs))
         for slot, parent in enumerate(inputs):
             source = node_of[id(parent)]
             edges.append(Edge(source.id, node_of[id(t)].id, slot, slot_names[slot],
                               tuple(parent.shape), source.fanout))
     return Graph(nodes, edges, node_of[id(root)].id)
-
-
-_SLOT_NAMES: dict[tuple[type, int], list[str]] = {}
-
-
-def _slot_names(gate: Gate, count: int) -> list[str]:
-    """The names of ``forward``'s parameters (``W``, ``o``), or ``x0, x1, ...``."""
-    key = (type(gate), count)
-    if key not in _SLOT_NAMES:
-        _SLOT_NAMES[key] = _read_slot_names(gate, count)
-    return _SLOT_NAMES[key]
-
-
-def _read_slot_names(gate: Gate, count: int) -> list[str]:
-    try:
-        parameters = list(inspect.signature(gate.forward).parameters.values())[1:]  # no xp
-    except (TypeError, ValueError):
-        parameters = []
-    names = []
-    for p in parameters:
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            names.append(p.name)
-    if len(names) != count:
-        return [f"x{k}" for k in range(count)]
-    return names
 
 
 def _short_params(gate: Gate) -> dict[str, str]:
