@@ -9,7 +9,7 @@
 # isort: off
 from .tensor import Tensor, tensor  # first: the engine and the gates' API build on it
 # isort: on
-from . import check, data
+from . import check, data, nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .check import jacobian
 from .engine import apply, enable_grad, grad, is_grad_enabled, no_grad
@@ -77,6 +77,7 @@ from .functional import (
 )
 from .gates import REGISTRY, Gate, register
 from .io import CheckpointError, load, save
+from .trace import trace
 
 __version__ = "0.1.0"
 

@@ -96,7 +96,7 @@ def _as_tensors(gate: Gate, inputs: Sequence[Any]) -> tuple[Tensor, ...]:
     (``x * 2.5`` stays float32, as in PyTorch)."""
     reference = None
     for x in inputs:
-        data = x._data if type(x) is Tensor else x
+        data = x._data if isinstance(x, Tensor) else x
         if hasattr(data, "dtype") and data.dtype.kind == "f":
             reference = data
             break

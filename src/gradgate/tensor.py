@@ -166,6 +166,12 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
+    def mark_changed(self) -> Tensor:
+        """Record that the array was changed in place through ``.data`` (as an optimiser
+        does): a gate that saved this tensor then refuses to run backward with it."""
+        _stamp(self)
+        return self
+
     def retain_grad(self) -> Tensor:
         """Keep dE/d(this tensor) in ``.grad`` even though it is not a leaf."""
         self.retains_grad = True

@@ -94,3 +94,21 @@ def test_lecture_step_on_cuda_matches_cpu():
         results[device] = (w1.numpy(), w2.numpy())
     for a, b in zip(results["cuda"], results["cpu"], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+def test_default_training_run_on_cuda_matches_the_cpu_run(tmp_path):
+    from gradgate.training import TrainConfig, fit
+
+    results = {}
+    for device in ("cpu", "cuda"):
+        config = TrainConfig(epochs=3, hidden=(16,), device=device, out=str(tmp_path / device))
+        result = fit(config, progress="none")
+        results[device] = result
+        assert all(p.device.startswith(device) for p in result.model.parameters())
+    cpu, cuda = results["cpu"], results["cuda"]
+    for (name, a), (_, b) in zip(cpu.model.named_parameters(), cuda.model.named_parameters(),
+                                 strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
+    assert abs(cpu.test.accuracy - cuda.test.accuracy) <= 2 / cpu.test.examples
+    restored = gg.load(str(tmp_path / "cuda" / "checkpoint.ckpt"))  # a GPU run loads on CPU
+    assert restored["model"]["0.weight"].device == "cpu"

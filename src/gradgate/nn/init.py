@@ -1,0 +1,119 @@
+"""Seeded weight initialisers, as ``torch.nn.init``: each fills a tensor's array in place.
+
+Every function takes ``generator=`` (a ``numpy.random.Generator``); without one it draws
+from gradgate's default generator, which :func:`gradgate.manual_seed` reseeds. For a weight
+of shape (out, in) — the lecture's W, one row per upper neuron — fan_in = in and
+fan_out = out.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import factories
+from ..tensor import Tensor
+
+_GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2)}
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The gain that keeps activations' variance steady through ``nonlinearity``.
+
+    linear, identity, sigmoid: 1;  tanh: 5/3;  relu: √2;
+    leaky_relu with negative slope a (``param``, default 0.01): √(2 / (1 + a²)).
+    """
+    if nonlinearity == "leaky_relu":
+        a = 0.01 if param is None else param
+        return math.sqrt(2.0 / (1 + a * a))
+    if nonlinearity not in _GAINS:
+        raise ValueError(
+            f"calculate_gain: unknown nonlinearity {nonlinearity!r}; expected one of "
+            f"{', '.join([*_GAINS, 'leaky_relu'])}"
+        )
+    return _GAINS[nonlinearity]
+
+
+def fans(tensor: Tensor) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight of shape (out, in, *kernel)."""
+    if tensor.ndim < 2:
+        raise ValueError(f"fan_in and fan_out need a weight of 2 or more dimensions, got "
+                         f"shape {tensor.shape}")
+    receptive = int(np.prod(tensor.shape[2:])) if tensor.ndim > 2 else 1
+    return tensor.shape[1] * receptive, tensor.shape[0] * receptive
+
+
+def _rng(generator: np.random.Generator | None) -> np.random.Generator:
+    return generator if generator is not None else factories.default_generator()
+
+
+def uniform_(
+    tensor: Tensor, low: float = 0.0, high: float = 1.0,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """Fill with samples of U(low, high)."""
+    tensor.data[...] = _rng(generator).uniform(low, high, tensor.shape)
+    return tensor
+
+
+def normal_(
+    tensor: Tensor, mean: float = 0.0, std: float = 1.0,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """Fill with samples of N(mean, std²)."""
+    tensor.data[...] = _rng(generator).normal(mean, std, tensor.shape)
+    return tensor
+
+
+def zeros_(tensor: Tensor) -> Tensor:
+    tensor.data[...] = 0
+    return tensor
+
+
+def constant_(tensor: Tensor, value: float) -> Tensor:
+    tensor.data[...] = value
+    return tensor
+
+
+def xavier_uniform_(
+    tensor: Tensor, gain: float = 1.0, generator: np.random.Generator | None = None
+) -> Tensor:
+    """Glorot & Bengio (2010): U(−a, a) with a = gain · √(6 / (fan_in + fan_out))."""
+    fan_in, fan_out = fans(tensor)
+    a = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -a, a, generator)
+
+
+def xavier_normal_(
+    tensor: Tensor, gain: float = 1.0, generator: np.random.Generator | None = None
+) -> Tensor:
+    """Glorot & Bengio (2010): N(0, std²) with std = gain · √(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = fans(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
+
+
+def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = fans(tensor)
+    fan = fan_in if mode == "fan_in" else fan_out
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+
+
+def kaiming_uniform_(
+    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """He et al. (2015): U(−b, b) with b = gain · √(3 / fan), gain from ``nonlinearity``
+    (``a`` is leaky_relu's negative slope)."""
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def kaiming_normal_(
+    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """He et al. (2015): N(0, std²) with std = gain / √fan."""
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)

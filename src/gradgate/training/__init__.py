@@ -1,0 +1,44 @@
+"""Training a classifier end to end: the loop behind ``gradgate train``, usable from Python.
+
+    from gradgate.training import TrainConfig, fit, format_summary
+    result = fit(TrainConfig(epochs=10, out=None))
+    print(format_summary(result))
+"""
+
+from .config import LOSSES, OPTIMIZERS, InputError, TrainConfig
+from .loop import (
+    CHECKPOINT_FILE,
+    HISTORY_COLUMNS,
+    FitResult,
+    TrainingDiverged,
+    TrainingInterrupted,
+    check_resumable,
+    fit,
+    read_checkpoint,
+)
+from .metrics import Evaluation, confusion_matrix, evaluate, format_confusion
+from .progress import BarProgress, Callback, LineProgress
+from .report import format_summary
+
+__all__ = [
+    "CHECKPOINT_FILE",
+    "HISTORY_COLUMNS",
+    "LOSSES",
+    "OPTIMIZERS",
+    "BarProgress",
+    "Callback",
+    "Evaluation",
+    "FitResult",
+    "InputError",
+    "LineProgress",
+    "TrainConfig",
+    "TrainingDiverged",
+    "TrainingInterrupted",
+    "check_resumable",
+    "confusion_matrix",
+    "evaluate",
+    "fit",
+    "format_confusion",
+    "format_summary",
+    "read_checkpoint",
+]

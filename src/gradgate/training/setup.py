@@ -1,0 +1,146 @@
+"""Turning a TrainConfig into the pieces of a run: data, model, loss and optimiser."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import nn, optim
+from ..data import Standardizer, load_csv, load_dataset, train_test_split
+from .config import InputError, TrainConfig
+
+# Below this many examples a split would leave too little to learn from (XOR has 4): the
+# model is then trained and tested on all of them.
+SMALLEST_SPLIT = 20
+
+# The lecture's outputs are sigmoids compared with one-hot targets; the cross-entropies
+# take raw scores (logits) and apply softmax or sigmoid inside the loss.
+OUTPUT_ACTIVATION = {"sqerr": "sigmoid", "mse": "sigmoid", "cross_entropy": None, "bce": None}
+SUMMED_LOSSES = ("sqerr",)  # reported per example: divided by the number of examples
+
+
+@dataclass
+class Problem:
+    """The examples of a run, split, standardised (statistics of the training part only)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    features: int
+    classes: int
+    class_names: list[str] | None
+    standardizer: Standardizer | None
+    note: str | None = None  # something the user should be told (no split was made)
+
+
+def read_data(data: str, target: str | None) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
+    """``(x, y, class_names)`` of a built-in data set or a file; InputError on any problem."""
+    try:
+        if os.fspath(data).endswith((".csv", ".csv.gz")):
+            table = load_csv(data, target=target)
+            return table.x, table.y, table.class_names
+        x, y = load_dataset(data, target=target)
+        return x, y, None
+    except (OSError, ValueError) as error:
+        raise InputError(_one_line(error)) from error
+
+
+def load_problem(config: TrainConfig) -> Problem:
+    """Read ``config.data`` and split it (stratified, seeded by ``config.seed``)."""
+    x, y, class_names = read_data(config.data, config.target)
+    if x.ndim != 2:
+        x = x.reshape(len(x), -1)
+    if len(y) == 0:
+        raise InputError(f"{config.data}: holds no examples")
+    classes = int(y.max()) + 1
+    if classes < 2:
+        raise InputError(f"{config.data}: every example has the same label, nothing to learn")
+    note = None
+    if len(y) < SMALLEST_SPLIT:
+        x_train, x_test, y_train, y_test = x, x, y, y
+        note = (f"only {len(y)} examples: training and testing on all of them "
+                "(no train/test split)")
+    else:
+        x_train, x_test, y_train, y_test = train_test_split(
+            x, y, test_size=config.test_size, seed=config.seed, stratify=True
+        )
+    standardizer = None
+    if config.standardize:
+        standardizer = Standardizer().fit(x_train)
+        x_train, x_test = standardizer.transform(x_train), standardizer.transform(x_test)
+    return Problem(
+        x_train=np.ascontiguousarray(x_train, dtype=np.float32),
+        y_train=y_train,
+        x_test=np.ascontiguousarray(x_test, dtype=np.float32),
+        y_test=y_test,
+        features=x.shape[1],
+        classes=classes,
+        class_names=class_names,
+        standardizer=standardizer,
+        note=note,
+    )
+
+
+def build_model(config: TrainConfig, features: int, classes: int) -> nn.MLP:
+    """The MLP ``features → hidden... → classes``, initialised from ``config.seed``."""
+    return nn.MLP(
+        [features, *config.hidden, classes],
+        activation=config.activation,
+        output_activation=OUTPUT_ACTIVATION[config.loss],
+        generator=np.random.default_rng(config.seed),
+    )
+
+
+def build_loss(loss: str) -> nn.Module:
+    if loss == "sqerr":
+        return nn.SqErr()
+    if loss == "mse":
+        return nn.MSELoss()
+    if loss == "cross_entropy":
+        return nn.CrossEntropyLoss()
+    if loss == "bce":
+        return nn.BCEWithLogitsLoss()
+    raise InputError(f"unknown loss {loss!r}")
+
+
+def loss_targets(loss: str, y: np.ndarray, classes: int) -> np.ndarray:
+    """What the loss compares the output with: the labels themselves for cross-entropy,
+    one-hot float32 rows (t_j = 1 for the true class j, else 0) for the others."""
+    if loss == "cross_entropy":
+        return y
+    return np.eye(classes, dtype=np.float32)[y]
+
+
+def scores(loss: str, output: np.ndarray) -> np.ndarray:
+    """The model's output read as per-class scores in [0, 1]."""
+    if loss == "cross_entropy":
+        e = np.exp(output - output.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    if loss == "bce":
+        return 0.5 + 0.5 * np.tanh(0.5 * output)  # σ(x), without overflow
+    return output
+
+
+def build_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
+    lr, decay = config.learning_rate, config.weight_decay
+    if config.optimizer == "sgd":
+        return optim.SGD(model.parameters(), lr=lr, momentum=config.momentum, weight_decay=decay)
+    if config.optimizer == "adam":
+        return optim.Adam(model.parameters(), lr=lr, weight_decay=decay)
+    if config.optimizer == "adamw":
+        return optim.AdamW(model.parameters(), lr=lr, weight_decay=decay)
+    if config.optimizer == "rmsprop":
+        return optim.RMSprop(model.parameters(), lr=lr, momentum=config.momentum,
+                             weight_decay=decay)
+    raise InputError(f"unknown optimizer {config.optimizer!r}")
+
+
+def _one_line(error: BaseException) -> str:
+    """An exception's message on one line (FileNotFoundError's strerror and filename)."""
+    if isinstance(error, FileNotFoundError) and error.filename:
+        return f"file not found: {error.filename}"
+    text = str(error) or type(error).__name__
+    return " ".join(text.split())

@@ -1,0 +1,272 @@
+"""The training loop: accuracy of the default run, determinism, checkpoints, Ctrl-C and
+resumption to exactly the uninterrupted result."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+
+import numpy as np
+import pytest
+
+from gradgate.training import (
+    HISTORY_COLUMNS,
+    Callback,
+    InputError,
+    TrainConfig,
+    TrainingDiverged,
+    TrainingInterrupted,
+    fit,
+    format_summary,
+    read_checkpoint,
+)
+from gradgate.training import loop as loop_module
+from gradgate.training.inference import evaluate_trained, load_trained
+from gradgate.training.report import PLOT_MISSING, write_plot
+
+FAST = {"epochs": 3, "hidden": (16,), "seed": 3}  # digits, a few tenths of a second
+
+
+def weights(result):
+    return [p.numpy().copy() for p in result.model.parameters()]
+
+
+def assert_same_run(a, b):
+    for p, q in zip(weights(a), weights(b), strict=True):
+        np.testing.assert_array_equal(p, q)
+    for column in HISTORY_COLUMNS:
+        if column != "seconds":
+            assert a.history[column] == b.history[column], column
+
+
+class StopAt(Callback):
+    """Raise KeyboardInterrupt after the given step (epoch from 0, batch from 1)."""
+
+    def __init__(self, epoch: int, batch: int | None = None) -> None:
+        self.epoch, self.batch = epoch, batch
+
+    def on_step_end(self, epoch, batch, loss):
+        if (epoch, batch) == (self.epoch, self.batch):
+            raise KeyboardInterrupt
+
+    def on_epoch_end(self, epoch, metrics):
+        if self.batch is None and epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+class CtrlCAt(StopAt):
+    """Send this process a real SIGINT after the given step."""
+
+    def on_step_end(self, epoch, batch, loss):
+        if (epoch, batch) == (self.epoch, self.batch):
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("straight")
+    return fit(TrainConfig(**FAST, out=str(out)), progress="none")
+
+
+def test_the_default_network_learns_the_digits_in_a_few_epochs():
+    result = fit(TrainConfig(epochs=8, out=None), progress="none")
+    assert result.test.accuracy >= 0.95
+    assert result.train.examples == 1257 and result.test.examples == 540
+    assert result.test.confusion.sum() == 540
+    assert np.trace(result.test.confusion) == round(result.test.accuracy * 540)
+    assert result.history["epoch"] == list(range(1, 9))
+    assert result.history["test_loss"][-1] < result.history["test_loss"][0]
+    assert result.examples_per_second > 0
+
+
+def test_the_same_seed_gives_the_same_numbers(uninterrupted):
+    again = fit(TrainConfig(**FAST, out=None), progress="none")
+    assert_same_run(again, uninterrupted)
+    assert again.test.loss == uninterrupted.test.loss
+    other = fit(TrainConfig(**{**FAST, "seed": 4}, out=None), progress="none")
+    assert not np.array_equal(weights(other)[0], weights(uninterrupted)[0])
+
+
+@pytest.mark.parametrize("stop", [StopAt(1, 17), StopAt(0), StopAt(2, 1), CtrlCAt(1, 40)],
+                         ids=["mid-epoch", "epoch-end", "last-epoch", "real-sigint"])
+def test_resuming_after_an_interrupt_equals_the_uninterrupted_run(uninterrupted, tmp_path, stop):
+    config = TrainConfig(**FAST, out=str(tmp_path))
+    with pytest.raises(TrainingInterrupted) as interrupted:
+        fit(config, callbacks=[stop], progress="none")
+    assert isinstance(interrupted.value, KeyboardInterrupt)
+    path = interrupted.value.checkpoint
+    assert path == str(tmp_path / "checkpoint.ckpt")
+    position = read_checkpoint(path)["position"]
+    expected = (stop.epoch + 1, 0) if stop.batch is None else (stop.epoch, stop.batch)
+    assert (position["epoch"], position["batch"]) == expected
+    resumed = fit(None, resume=path, progress="none")
+    assert_same_run(resumed, uninterrupted)
+    assert resumed.test.accuracy == uninterrupted.test.accuracy
+
+
+def test_a_run_interrupted_twice_still_ends_where_the_straight_run_does(uninterrupted, tmp_path):
+    config = TrainConfig(**FAST, out=str(tmp_path))
+    with pytest.raises(TrainingInterrupted):
+        fit(config, callbacks=[StopAt(0, 5)], progress="none")
+    with pytest.raises(TrainingInterrupted):
+        fit(config, resume=tmp_path, callbacks=[StopAt(1, 60)], progress="none")
+    assert_same_run(fit(config, resume=tmp_path, progress="none"), uninterrupted)
+
+
+def test_an_interrupt_inside_a_step_keeps_the_last_epochs_checkpoint(
+    uninterrupted, tmp_path, monkeypatch
+):
+    calls = {"n": 0}
+    step = loop_module._Run._step
+
+    def interrupted_step(self, x, t, y):
+        calls["n"] += 1
+        if calls["n"] == 100:  # in the second epoch (79 batches each)
+            raise KeyboardInterrupt
+        return step(self, x, t, y)
+
+    monkeypatch.setattr(loop_module._Run, "_step", interrupted_step)
+    with pytest.raises(TrainingInterrupted) as interrupted:
+        fit(TrainConfig(**FAST, out=str(tmp_path)), progress="none")
+    assert interrupted.value.checkpoint is None
+    monkeypatch.setattr(loop_module._Run, "_step", step)
+    saved = read_checkpoint(tmp_path)
+    assert (saved["position"]["epoch"], saved["position"]["batch"]) == (1, 0)
+    assert_same_run(fit(None, resume=tmp_path, progress="none"), uninterrupted)
+
+
+def test_resuming_with_more_epochs_extends_the_run(tmp_path):
+    short = TrainConfig(epochs=2, hidden=(8,), out=str(tmp_path))
+    fit(short, progress="none")
+    longer = fit(TrainConfig(epochs=3, hidden=(8,), out=str(tmp_path)), resume=tmp_path,
+                 progress="none")
+    straight = fit(TrainConfig(epochs=3, hidden=(8,), out=None), progress="none")
+    assert_same_run(longer, straight)
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path):
+    fit(TrainConfig(epochs=1, hidden=(8,), out=str(tmp_path)), progress="none")
+    with pytest.raises(InputError, match=r"hidden=\[4\] \(the checkpoint has \[8\]\)"):
+        fit(TrainConfig(epochs=2, hidden=(4,), out=str(tmp_path)), resume=tmp_path,
+            progress="none")
+
+
+def test_the_checkpoint_holds_what_evaluation_needs(uninterrupted):
+    path = uninterrupted.files[0]
+    saved = read_checkpoint(path)
+    assert saved["config"]["hidden"] == [16] and saved["config"]["lr"] == 0.1
+    assert set(saved["model"]) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    assert saved["position"]["epoch"] == 3
+    trained = load_trained(path)
+    what, evaluation = evaluate_trained(trained)
+    assert "test split" in what
+    assert evaluation.accuracy == uninterrupted.test.accuracy
+    np.testing.assert_array_equal(evaluation.confusion, uninterrupted.test.confusion)
+
+
+def test_metrics_csv_has_one_row_per_epoch(uninterrupted):
+    path = os.path.join(uninterrupted.config.out, "metrics.csv")
+    lines = open(path, encoding="utf-8").read().splitlines()
+    assert lines[0] == ",".join(HISTORY_COLUMNS)
+    assert [line.split(",")[0] for line in lines[1:]] == ["1", "2", "3"]
+    summary = format_summary(uninterrupted)
+    assert "confusion matrix" in summary and "examples/s" in summary
+    assert f"wrote {path}" in summary
+
+
+def test_the_plot_is_written_or_its_absence_explained(uninterrupted, tmp_path, monkeypatch):
+    history = uninterrupted.history
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert write_plot(history, str(tmp_path / "p.png")) == PLOT_MISSING
+    else:
+        assert write_plot(history, str(tmp_path / "p.png")) is None
+        assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
+    assert write_plot(history, str(tmp_path / "q.png")) == PLOT_MISSING
+    assert "pip install matplotlib" in PLOT_MISSING and "gradgate[plot]" in PLOT_MISSING
+    assert not (tmp_path / "q.png").exists()
+
+
+def test_a_pickle_renamed_as_a_checkpoint_is_refused_unopened(tmp_path):
+    marker = tmp_path / "unpickled"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "checkpoint.ckpt"
+    path.write_bytes(pickle.dumps(Exploit()))
+    with pytest.raises(InputError, match="pickle"):
+        fit(None, resume=path, progress="none")
+    with pytest.raises(InputError, match="pickle"):
+        load_trained(path)
+    assert not marker.exists()
+
+
+def test_a_diverging_run_stops_with_a_clear_error():
+    config = TrainConfig(loss="cross_entropy", activation="relu", lr=1e6, epochs=2, out=None)
+    with pytest.raises(TrainingDiverged, match="try a smaller learning rate than 1e"):
+        fit(config, progress="none")
+
+
+def test_tiny_data_sets_are_trained_and_tested_whole():
+    result = fit(TrainConfig(data="xor", hidden=(8,), optimizer="adam", lr=0.05, epochs=300,
+                             batch_size=4, out=None), progress="none")
+    assert result.train.examples == result.test.examples == 4
+    assert result.test.accuracy == 1.0
+    assert "no train/test split" in result.notes[0]
+
+
+def test_progress_lines_report_each_epoch(capsys):
+    fit(TrainConfig(epochs=2, hidden=(8,), out=None), progress="lines")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("digits: 1257 training and 540 test examples")
+    assert out[1].startswith("network 64 → 8 → 10 (sigmoid), loss sqerr, sgd lr 0.1")
+    assert out[2].startswith("epoch     1/2  loss ") and out[3].startswith("epoch     2/2")
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"hidden": (0,)}, "hidden layer sizes must be positive"),
+        ({"lr": 0.0}, "lr must be a positive number"),
+        ({"loss": "hinge"}, "unknown loss 'hinge'"),
+        ({"epochs": 0}, "epochs must be a positive integer"),
+        ({"device": "tpu"}, "unknown device 'tpu'"),
+        ({"data": "mnist"}, "unknown dataset 'mnist'"),
+        ({"momentum": 0.9, "optimizer": "adam"}, "momentum applies to sgd and rmsprop"),
+    ],
+)
+def test_bad_settings_raise_input_error(changes, message):
+    with pytest.raises(InputError, match=message):
+        fit(TrainConfig(out=None, **changes), progress="none")
+
+
+def test_a_progress_bar_per_epoch_when_tqdm_is_there(monkeypatch):
+    events = []
+
+    class FakeTqdm:
+        def __init__(self, total, initial, desc, **options):
+            events.append(("open", desc, total, initial))
+
+        def update(self, n):
+            events.append(("update", n))
+
+        def set_postfix_str(self, text, refresh=True):
+            events.append(("postfix", text))
+
+        def close(self):
+            events.append(("close",))
+
+    monkeypatch.setitem(sys.modules, "tqdm", type(sys)("tqdm"))
+    sys.modules["tqdm"].tqdm = FakeTqdm
+    fit(TrainConfig(epochs=2, hidden=(8,), out=None), progress="bar")
+    assert events[0] == ("open", "epoch 1/2", 79, 0)
+    assert sum(e == ("update", 1) for e in events) == 2 * 79
+    assert [e[0] for e in events].count("close") == 2
+    assert "test acc" in [e for e in events if e[0] == "postfix"][-1][1]
