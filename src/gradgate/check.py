@@ -122,8 +122,8 @@ def gradcheck(
             tolerance = atol + rtol * abs(numeric)
             if not error <= tolerance:  # NaN fails too
                 failures += 1
-                where = (f"element {np.unravel_index(i, x.shape) if x.ndim else ()}"
-                         if i is not None else "a random direction")
+                index = tuple(int(j) for j in np.unravel_index(i, x.shape)) if x.ndim else ()
+                where = f"element {index}" if i is not None else "a random direction"
                 report = (
                     f"input {k} (shape {x.shape}) at {where}: analytic {exact:.6g}, numeric "
                     f"{numeric:.6g}, |difference| {error:.3g} > tolerance {atol:g} + "
