@@ -15,22 +15,13 @@ import statistics
 import time
 from collections.abc import Callable
 
-import numpy as np
+from step import setup as arrays  # the same data and weights as the CPU benchmark
 
 import gradgate as gg
 from gradgate import backend
 
 SIZES = [(784, 256, 10, 128), (1024, 1024, 1024, 512), (4096, 4096, 4096, 4096)]
 LR = 0.1
-
-
-def arrays(n_in: int, n_hidden: int, n_out: int, batch: int):
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((batch, n_in)).astype(np.float32)
-    T = rng.random((batch, n_out)).astype(np.float32)
-    W1 = (rng.standard_normal((n_hidden, n_in)) / np.sqrt(n_in)).astype(np.float32)
-    W2 = (rng.standard_normal((n_out, n_hidden)) / np.sqrt(n_hidden)).astype(np.float32)
-    return X, T, W1, W2
 
 
 def cupy_step(X, T, W1, W2) -> Callable[[], None]:
