@@ -28,11 +28,16 @@ def make_namespace(module: types.ModuleType) -> types.SimpleNamespace:
     """The module's functions plus the helpers every rule may call by the same name."""
     ns = types.SimpleNamespace(**{k: v for k, v in vars(module).items() if not k.startswith("_")})
 
+    halves: dict[Any, Array] = {}  # 0.5 as a 0-d array of each dtype: cheaper than a float
+
     def sigmoid(x: Array) -> Array:
         """σ(x) = (1 + tanh(x/2)) / 2: one transcendental, no overflow at any |x|."""
-        o = module.tanh(x * 0.5)
-        o *= 0.5
-        o += 0.5
+        half = halves.get(x.dtype)
+        if half is None:
+            half = halves[x.dtype] = module.asarray(0.5, dtype=x.dtype)
+        o = module.tanh(x * half)
+        o *= half
+        o += half
         return o
 
     def softmax(x: Array, axis: int = -1) -> Array:

@@ -237,21 +237,23 @@ def _run(
     found: dict[int, Any] = {}
     handed_out: set[int] = {id(s) for s in seeds}  # arrays a leaf's .grad must not share
     observers = _mode.observers
-    with _grad_mode(create_graph):
+    previous_mode, _mode.enabled = _mode.enabled, create_graph  # record only for create_graph
+    try:
         for node in order:
-            g = grads.pop(id(node), None)  # dE/d(node), complete: all consumers came first
+            key = id(node)
+            g = grads.pop(key, None)  # dE/d(node), complete: all consumers came first
             if g is None:
                 continue
-            if isinstance(g, np.generic):  # NumPy turns 0-d sums into scalars
-                g = np.asarray(g)
+            if type(g) is not np.ndarray and isinstance(g, np.generic):
+                g = np.asarray(g)  # NumPy turns 0-d sums into scalars
             gate = node.gate
             if gate is None or node.retains_grad:
                 for observer in observers:
                     observer.leaf(node, g)
                 if wanted is None:
                     _accumulate(node, g, create_graph, handed_out)
-            if wanted is not None and id(node) in wanted:
-                found[wanted[id(node)]] = g
+            if wanted is not None and key in wanted:
+                found[wanted[key]] = g
             if gate is None:
                 continue
             inputs = gate.inputs
@@ -262,20 +264,22 @@ def _run(
 
                 contributions = gate.vjp(functional, g, node, *inputs)
             else:
-                xp = backend.namespace_of(node._data)
-                contributions = gate.vjp(xp, g, node._data, *[t._data for t in inputs])
+                data = node._data
+                xp = _numpy if type(data) is np.ndarray else backend.namespace_of(data)
+                contributions = gate.vjp(xp, g, data, *[t._data for t in inputs])
             if observers:
                 for observer in observers:
                     observer.backward(node, g, contributions)
             for parent, contribution in zip(inputs, contributions, strict=True):
                 if contribution is None or not parent.requires_grad:
                     continue
-                if create_graph:
-                    contribution = sum_to(contribution, parent)
-                else:
-                    if isinstance(contribution, (np.generic, float, int)):
-                        contribution = np.asarray(contribution)  # NumPy's 0-d results
-                    contribution = sum_to(contribution, parent._data)
+                like = parent if create_graph else parent._data
+                if type(contribution) is not type(like) and isinstance(
+                    contribution, (np.generic, float, int)
+                ):
+                    contribution = np.asarray(contribution)  # NumPy's 0-d results
+                if contribution.shape != like.shape or contribution.dtype != like.dtype:
+                    contribution = sum_to(contribution, like)
                 key = id(parent)
                 before = grads.get(key)
                 # fan-out: dE/ds = J1^T g1 + J2^T g2 + ...  (lecture 20.2)
@@ -285,6 +289,8 @@ def _run(
                         observer.summed(parent, before, contribution, grads[key])
             if not retain_graph:
                 gate.inputs = None
+    finally:
+        _mode.enabled = previous_mode
     return found
 
 
@@ -325,7 +331,7 @@ def _seed(root: Tensor, grad: Any, create_graph: bool, what: str) -> Any:
                 f"{what}: the output has shape {root.shape}; a gradient can be implied only "
                 "for a scalar output, so pass grad (dE/d output) explicitly"
             )
-        grad = backend.namespace_of(root._data).ones_like(root._data)
+        grad = backend.namespace_of(root._data).ones(root.shape, dtype=root.dtype)
     elif isinstance(grad, Tensor):
         grad = grad if create_graph else grad._data
     else:

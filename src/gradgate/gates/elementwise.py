@@ -68,8 +68,8 @@ class Div(Gate):
 class Pow(Gate):
     """z = x ** y.
 
-    dE/dx = g ⊙ y x^(y−1);  dE/dy = g ⊙ z ln x, taken as 0 where x = 0 and NaN where x < 0
-    (as PyTorch).
+    dE/dx = g ⊙ y x^(y−1), taken as 0 where y = 0 (x^0 = 1 for every x, 0 included);
+    dE/dy = g ⊙ z ln x, taken as 0 where x = 0 and NaN where x < 0 (as PyTorch).
     """
 
     def forward(self, xp, x, y):
@@ -77,8 +77,10 @@ class Pow(Gate):
             return x**y
 
     def vjp(self, xp, g, z, x, y):
-        gx = g * y * x ** (y - 1) if self.needs[0] else None
-        gy = None
+        gx = gy = None
+        if self.needs[0]:
+            with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** (y − 1) for y < 1
+                gx = xp.where(y == 0, 0, g * y * x ** (y - 1))  # x ** 0 = 1: flat, even at 0
         if self.needs[1]:
             log_x = xp.log(xp.where(x > 0, x, 1))
             gy = xp.where(x < 0, xp.nan, g * z * log_x)
@@ -197,7 +199,7 @@ class Tanh(Gate):
         return xp.tanh(s)
 
     def vjp(self, xp, g, o, s):
-        return (g * (1 - o * o),)
+        return (g - g * o * o,)  # g (1 − o²), with no scalar operand (cheaper on small arrays)
 
 
 @register
@@ -212,7 +214,8 @@ class Sigmoid(Gate):
         return xp.sigmoid(s)
 
     def vjp(self, xp, g, o, s):
-        return (g * o * (1 - o),)
+        go = g * o
+        return (go - go * o,)  # g o (1 − o), with no scalar operand (cheaper on small arrays)
 
 
 @register
