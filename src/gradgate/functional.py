@@ -100,6 +100,9 @@ def minimum(x, y) -> Tensor:
 
 def where(cond, x, y) -> Tensor:
     """x where cond is true, else y; cond (booleans) gets no gradient."""
+    cond = _data(cond)
+    if isinstance(cond, np.generic):  # comparing 0-d tensors gives a NumPy scalar
+        cond = np.asarray(cond)
     return apply(E.Where(), cond, x, y)
 
 
@@ -126,7 +129,8 @@ def to_device(x, device) -> Tensor:
 
 def sign(x) -> Tensor:
     """sign(x), a constant: its derivative is zero wherever it exists."""
-    return Tensor(np.sign(_data(x)))
+    s = np.sign(_data(x))
+    return Tensor(np.asarray(s) if isinstance(s, np.generic) else s)  # 0-d: not a scalar
 
 
 # --- reductions ------------------------------------------------------------------------

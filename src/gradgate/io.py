@@ -19,6 +19,7 @@ import json
 import math
 import os
 import sys
+import tokenize
 import zipfile
 import zlib
 from typing import IO, Any
@@ -460,7 +461,7 @@ class _Decoder:
                 shape, _, dtype = fmt.read_array_header_2_0(stream)
             else:
                 raise ValueError(f".npy format version {version} is not supported")
-        except (ValueError, TypeError, SyntaxError, EOFError) as error:
+        except (ValueError, TypeError, SyntaxError, EOFError, tokenize.TokenError) as error:
             reason = _reason(error)
             raise self._error(f"entry {entry!r} is not a valid .npy array ({reason})") from None
         return tuple(shape), dtype, stream.tell()

@@ -299,33 +299,33 @@ class Tensor:
     def __getitem__(self, index):
         return F.getitem(self, index)
 
-    # comparisons: element-wise, no gradient
+    # comparisons: element-wise, no gradient (asarray: NumPy gives 0-d results as scalars)
     def __eq__(self, other):  # type: ignore[override]
-        return Tensor(self.data == _raw(other))
+        return _constant(self._data == _raw(other))
 
     def __ne__(self, other):  # type: ignore[override]
-        return Tensor(self.data != _raw(other))
+        return _constant(self._data != _raw(other))
 
     def __lt__(self, other):
-        return Tensor(self.data < _raw(other))
+        return _constant(self._data < _raw(other))
 
     def __le__(self, other):
-        return Tensor(self.data <= _raw(other))
+        return _constant(self._data <= _raw(other))
 
     def __gt__(self, other):
-        return Tensor(self.data > _raw(other))
+        return _constant(self._data > _raw(other))
 
     def __ge__(self, other):
-        return Tensor(self.data >= _raw(other))
+        return _constant(self._data >= _raw(other))
 
     def __and__(self, other):
-        return Tensor(self.data & _raw(other))
+        return _constant(self._data & _raw(other))
 
     def __or__(self, other):
-        return Tensor(self.data | _raw(other))
+        return _constant(self._data | _raw(other))
 
     def __invert__(self):
-        return Tensor(~self.data)
+        return _constant(~self._data)
 
     __hash__ = object.__hash__
 
@@ -418,6 +418,11 @@ class Tensor:
 
     def argmin(self, axis=None) -> Tensor:
         return Tensor(self.data.argmin(axis=axis))
+
+
+def _constant(result: Any) -> Tensor:
+    """A result that carries no gradient, as a Tensor of an array (never a NumPy scalar)."""
+    return Tensor(np.asarray(result) if isinstance(result, np.generic) else result)
 
 
 def _raw(x: Any) -> Any:

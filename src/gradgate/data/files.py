@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import csv
 import gzip
+import math
 import os
+import tokenize
 import zipfile
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -49,11 +53,16 @@ def load_csv(path: str | os.PathLike[str], target: str | None = None) -> CsvData
     source = os.fspath(path)
     if not os.path.isfile(source):
         raise FileNotFoundError(f"CSV file not found: {source!r}")
-    if source.endswith(".gz"):
-        with gzip.open(source, "rt", encoding="utf-8-sig", newline="") as stream:
+    try:
+        if source.endswith(".gz"):
+            with gzip.open(source, "rt", encoding="utf-8-sig", newline="") as stream:
+                return parse_csv(stream, source, target)
+        with open(source, encoding="utf-8-sig", newline="") as stream:
             return parse_csv(stream, source, target)
-    with open(source, encoding="utf-8-sig", newline="") as stream:
-        return parse_csv(stream, source, target)
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{source}: not UTF-8 text ({error.reason})") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise ValueError(f"{source}: not a valid gzip file ({error})") from None
 
 
 def parse_csv(lines: Iterable[str], source: str, target: str | None = None) -> CsvData:
@@ -62,7 +71,8 @@ def parse_csv(lines: Iterable[str], source: str, target: str | None = None) -> C
     The rules are those of `load_csv`, which opens a path and calls this.
     """
     reader = csv.reader(lines)
-    header = _read_header(reader, source)
+    rows = _rows(reader, source)
+    header = _read_header(rows, source)
     target_name = header[-1] if target is None else target
     if target_name not in header:
         raise ValueError(f"{source}: no target column {target_name!r}; the columns are {header}")
@@ -73,7 +83,7 @@ def parse_csv(lines: Iterable[str], source: str, target: str | None = None) -> C
     features: list[list[float]] = []
     targets: list[str] = []
     line_numbers: list[int] = []
-    for row in reader:
+    for row in rows:
         if not row or all(not cell.strip() for cell in row):
             continue
         if len(row) != len(header):
@@ -101,6 +111,15 @@ def parse_csv(lines: Iterable[str], source: str, target: str | None = None) -> C
         target_name=target_name,
         class_names=class_names,
     )
+
+
+def _rows(reader: Any, source: str) -> Iterator[list[str]]:
+    """The reader's rows; the csv module's own errors (a field over its size limit, a
+    quote left open) become ValueError naming the file and line."""
+    try:
+        yield from reader
+    except csv.Error as error:
+        raise ValueError(f"{source}, line {reader.line_num}: {error}") from None
 
 
 def _read_header(reader: Iterable[list[str]], source: str) -> list[str]:
@@ -147,6 +166,11 @@ def _labels(
                     f"{source}, line {line}, column {column!r}: class label {value!r} "
                     "is not a whole number (labels must be integers or class names)"
                 )
+            if not -(2**63) <= number < 2**63:  # np.int64 would raise OverflowError
+                raise ValueError(
+                    f"{source}, line {line}, column {column!r}: class label {value!r} "
+                    "is too large for an int64 label"
+                )
         return np.asarray(numbers, dtype=np.int64), None
     class_names = sorted(set(values))
     index = {name: k for k, name in enumerate(class_names)}
@@ -164,9 +188,16 @@ def load_npz(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     source = os.fspath(path)
     if not os.path.isfile(source):
         raise FileNotFoundError(f"npz file not found: {source!r}")
+    with open(source, "rb") as stream:  # np.load would read a .npy header of any length
+        magic = stream.read(6)
+    if magic == b"\x93NUMPY":
+        raise ValueError(f"{source}: holds a single array (.npy format), not an .npz archive")
+    if not magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise ValueError(f"{source}: not a valid .npz file (not a ZIP archive)")
     try:
         archive = np.load(source, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+    except (ValueError, OSError, EOFError, NotImplementedError, zipfile.BadZipFile) as error:
+        # NotImplementedError: zipfile's "zip file version 6.4", a damaged directory
         raise ValueError(f"{source}: not a valid .npz file ({error})") from error
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{source}: holds a single array (.npy format), not an .npz archive")
@@ -177,11 +208,51 @@ def load_npz(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
                 f"{source}: missing array(s) {missing}; found {sorted(archive.files)} "
                 "(save with np.savez(path, x=features, y=labels))"
             )
+        for key in ("x", "y"):  # the entry NumPy reads: "x" itself if there is one, else "x.npy"
+            entry = key if key in archive.zip.namelist() else f"{key}.npy"
+            _check_declared_size(archive.zip, entry, source)
         try:
             x, y = archive["x"], archive["y"]
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
             raise ValueError(f"{source}: could not read arrays x and y ({error})") from error
     return _check_npz_arrays(x, y, source)
+
+
+_DEFLATE_MAX_RATIO = 1032  # deflate never expands data by more than this (plus a few bytes)
+
+
+def _check_declared_size(archive: zipfile.ZipFile, entry: str, source: str) -> None:
+    """Refuse an entry whose sizes its file cannot back, before NumPy allocates the array
+    its header declares: a lying header must cost neither memory nor time."""
+    info = archive.getinfo(entry)
+    if info.compress_type == zipfile.ZIP_STORED:
+        plausible = info.file_size == info.compress_size
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        plausible = info.file_size <= _DEFLATE_MAX_RATIO * info.compress_size + 64
+    else:
+        raise ValueError(f"{source}: entry {entry!r} uses compression method "
+                         f"{info.compress_type}; np.savez writes stored or deflated entries")
+    if not plausible or info.header_offset + info.compress_size > os.path.getsize(source):
+        raise ValueError(f"{source}: entry {entry!r} declares sizes the file cannot hold "
+                         "(truncated or corrupted)")
+    fmt = np.lib.format
+    try:
+        with archive.open(info) as stream:
+            version = fmt.read_magic(stream)
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f".npy format version {version} is not supported")
+            read_header = fmt.read_array_header_1_0 if version == (1, 0) else \
+                fmt.read_array_header_2_0
+            shape, _, dtype = read_header(stream)
+    except (ValueError, TypeError, SyntaxError, tokenize.TokenError, EOFError, OSError,
+            RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error) as error:
+        # TokenError: NumPy's parser of old-style headers, on unbalanced brackets
+        raise ValueError(f"{source}: entry {entry!r} is not a valid .npy array ({error})") \
+            from None
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > info.file_size:
+        raise ValueError(f"{source}: entry {entry!r} declares an array of shape {shape} "
+                         f"({declared} bytes) but holds {info.file_size} bytes")
 
 
 def _check_npz_arrays(x: np.ndarray, y: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:

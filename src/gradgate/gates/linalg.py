@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .base import Gate, register
 
 
@@ -36,8 +38,9 @@ class MatVec(Gate):
     def vjp(self, xp, g, s, W, o):
         gW = go = None
         if self.needs[0]:
-            g2 = g.reshape((-1, g.shape[-1]))  # (batch, out)
-            o2 = o.reshape((-1, o.shape[-1]))  # (batch, in)
+            batch = math.prod(o.shape[:-1])  # not -1: that is ambiguous when out or in is 0
+            g2 = g.reshape((batch, g.shape[-1]))  # (batch, out)
+            o2 = o.reshape((batch, o.shape[-1]))  # (batch, in)
             gW = g2.T @ o2  # (out, in): Σ over the batch of the outer products g oᵀ
         if self.needs[1]:
             go = g @ W  # (..., in)

@@ -7,6 +7,8 @@ size-1 axes (``_expand``) and then let broadcasting spread g over them.
 
 from __future__ import annotations
 
+import math
+
 from .base import Gate, register
 
 
@@ -17,12 +19,12 @@ def normalize_axis(axis, ndim: int) -> tuple[int, ...]:
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -max(ndim, 1) <= a < max(ndim, 1):  # a 0-d tensor takes axis 0 or -1 (PyTorch)
             raise ValueError(f"axis {a} is out of range for a tensor of {ndim} dimensions")
         out.append(a % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"axis {axis} repeats an axis")
-    return tuple(sorted(out))
+    return tuple(sorted(out)) if ndim else ()  # reducing a 0-d tensor leaves it as it is
 
 
 class Reduction(Gate):
@@ -76,12 +78,14 @@ class Mean(Reduction):
 
 class _Extremum(Reduction):
     """Max or min: the gradient is shared evenly among the elements that attain it
-    (ties included), as ``torch.amax``/``torch.amin`` do."""
+    (ties included), as ``torch.amax``/``torch.amin`` do. A slice whose extremum is NaN
+    has no element equal to it; its gradient is NaN, as in PyTorch, not a silent zero."""
 
     def vjp(self, xp, g, o, s):
         hit = s == self._expand(xp, o)
         count = xp.sum(hit, axis=self.axes, keepdims=True)
-        return (xp.where(hit, self._expand(xp, g) / count, 0),)
+        g = xp.where(count == 0, xp.nan, self._expand(xp, g))  # count 0: a NaN slice
+        return (xp.where(hit | (count == 0), g / xp.maximum(count, 1), 0),)
 
 
 @register
@@ -134,4 +138,6 @@ class Var(Reduction):
 
     def vjp(self, xp, g, o, s):
         d = s - xp.mean(s, axis=self.axes, keepdims=True)
-        return (self._expand(xp, g) * d * (2 / (self._count(s) - self.correction)),)
+        dof = self._count(s) - self.correction
+        scale = 2 / dof if dof else math.inf  # no degrees of freedom: NaN, as the forward
+        return (self._expand(xp, g) * d * scale,)

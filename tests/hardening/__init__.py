@@ -1,0 +1,1 @@
+"""Hardening tests: extreme values, random graphs, memory, files, threads (issue 6)."""
