@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import gradgate.io as ggio
+from gradgate.backend import cuda_unavailable_reason
 from gradgate.io import CheckpointError, load, save
 
 # ---------------------------------------------------------------------------------------------
@@ -218,7 +219,9 @@ def test_tensor_protocol_copies_device_arrays_to_host(tmp_path: Path,
         def __init__(self, data: Any, requires_grad: bool = False) -> None:
             self.data, self.requires_grad = data, requires_grad
 
-    def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
+               device: Any = None) -> Tensor:
+        assert device == "cpu"
         return Tensor(np.array(data, dtype=dtype), requires_grad)
 
     stand_in = types.ModuleType("gradgate.tensor")
@@ -231,10 +234,16 @@ def test_tensor_protocol_copies_device_arrays_to_host(tmp_path: Path,
     assert_same(loaded.data, host)
 
 
-def test_map_location_accepts_cpu_only(checkpoint: Path) -> None:
+def test_map_location_names_a_device(checkpoint: Path) -> None:
     assert load(checkpoint, map_location="cpu")["step"] == 7
     assert load(checkpoint, map_location=None)["step"] == 7
-    with pytest.raises(ValueError, match="map_location"):
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        load(checkpoint, map_location="tpu")
+
+
+@pytest.mark.skipif(cuda_unavailable_reason() is None, reason="a GPU is usable here")
+def test_map_location_cuda_without_a_gpu_says_why(checkpoint: Path) -> None:
+    with pytest.raises(RuntimeError, match="device 'cuda' is not available"):
         load(checkpoint, map_location="cuda")
 
 

@@ -64,6 +64,14 @@ def test_changes_after_backward_or_to_unrelated_tensors_are_fine():
     np.testing.assert_allclose(W.grad.numpy(), 2 * np.tile(np.arange(3.0), (2, 1)))
 
 
+def test_reinitialising_a_saved_weight_is_caught():
+    layer = gg.nn.Linear(3, 2)
+    loss = layer(gg.tensor(np.ones((4, 3), dtype=np.float32))).sum()
+    gg.nn.init.zeros_(layer.weight)
+    with pytest.raises(RuntimeError, match="MatVec: input 0 .* changed in place"):
+        loss.backward()
+
+
 def test_in_place_change_of_a_tensor_that_requires_grad_needs_no_grad():
     W, _ = params()
     with pytest.raises(RuntimeError, match=r"in-place changes .* gg.no_grad\(\)"):

@@ -188,7 +188,7 @@ def test_the_plot_is_written_or_its_absence_explained(uninterrupted, tmp_path, m
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
     assert write_plot(history, str(tmp_path / "q.png")) == PLOT_MISSING
-    assert "pip install matplotlib" in PLOT_MISSING and "gradgate[plot]" in PLOT_MISSING
+    assert "pip install matplotlib" in PLOT_MISSING and "[plot] extra" in PLOT_MISSING
     assert not (tmp_path / "q.png").exists()
 
 

@@ -79,8 +79,8 @@ def cuda_unavailable_reason() -> str | None:
             import cupy
         except ImportError:
             _cuda["reason"] = (
-                "CuPy is not installed (pip install 'gradgate[gpu]'; see the README for the "
-                "CUDA 12 / CUDA 13 choice)"
+                "CuPy is not installed (pip install cupy-cuda12x, or cupy-cuda13x for a "
+                "CUDA 13 driver; the [gpu] extra installs the first)"
             )
             return _cuda["reason"]
         try:

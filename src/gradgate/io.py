@@ -26,6 +26,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from .backend import parse_device
+
 __all__ = ["CheckpointError", "FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
 
 FORMAT_NAME = "gradgate-checkpoint"
@@ -233,25 +235,23 @@ def load(path: str | os.PathLike[str], map_location: str | None = None) -> Any:
 
     Dicts, lists, tuples, plain values, arrays (same dtype, shape and values) and NumPy
     scalars come back as they were saved; dict keys keep their str or int type. Tensors are
-    rebuilt with `gradgate.tensor.tensor` on the CPU. `map_location` is accepted for
-    PyTorch-like call sites: None or "cpu" (the same thing until a GPU backend exists); any
-    other value raises ValueError.
+    rebuilt with `gradgate.tensor.tensor` on the device `map_location` names: None or "cpu"
+    (the default, whatever device they were saved from), "cuda" or "cuda:N" (where a GPU is
+    usable; otherwise RuntimeError saying why). An unknown device name raises ValueError.
 
     Raises FileNotFoundError for a missing file and CheckpointError (a ValueError) for a file
     that is not a gradgate checkpoint: a pickle (never unpickled), not a ZIP archive,
     truncated or corrupted, without a valid manifest, with entries missing or disagreeing
     with the manifest, with object arrays, or from an unknown format version.
     """
-    if not (map_location is None or (isinstance(map_location, str) and map_location == "cpu")):
-        raise ValueError(f"load: map_location={map_location!r} is not supported; gradgate loads "
-                         "checkpoints to the CPU (use None or 'cpu')")
+    device = parse_device(map_location)
     name = os.fspath(path)
     with open(name, "rb") as stream:
         size = os.fstat(stream.fileno()).st_size
         _check_leading_bytes(stream, name, size)
         try:
             with zipfile.ZipFile(stream) as archive:
-                return _Decoder(archive, name, size).load()
+                return _Decoder(archive, name, size, device).load()
         except CheckpointError:
             raise
         except RecursionError:
@@ -295,10 +295,13 @@ def _check_leading_bytes(stream: IO[bytes], name: str, size: int) -> None:
 class _Decoder:
     """Rebuilds the saved object from an open checkpoint archive, checking every step."""
 
-    def __init__(self, archive: zipfile.ZipFile, name: str, archive_size: int) -> None:
+    def __init__(
+        self, archive: zipfile.ZipFile, name: str, archive_size: int, device: str = "cpu"
+    ) -> None:
         self._archive = archive
         self._name = name
         self._archive_size = archive_size
+        self._device = device  # where tensors are rebuilt
         self._entries = set(archive.namelist())
 
     def load(self) -> Any:
@@ -378,7 +381,7 @@ class _Decoder:
             requires_grad = node.get("requires_grad", False)
             if not isinstance(requires_grad, bool):
                 raise self._error(f"malformed requires_grad at {_at(where)}")
-            return _make_tensor(array, requires_grad)
+            return _make_tensor(array, requires_grad, self._device)
         raise self._error(f"unknown manifest node type {kind!r} at {_at(where)}")
 
     def _plain_value(self, kind: str, value: Any, where: str) -> Any:
@@ -471,7 +474,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _make_tensor(array: np.ndarray, requires_grad: bool) -> Any:
+def _make_tensor(array: np.ndarray, requires_grad: bool, device: str) -> Any:
     from gradgate.tensor import tensor  # imported late: io must not depend on the core's load
 
-    return tensor(array, requires_grad=requires_grad, dtype=array.dtype)
+    return tensor(array, requires_grad=requires_grad, dtype=array.dtype, device=device)

@@ -112,3 +112,5 @@ def test_default_training_run_on_cuda_matches_the_cpu_run(tmp_path):
     assert abs(cpu.test.accuracy - cuda.test.accuracy) <= 2 / cpu.test.examples
     restored = gg.load(str(tmp_path / "cuda" / "checkpoint.ckpt"))  # a GPU run loads on CPU
     assert restored["model"]["0.weight"].device == "cpu"
+    back = gg.load(str(tmp_path / "cpu" / "checkpoint.ckpt"), map_location="cuda")
+    assert back["model"]["0.weight"].device == "cuda:0"

@@ -138,7 +138,7 @@ def load_dataset(
         return load_npz(text)
     raise ValueError(
         f"unknown dataset {text!r}: expected one of {', '.join(DATASET_NAMES)}, "
-        "or a path ending in .csv or .npz"
+        "or a path ending in .csv, .csv.gz or .npz"
     )
 
 

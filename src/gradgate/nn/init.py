@@ -9,10 +9,11 @@ fan_out = out.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
-from .. import factories
+from .. import backend, factories
 from ..tensor import Tensor
 
 _GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2)}
@@ -48,13 +49,20 @@ def _rng(generator: np.random.Generator | None) -> np.random.Generator:
     return generator if generator is not None else factories.default_generator()
 
 
+def _fill(tensor: Tensor, values: Any) -> Tensor:
+    """Write ``values`` into the tensor's array in place (on its device) and mark the change,
+    so a graph that saved the old values refuses to run backward."""
+    tensor.data[...] = backend.to_device(np.asarray(values, dtype=tensor.dtype), tensor.device)
+    tensor.mark_changed()
+    return tensor
+
+
 def uniform_(
     tensor: Tensor, low: float = 0.0, high: float = 1.0,
     generator: np.random.Generator | None = None,
 ) -> Tensor:
     """Fill with samples of U(low, high)."""
-    tensor.data[...] = _rng(generator).uniform(low, high, tensor.shape)
-    return tensor
+    return _fill(tensor, _rng(generator).uniform(low, high, tensor.shape))
 
 
 def normal_(
@@ -62,18 +70,15 @@ def normal_(
     generator: np.random.Generator | None = None,
 ) -> Tensor:
     """Fill with samples of N(mean, std²)."""
-    tensor.data[...] = _rng(generator).normal(mean, std, tensor.shape)
-    return tensor
+    return _fill(tensor, _rng(generator).normal(mean, std, tensor.shape))
 
 
 def zeros_(tensor: Tensor) -> Tensor:
-    tensor.data[...] = 0
-    return tensor
+    return _fill(tensor, 0)
 
 
 def constant_(tensor: Tensor, value: float) -> Tensor:
-    tensor.data[...] = value
-    return tensor
+    return _fill(tensor, value)
 
 
 def xavier_uniform_(

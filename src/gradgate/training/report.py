@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .setup import Problem
 
 PLOT_MISSING = ("plot skipped: matplotlib is not installed "
-                "(pip install matplotlib, or pip install 'gradgate[plot]')")
+                "(pip install matplotlib, or the [plot] extra)")
 
 
 def write_metrics_csv(history: dict[str, list[float]], path: str) -> None:

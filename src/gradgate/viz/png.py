@@ -1,6 +1,6 @@
 """PNG pictures without Graphviz: the built-in layout drawn with matplotlib.
 
-matplotlib is optional (``pip install matplotlib``, or ``pip install gradgate[plot]``). The
+matplotlib is optional (``pip install matplotlib``, or the ``[plot]`` extra). The
 figure is made with matplotlib's object API and its Agg canvas, so no global state (pyplot,
 the chosen backend) is touched.
 """
@@ -15,7 +15,7 @@ from .layout import layout
 
 MISSING = (
     "save_png needs Graphviz's dot on PATH or matplotlib to draw a PNG: "
-    "pip install matplotlib  (or pip install gradgate[plot]); save_svg needs neither"
+    "pip install matplotlib  (or the [plot] extra); save_svg needs neither"
 )
 
 
