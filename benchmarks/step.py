@@ -94,18 +94,33 @@ def torch_step(X, T, W1, W2) -> Callable[[], None] | None:
 
 
 def time_interleaved(steps: dict[str, Callable[[], None]], repeat: int, inner: int):
-    """Median seconds per call of each step, measured in alternation."""
+    """Median seconds per call of each step, measured in alternation (the order rotating
+    each round, so no step always runs right after the same other one)."""
     for f in steps.values():
         for _ in range(3):
             f()
     samples: dict[str, list[float]] = {k: [] for k in steps}
-    for _ in range(repeat):
-        for name, f in steps.items():
+    names = list(steps)
+    for round_ in range(repeat):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            f = steps[name]
             start = time.perf_counter()
             for _ in range(inner):
                 f()
             samples[name].append((time.perf_counter() - start) / inner)
     return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def time_each(steps: dict[str, Callable[[], None]], repeat: int, inner: int):
+    """gradgate and NumPy share one BLAS thread pool and are timed in alternation; PyTorch
+    runs its own pool, whose threads keep spinning for a while after each call and slow
+    whatever runs next, so it is timed in a block of its own, in the same process."""
+    shared = {k: f for k, f in steps.items() if k != "torch"}
+    times = time_interleaved(shared, repeat, inner)
+    if "torch" in steps:
+        times.update(time_interleaved({"torch": steps["torch"]}, repeat, inner))
+    return times
 
 
 def chain_steps(length: int = 200) -> dict[str, Callable[[], None]]:
@@ -164,14 +179,14 @@ def main() -> None:
             steps["torch"] = t_step
         inner = 1 if n_hidden >= 1024 else 20
         repeat = max(5, args.repeat // 3) if n_hidden >= 1024 else args.repeat
-        ms = {k: v * 1e3 for k, v in time_interleaved(steps, repeat, inner).items()}
+        ms = {k: v * 1e3 for k, v in time_each(steps, repeat, inner).items()}
         torch_ms = ms.get("torch", float("nan"))
         label = f"{n_in}-{n_hidden}-{n_out} / {batch}"
         print(f"{label:>22} {ms['gradgate']:9.3f} {ms['numpy']:9.3f} {torch_ms:9.3f} "
               f"{ms['gradgate'] / ms['numpy']:9.3f} {ms['gradgate'] / torch_ms:9.3f}")
 
     length = 200
-    per_gate = time_interleaved(chain_steps(length), args.repeat, 5)
+    per_gate = time_each(chain_steps(length), args.repeat, 5)
     print(f"\nchain of {length} element-wise gates, forward + backward, µs per gate")
     line = "  ".join(f"{k} {v / length * 1e6:.2f}" for k, v in per_gate.items())
     print(line)
