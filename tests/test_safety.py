@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import numpy as np
@@ -16,11 +17,47 @@ def params():
     return W, x
 
 
-def test_parameter_update_before_backward_is_refused_at_backward():
+def test_raw_writes_into_a_saved_array_are_refused():
     W, x = params()
     loss = gg.sigmoid(gg.matvec(W, x)).sum()
-    W.data -= 0.1  # an optimiser step taken too early
+    for write in (lambda: W.data.__isub__(0.1),  # W.data -= 0.1: an optimiser step too early
+                  lambda: W.data.__setitem__((0, 0), 5.0),
+                  lambda: np.copyto(W.data, 0.0),
+                  lambda: x.data.__setitem__(0, 1.0),
+                  lambda: W.numpy().fill(0.0)):
+        with pytest.raises(ValueError, match="read-only"):
+            write()
+    loss.backward()  # nothing changed: the gradient is right
+    s = 1 / (1 + np.exp(-np.full(2, 3.0)))
+    np.testing.assert_allclose(W.grad.numpy(), np.outer(s * (1 - s), np.arange(3.0)))
+    W.data -= 0.1  # released by backward: writable again
+    W.data[0, 0] = 5.0
+    assert W.data[0, 0] == 5.0
+
+
+def test_a_graph_dropped_without_backward_frees_its_arrays_for_writing():
+    W, x = params()
+    gc.disable()
+    try:
+        loss = gg.matvec(W, x).sum()
+        assert not W.data.flags.writeable
+        del loss  # reference counting alone releases the gates
+        assert W.data.flags.writeable
+    finally:
+        gc.enable()
+
+
+def test_rebinding_data_or_a_retained_graph_step_is_refused_at_backward():
+    W, x = params()
+    loss = gg.sigmoid(gg.matvec(W, x)).sum()
+    W.data = W.data - 0.1  # a new array: allowed, and stamped
     with pytest.raises(RuntimeError, match=r"MatVec: input 0 \(2, 3\) changed in place"):
+        loss.backward()
+    W, x = params()
+    loss = gg.sigmoid(gg.matvec(W, x)).sum()
+    loss.backward(retain_graph=True)
+    gg.optim.SGD([W], lr=0.1).step()  # allowed, as in PyTorch, and marked
+    with pytest.raises(RuntimeError, match="changed in place"):
         loss.backward()
 
 

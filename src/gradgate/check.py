@@ -98,7 +98,7 @@ def gradcheck(
     for k, a in zip(checked, analytic, strict=True):
         x = xs[k]
         a_data = np.zeros(x.shape) if a is None else a.numpy()
-        flat = x.data.reshape(-1)  # a view: perturbing it perturbs x
+        flat = x._data.reshape(-1)  # a view of x's own array: perturbing it perturbs x
         if x.size <= max_elements:
             probes = [(i, None) for i in range(x.size)]
         else:

@@ -148,6 +148,9 @@ def apply(gate: Gate, *inputs: Any) -> Tensor:
     if mode.enabled:
         needs = tuple([t.requires_grad for t in tensors])
         if True in needs:
+            for t in tensors:
+                t._saved += 1  # undone at release, or by Gate.__del__ if never released
+            result._saved = 1  # the rule may read the output too
             gate.inputs = tensors
             gate.needs = needs
             gate.saved_at = latest_change[0]
@@ -288,6 +291,9 @@ def _run(
                     for observer in observers:
                         observer.summed(parent, before, contribution, grads[key])
             if not retain_graph:
+                for t in inputs:
+                    t._saved -= 1
+                node._saved -= 1
                 gate.inputs = None
     finally:
         _mode.enabled = previous_mode

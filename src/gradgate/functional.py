@@ -122,7 +122,7 @@ def to_device(x, device) -> Tensor:
     """x on ``device`` ("cpu", "cuda", "cuda:N"); gradients flow back to x's device."""
     x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
     device = backend.parse_device(device)
-    if backend.device_of(x.data) == device:
+    if backend.device_of(x._data) == device:
         return x
     return apply(S.ToDevice(device), x)
 
@@ -315,7 +315,7 @@ def cross_entropy(x, labels, reduction: str = "mean") -> Tensor:
 
 
 def _data(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _shape(x: Any) -> tuple[int, ...]:
@@ -331,7 +331,7 @@ def _index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_index(i) for i in index)
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, list):
         return np.asarray(index)
     return index

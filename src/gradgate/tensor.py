@@ -39,13 +39,14 @@ class Tensor:
     ``==`` and the other comparisons work element-wise and carry no gradient.
     """
 
-    __slots__ = ("_data", "_version", "grad", "requires_grad", "gate", "retains_grad",
+    __slots__ = ("_data", "_version", "_saved", "grad", "requires_grad", "gate", "retains_grad",
                  "__weakref__")
     __array_priority__ = 1000  # make ndarray <op> Tensor call the Tensor's reflected op
 
     def __init__(self, data: Any, requires_grad: bool = False):
         self._data = data
         self._version = 0  # stamp of the last in-place change, see _stamp
+        self._saved = 0  # how many recorded gates, not yet released, hold this tensor
         self.grad: Tensor | None = None
         self.gate = None
         self.retains_grad = False
@@ -55,8 +56,12 @@ class Tensor:
 
     @property
     def data(self) -> Any:
-        """The array. Assigning to it (``t.data = a``, ``t.data -= lr * g``) counts as an
-        in-place change: a gate that saved this tensor then refuses to run backward."""
+        """The array. While a recorded gate that has not run backward yet holds this tensor,
+        it comes back read-only, so ``t.data[i] = v`` is refused then instead of making that
+        backward wrong. Assigning to it (``t.data = a``) counts as an in-place change: a gate
+        that saved this tensor then refuses to run backward."""
+        if self._saved:
+            return _read_only(self._data)
         return self._data
 
     @data.setter
@@ -68,23 +73,23 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self) -> str:
-        return backend.device_of(self.data)
+        return backend.device_of(self._data)
 
     @property
     def is_leaf(self) -> bool:
@@ -121,7 +126,7 @@ class Tensor:
     def item(self) -> float | int | bool:
         if self.size != 1:
             raise ValueError(f"item: only a one-element tensor converts, this one is {self.shape}")
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def tolist(self) -> Any:
         return self.numpy().tolist()
@@ -152,11 +157,11 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same value, cut from the graph (shares the array)."""
-        return Tensor(self.data)
+        return Tensor(self._data)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Mark a leaf as needing dE/d(it); only floating-point tensors can."""
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise TypeError(
                 f"only floating-point tensors can require gradients, this one is {self.dtype}"
             )
@@ -167,8 +172,8 @@ class Tensor:
         return self
 
     def mark_changed(self) -> Tensor:
-        """Record that the array was changed in place through ``.data`` (as an optimiser
-        does): a gate that saved this tensor then refuses to run backward with it."""
+        """Record that the array was changed in place (as an optimiser does): a gate that
+        saved this tensor then refuses to run backward with it."""
         _stamp(self)
         return self
 
@@ -414,10 +419,19 @@ class Tensor:
     clamp = clip
 
     def argmax(self, axis=None) -> Tensor:
-        return Tensor(self.data.argmax(axis=axis))
+        return Tensor(self._data.argmax(axis=axis))
 
     def argmin(self, axis=None) -> Tensor:
-        return Tensor(self.data.argmin(axis=axis))
+        return Tensor(self._data.argmin(axis=axis))
+
+
+def _read_only(array: Any) -> Any:
+    """A view of a NumPy array that refuses writes (CuPy arrays have no such flag)."""
+    if not isinstance(array, np.ndarray):
+        return array
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def _constant(result: Any) -> Tensor:
@@ -426,7 +440,7 @@ def _constant(result: Any) -> Tensor:
 
 
 def _raw(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _axes(args: tuple) -> Any:
@@ -446,7 +460,7 @@ def tensor(
     says otherwise.
     """
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if backend.device_of_or_none(data) not in (None, "cpu"):  # already on a GPU
         xp = backend.namespace_of(data)
         array = xp.array(data, dtype=dtype)

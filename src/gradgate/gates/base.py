@@ -40,6 +40,13 @@ class Gate:
     needs: tuple[bool, ...] = ()
     saved_at: int = 0  # the in-place-change clock when the inputs were saved
 
+    def __del__(self) -> None:
+        """A graph dropped without backward: its inputs are no longer held."""
+        inputs = self.inputs
+        if inputs is not None:
+            for t in inputs:
+                t._saved -= 1
+
     def forward(self, xp: Any, *inputs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward")
 

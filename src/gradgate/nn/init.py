@@ -52,7 +52,8 @@ def _rng(generator: np.random.Generator | None) -> np.random.Generator:
 def _fill(tensor: Tensor, values: Any) -> Tensor:
     """Write ``values`` into the tensor's array in place (on its device) and mark the change,
     so a graph that saved the old values refuses to run backward."""
-    tensor.data[...] = backend.to_device(np.asarray(values, dtype=tensor.dtype), tensor.device)
+    values = backend.to_device(np.asarray(values, dtype=tensor.dtype), tensor.device)
+    tensor._data[...] = values  # the array itself, writable even while a graph holds it
     tensor.mark_changed()
     return tensor
 

@@ -178,7 +178,8 @@ class Module:
             )
         for name, array in values.items():
             p = own[name]
-            p.data[...] = backend.to_device(array.astype(p.dtype, copy=False), p.device)
+            # the array itself (writable even while a graph holds p), then marked changed
+            p._data[...] = backend.to_device(array.astype(p.dtype, copy=False), p.device)
             p.mark_changed()
         return IncompatibleKeys(missing, unexpected)
 

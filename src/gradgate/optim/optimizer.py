@@ -75,8 +75,10 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is not None:
                     state = self.state.setdefault(index, {})
-                    _follow(state, p.data)
-                    self.update(p.data, p.grad.data, state, group)
+                    _follow(state, p._data)
+                    # the array itself (writable even while a retained graph holds p); the
+                    # change is marked, so that graph refuses a later backward
+                    self.update(p._data, p.grad.data, state, group)
                     p.mark_changed()
                 index += 1
         return loss
