@@ -101,7 +101,10 @@ def _as_tensors(gate: Gate, inputs: Sequence[Any]) -> tuple[Tensor, ...]:
             reference = data
             break
     dtype = None if reference is None else reference.dtype
-    xp = _numpy if reference is None else backend.namespace_of(reference)  # the same device
+    if reference is None or type(reference) is np.ndarray:
+        xp = _numpy
+    else:
+        xp = backend.namespace_of(reference)  # numbers go where the tensors are
     out = []
     for x in inputs:
         kind = type(x)
