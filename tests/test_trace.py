@@ -12,21 +12,6 @@ import gradgate.viz
 from gradgate.trace import Trace, tex_name, trace
 
 
-def two_layer(seed: int = 4):
-    rng = np.random.default_rng(seed)
-    x = gg.tensor(rng.uniform(0, 1, 4))
-    W1 = gg.tensor(rng.standard_normal((3, 4)), requires_grad=True)
-    W2 = gg.tensor(rng.standard_normal((2, 3)), requires_grad=True)
-    t = gg.tensor(np.array([1.0, 0.0]))
-    s1 = gg.matvec(W1, x)
-    o1 = gg.sigmoid(s1)
-    s2 = gg.matvec(W2, o1)
-    o2 = gg.sigmoid(s2)
-    E = gg.sqerr(o2, t)
-    return E, {"x": x, "W1": W1, "s1": s1, "o1": o1, "W2": W2, "s2": s2, "o2": o2, "t": t,
-               "E": E}
-
-
 def assert_valid_reverse_order(tr: Trace) -> None:
     """Every gate runs backward only after every gate that reads its output has."""
     g = tr.graph
@@ -41,8 +26,8 @@ def assert_valid_reverse_order(tr: Trace) -> None:
                     assert ran[consumer.id] < s.index
 
 
-def test_two_layer_trace_visits_the_gates_in_reverse_order():
-    E, names = two_layer()
+def test_two_layer_trace_visits_the_gates_in_reverse_order(make_two_layer):
+    E, names = make_two_layer()
     with trace(names) as tr:
         E.backward()
     assert tr.gates == ["SqErr", "Sigmoid", "MatVec", "Sigmoid", "MatVec"]
@@ -53,8 +38,8 @@ def test_two_layer_trace_visits_the_gates_in_reverse_order():
     assert_valid_reverse_order(tr)
 
 
-def test_each_step_records_the_lectures_numbers():
-    E, n = two_layer()
+def test_each_step_records_the_lectures_numbers(make_two_layer):
+    E, n = make_two_layer()
     with trace(n) as tr:
         E.backward()
     o1, o2, t, W2 = (n[k].numpy() for k in ("o1", "o2", "t", "W2"))
@@ -107,18 +92,18 @@ def test_a_value_used_twice_by_one_gate_and_once_more():
     assert "a via x" in tr.to_text() and "a via y" in tr.to_text()
 
 
-def test_tracing_changes_no_gradient():
-    E, n = two_layer()
+def test_tracing_changes_no_gradient(make_two_layer):
+    E, n = make_two_layer()
     E.backward()
     expected = n["W1"].grad.numpy().copy()
-    E, n = two_layer()
+    E, n = make_two_layer()
     with trace(n):
         E.backward()
     np.testing.assert_array_equal(n["W1"].grad.numpy(), expected)
 
 
-def test_the_trace_keeps_the_graph_with_every_gradient():
-    E, n = two_layer()
+def test_the_trace_keeps_the_graph_with_every_gradient(make_two_layer):
+    E, n = make_two_layer()
     with trace(n) as tr:
         E.backward()  # releases the graph
     with pytest.raises(RuntimeError):
@@ -131,8 +116,8 @@ def test_the_trace_keeps_the_graph_with_every_gradient():
     assert "grad" in "\n".join(g.node("s1").lines())
 
 
-def test_graph_of_a_tensor_built_inside_the_trace():
-    E, n = two_layer()
+def test_graph_of_a_tensor_built_inside_the_trace(make_two_layer):
+    E, n = make_two_layer()
     x = n["x"]
     with trace(n) as tr:
         y = gg.sigmoid(gg.matvec(n["W1"], x))
@@ -142,8 +127,8 @@ def test_graph_of_a_tensor_built_inside_the_trace():
     assert [node.gate for node in g.nodes if node.gate] == ["MatVec", "Sigmoid"]
 
 
-def test_the_observer_leaves_with_the_block():
-    E, n = two_layer()
+def test_the_observer_leaves_with_the_block(make_two_layer):
+    E, n = make_two_layer()
     with trace(n) as tr:
         pass
     E.backward()
@@ -153,9 +138,9 @@ def test_the_observer_leaves_with_the_block():
     assert "no backward steps" in tr.to_text()
 
 
-def test_a_trace_sees_its_own_thread_only():
-    E, n = two_layer()
-    other, _ = two_layer(seed=5)
+def test_a_trace_sees_its_own_thread_only(make_two_layer):
+    E, n = make_two_layer()
+    other, _ = make_two_layer(seed=5)
     worker = threading.Thread(target=other.backward)
     with trace(n) as tr:
         worker.start()
@@ -178,8 +163,8 @@ def test_create_graph_backward_is_traced_as_arrays():
     np.testing.assert_allclose(tr.steps[-1].g, 3 * x.numpy() ** 2)
 
 
-def test_text_table_has_the_lectures_formulas():
-    E, n = two_layer()
+def test_text_table_has_the_lectures_formulas(make_two_layer):
+    E, n = make_two_layer()
     with trace(n) as tr:
         E.backward()
     text = str(tr)
@@ -193,8 +178,8 @@ def test_text_table_has_the_lectures_formulas():
     assert "<Trace: 5 gate steps, 0 fan-out sums, 2 leaves>" == repr(tr)
 
 
-def test_markdown_has_latex_in_the_lectures_notation():
-    E, n = two_layer()
+def test_markdown_has_latex_in_the_lectures_notation(make_two_layer):
+    E, n = make_two_layer()
     with trace(n) as tr:
         E.backward()
     md = tr.to_markdown()
@@ -227,8 +212,8 @@ def test_tex_names(name, tex):
     assert tex_name(name) == tex
 
 
-def test_save_html_and_markdown(tmp_path):
-    E, n = two_layer()
+def test_save_html_and_markdown(tmp_path, make_two_layer):
+    E, n = make_two_layer()
     with trace(n) as tr:
         E.backward()
     tr.save_html(tmp_path / "t.html", title="two <layers>")

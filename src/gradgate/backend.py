@@ -63,7 +63,6 @@ def make_namespace(module: types.ModuleType) -> types.SimpleNamespace:
     ns.sigmoid = sigmoid
     ns.softmax = softmax
     ns.scatter_add = scatter_add
-    ns.ndarray = module.ndarray
     return ns
 
 

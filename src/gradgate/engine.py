@@ -243,6 +243,8 @@ def _run(
     found: dict[int, Any] = {}
     handed_out: set[int] = {id(s) for s in seeds}  # arrays a leaf's .grad must not share
     observers = _mode.observers
+    if create_graph:  # rules then run on the differentiable ops (imported late: they use us)
+        from . import functional as differentiable
     previous_mode, _mode.enabled = _mode.enabled, create_graph  # record only for create_graph
     try:
         for node in order:
@@ -266,9 +268,7 @@ def _run(
             if latest_change[0] > gate.saved_at:  # something changed in place since
                 _check_unchanged(gate, node)
             if create_graph:
-                from . import functional
-
-                contributions = gate.vjp(functional, g, node, *inputs)
+                contributions = gate.vjp(differentiable, g, node, *inputs)
             else:
                 data = node._data
                 xp = _numpy if type(data) is np.ndarray else backend.namespace_of(data)

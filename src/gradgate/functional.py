@@ -22,6 +22,7 @@ from .gates import losses as C
 from .gates import reduce as R
 from .gates import shape as S
 from .tensor import Tensor
+from .tensor import _raw as _data  # the array of a Tensor, anything else as it is
 
 nan = float("nan")
 
@@ -312,10 +313,6 @@ def cross_entropy(x, labels, reduction: str = "mean") -> Tensor:
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-def _data(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else x
 
 
 def _shape(x: Any) -> tuple[int, ...]:
