@@ -176,9 +176,9 @@ def test_no_grad_for_inputs_that_need_none():
         def forward(self, xp, a, b):
             return a * b
 
-        def vjp(self, xp, g, o, a, b):
-            calls.append(self.needs)
-            return (g * b if self.needs[0] else None), (g * a if self.needs[1] else None)
+        def vjp(self, xp, g, o, a, b, *, needs):
+            calls.append(needs)
+            return (g * b if needs[0] else None), (g * a if needs[1] else None)
 
     w = t([1.0, 2.0])
     x = t([3.0, 4.0], requires_grad=False)

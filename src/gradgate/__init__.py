@@ -7,7 +7,7 @@
 """
 
 # isort: off
-from .tensor import Tensor, tensor  # first: the engine and the gates' API build on it
+from .tensor import Tensor, as_tensor, from_numpy, tensor  # first: the engine and the gates' API build on it
 # isort: on
 from . import check, data, nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
@@ -25,56 +25,7 @@ from .factories import (
     zeros,
     zeros_like,
 )
-from .functional import (
-    abs,
-    add,
-    astype,
-    binary_cross_entropy_with_logits,
-    broadcast_to,
-    clip,
-    concatenate,
-    cross_entropy,
-    div,
-    dot,
-    exp,
-    expand_dims,
-    flatten,
-    getitem,
-    leaky_relu,
-    log,
-    log_softmax,
-    logsumexp,
-    matmul,
-    matvec,
-    max,
-    maximum,
-    mean,
-    min,
-    minimum,
-    mse,
-    mul,
-    neg,
-    outer,
-    permute,
-    pow,
-    relu,
-    reshape,
-    sigmoid,
-    softmax,
-    softplus,
-    sqerr,
-    sqrt,
-    squeeze,
-    stack,
-    sub,
-    sum,
-    swapaxes,
-    tanh,
-    to_device,
-    transpose,
-    var,
-    where,
-)
+from .functional import *  # every gate's functional form, and the compositions
 from .gates import REGISTRY, Gate, register
 from .io import CheckpointError, load, save
 from .trace import trace

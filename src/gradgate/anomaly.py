@@ -60,6 +60,13 @@ def _array(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
+def _origin(t: Tensor) -> str:
+    node = t.node
+    where = node.created_at if node is not None else None
+    return where or ("an unknown place (run the forward pass inside detect_anomaly() too to "
+                     "see it)")
+
+
 def _shapes(tensors: Any) -> str:
     return ", ".join(str(tuple(t.shape)) for t in tensors)
 
@@ -67,10 +74,13 @@ def _shapes(tensors: Any) -> str:
 class AnomalyDetector(engine.Observer):
     """The observer behind :func:`detect_anomaly`."""
 
+    def __init__(self) -> None:
+        self._fed: dict[int, list[str]] = {}  # id(tensor) → the gates that sent it gradients
+
     def forward(self, gate: Gate, inputs: tuple[Tensor, ...], output: Tensor) -> None:
         where = _user_line()
-        if output.gate is gate:
-            gate.created_at = where  # type: ignore[attr-defined]
+        if output.node is not None and output.node.gate is gate:
+            output.node.created_at = where
         problem = _bad(output.data)
         if problem:
             raise AnomalyError(
@@ -79,21 +89,41 @@ class AnomalyDetector(engine.Observer):
             )
 
     def backward(self, node: Tensor, g: Any, contributions: tuple) -> None:
-        gate = node.gate
-        assert gate is not None and gate.inputs is not None
+        record = node.node
+        assert record is not None and record.inputs is not None
+        for parent, c in zip(record.inputs, contributions, strict=False):
+            if c is not None:
+                self._fed.setdefault(id(parent), []).append(
+                    f"{record.gate.name} (created at {_origin(node)})")
         for k, c in enumerate(contributions):
             problem = _bad(_array(c))
             if problem:
-                where = getattr(gate, "created_at", None) or (
-                    "an unknown place (run the forward pass inside detect_anomaly() too to "
-                    "see it)"
-                )
                 raise AnomalyError(
-                    f"{gate.name} backward produced {problem} in the gradient for input {k} "
-                    f"(inputs of shapes {_shapes(gate.inputs)}, upstream gradient "
+                    f"{record.gate.name} backward produced {problem} in the gradient for "
+                    f"input {k} (inputs of shapes {_shapes(record.inputs)}, upstream gradient "
                     f"{'clean' if _bad(_array(g)) is None else 'already bad'}); "
-                    f"the gate was created at {where}"
+                    f"the gate was created at {_origin(node)}"
                 )
+
+    def unbroadcast(self, tensor: Tensor, source: Tensor, before: Any, after: Any) -> None:
+        problem = _bad(_array(after))
+        if problem and _bad(_array(before)) is None:
+            gate = source.gate.name if source.gate is not None else "a leaf"
+            raise AnomalyError(
+                f"summing the gradient from {gate} back to the shape {tuple(tensor.shape)} of "
+                f"its input (from {tuple(before.shape)}) produced {problem} (overflow in "
+                f"{tensor.dtype}); the gate was created at {_origin(source)}"
+            )
+
+    def summed(self, tensor: Tensor, before: Any, contribution: Any, total: Any) -> None:
+        problem = _bad(_array(total))
+        if problem and _bad(_array(before)) is None and _bad(_array(contribution)) is None:
+            feeders = "; ".join(self._fed.get(id(tensor), []))
+            raise AnomalyError(
+                f"the fan-out sum of gradients into a tensor of shape {tuple(tensor.shape)} "
+                f"produced {problem} (overflow in {tensor.dtype}) from finite parts; the "
+                f"gates that fed it: {feeders or 'unknown'}"
+            )
 
 
 @contextmanager

@@ -133,6 +133,9 @@ def device_of(array: Array) -> str:
         return "cpu"
     if _is_cupy(array):
         return f"cuda:{array.device.id}"
+    device = getattr(array, "device", None)  # a gradgate Tensor names its own
+    if isinstance(device, str):
+        return device
     raise TypeError(f"unsupported array type {type(array).__name__}")
 
 

@@ -7,7 +7,6 @@ builds the whole matrix d f / d x, one backward pass per output element.
 
 from __future__ import annotations
 
-import copy
 import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -15,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .engine import enable_grad, grad, no_grad, sum_to
+from .engine import call_forward, call_vjp, enable_grad, grad, no_grad, sum_to
 from .functional import concatenate, mul, reshape, sum
-from .gates.base import Gate
+from .gates.base import REGISTRY, Gate
 from .tensor import Tensor
 
 
@@ -98,7 +97,7 @@ def gradcheck(
     for k, a in zip(checked, analytic, strict=True):
         x = xs[k]
         a_data = np.zeros(x.shape) if a is None else a.numpy()
-        flat = x._data.reshape(-1)  # a view of x's own array: perturbing it perturbs x
+        flat = x.writable_array().reshape(-1)  # x itself: perturbing it perturbs x
         if x.size <= max_elements:
             probes = [(i, None) for i in range(x.size)]
         else:
@@ -196,7 +195,7 @@ def jacobian(f: Callable[..., Any], x: Tensor | Sequence[Tensor]) -> Any:
 
 
 def local_jacobian(
-    gate: Gate | type[Gate], *inputs: Any, wrt: Sequence[int] | None = None
+    gate: Any, *inputs: Any, wrt: Sequence[int] | None = None
 ) -> tuple[np.ndarray | None, ...]:
     """The gate's Jacobian for each input, J_k = ∂o/∂x_k, as an explicit matrix.
 
@@ -216,7 +215,7 @@ def local_jacobian(
 
 
 def explain_gate(
-    gate: Gate | type[Gate],
+    gate: Any,
     *inputs: Any,
     g: Any = None,
     wrt: Sequence[int] | None = None,
@@ -272,15 +271,27 @@ def explain_gate(
     return report
 
 
+def _as_gate(gate: Any) -> Gate:
+    """A gate object from a gate, a gate class, or a gate's functional form or Tensor
+    method (``gg.sigmoid``, ``gg.Tensor.sigmoid``)."""
+    if isinstance(gate, type) and issubclass(gate, Gate):
+        return gate()
+    if isinstance(gate, Gate):
+        return gate
+    name = getattr(gate, "__name__", None)
+    if callable(gate) and name:
+        for cls in REGISTRY.values():
+            if cls.function == name or name in cls.methods:
+                return cls()
+    raise TypeError(f"expected a Gate, a gate class or a gate's function, got "
+                    f"{type(gate).__name__} {name or ''}".rstrip())
+
+
 class _GateCase:
     """A gate and float64 copies of its inputs, ready to run forward and backward."""
 
-    def __init__(self, gate: Gate | type[Gate], inputs: Sequence[Any],
-                 wrt: Sequence[int] | None):
-        if isinstance(gate, type):
-            gate = gate()
-        if not isinstance(gate, Gate):
-            raise TypeError(f"expected a Gate, got {type(gate).__name__}")
+    def __init__(self, gate: Any, inputs: Sequence[Any], wrt: Sequence[int] | None):
+        gate = _as_gate(gate)
         if not inputs:
             raise ValueError(f"{gate.name}: give the gate's input arrays")
         arrays = []
@@ -292,19 +303,21 @@ class _GateCase:
                            for k, a in enumerate(arrays))
         if True not in self.needs:
             raise ValueError(f"{gate.name}: no floating-point input to differentiate")
-        self.gate = copy.copy(gate)  # the caller's gate keeps its own needs and inputs
-        self.gate.needs = self.needs
-        self.gate.inputs = None
+        self.gate = gate  # a rule: running it here changes nothing in it
         self.xp = backend.namespace_of(arrays[0])
-        self.output = self.forward(arrays)
+        self.output, self.saved = self._forward(arrays)
+
+    def _forward(self, arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, Any]:
+        out, saved = call_forward(self.gate, self.xp, arrays)
+        return np.asarray(out, dtype=np.float64), saved
 
     def forward(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
-        return np.asarray(self.gate.forward(self.xp, *arrays), dtype=np.float64)
+        return self._forward(arrays)[0]
 
     def vjp(self, g: np.ndarray) -> list[np.ndarray | None]:
         """The rule's J^T g for every input that needs it, summed to the input's shape."""
-        self.forward(self.arrays)  # some gates keep what forward found (CrossEntropy)
-        result = self.gate.vjp(self.xp, g, self.output, *self.arrays)
+        result = call_vjp(self.gate, self.xp, g, self.output, self.arrays, self.needs,
+                          self.saved)
         if not isinstance(result, (tuple, list)) or len(result) != len(self.arrays):
             raise TypeError(f"vjp must return a tuple of {len(self.arrays)} entries (one per "
                             f"input), got {type(result).__name__} {result!r:.60}")
@@ -315,7 +328,7 @@ class _GateCase:
                 continue
             c = np.asarray(c, dtype=np.float64)
             try:
-                out.append(sum_to(c, Tensor(x)))
+                out.append(sum_to(c, x))
             except (RuntimeError, ValueError):
                 raise ValueError(f"vjp returned a gradient of shape {c.shape} for input {k} "
                                  f"of shape {x.shape}") from None

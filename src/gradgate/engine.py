@@ -1,10 +1,11 @@
 """Recording gates forward, and running them backward.
 
-Forward, :func:`apply` runs a gate on its inputs' arrays and, when a gradient will be
-wanted, records the gate and its inputs on the output tensor. Backward, :func:`backward`
-visits the tensors in reverse topological order, asks each gate for J^T g, sums each
-contribution back to its input's shape (:func:`sum_to`) and adds the contributions that fan
-in to one tensor — in one line, marked below (lecture 20.2).
+Forward, :func:`apply` runs a gate's rule on its inputs' arrays and, when a gradient will
+be wanted, records one :class:`Node` for that use of the gate: the rule, the inputs it
+saved, which of them need a gradient. Backward, :func:`backward` visits the tensors in
+reverse topological order, asks each node's rule for J^T g, sums each contribution back to
+its input's shape (:func:`sum_to`) and adds the contributions that fan in to one tensor —
+in one line, marked below (lecture 20.2).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import numpy as np
 
 from . import backend
 from .gates.base import Gate
-from .tensor import DEFAULT_FLOAT, Tensor, latest_change
+from .tensor import DEFAULT_FLOAT, Tensor, Version, latest_change
 
 # --- grad mode -------------------------------------------------------------------------
+
 
 class _Mode(threading.local):
     """Per-thread state: whether the graph is recorded, and who is watching."""
@@ -38,7 +40,7 @@ def is_grad_enabled() -> bool:
 
 @contextmanager
 def _grad_mode(enabled: bool) -> Iterator[None]:
-    previous = is_grad_enabled()
+    previous = _mode.enabled
     _mode.enabled = enabled
     try:
         yield
@@ -63,10 +65,13 @@ class Observer:
     """
 
     def forward(self, gate: Gate, inputs: tuple[Tensor, ...], output: Tensor) -> None:
-        """A gate ran forward (whether or not it was recorded)."""
+        """A gate ran forward (whether or not it was recorded: ``output.node`` says)."""
 
     def backward(self, node: Tensor, g: Any, contributions: tuple) -> None:
         """node's gate turned dE/d(node) = g into one contribution per input."""
+
+    def unbroadcast(self, tensor: Tensor, source: Tensor, before: Any, after: Any) -> None:
+        """A contribution from ``source``'s gate was summed back to ``tensor``'s shape."""
 
     def summed(self, tensor: Tensor, before: Any, contribution: Any, total: Any) -> None:
         """A second (or later) contribution to dE/d(tensor) was added (fan-out)."""
@@ -86,20 +91,116 @@ def observe(observer: Observer) -> Iterator[Observer]:
         _mode.observers = previous
 
 
+# --- the graph's record ------------------------------------------------------------------
+
+
+class Released:
+    """Why a node's saved values are gone: shared by every node one backward released."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self) -> None:
+        self.reason = (
+            "the saved values were released by an earlier backward. Pass retain_graph=True "
+            "to the first backward() to keep them"
+        )
+
+
+class Node:
+    """One use of a gate in a graph, owned by the engine.
+
+    ``gate`` is the rule; ``inputs`` the tensors it saved (None once released); ``needs``
+    which of them take a gradient; ``saved`` what the rule's forward kept for its vjp;
+    ``saved_at`` the in-place-change clock when the inputs were saved. After release,
+    ``parents`` keeps the graph's structure (the leaf tensors, and the nodes behind
+    computed inputs) and ``shape``/``dtype`` describe the output, so a graph can still be
+    drawn after backward.
+    """
+
+    __slots__ = ("gate", "inputs", "needs", "saved", "saved_at", "version", "released",
+                 "parents", "shape", "dtype", "created_at", "__weakref__")
+
+    def __init__(self, gate: Gate, inputs: tuple[Tensor, ...], needs: tuple[bool, ...],
+                 saved: Any, output: Tensor):
+        self.gate = gate
+        self.inputs: tuple[Tensor, ...] | None = inputs
+        self.needs = needs
+        self.saved = saved
+        self.saved_at = latest_change[0]
+        self.released: Released | None = None
+        self.parents: tuple[Any, ...] = ()
+        self.shape: tuple[int, ...] = output.shape
+        self.dtype = output.dtype
+        self.created_at: str | None = None  # set by anomaly detection
+        for t in inputs:
+            t._version.saved += 1
+        self.version = output._version  # the rule may read the output too
+        self.version.saved += 1
+
+    def release(self, why: Released) -> None:
+        """Drop the saved values; keep the structure."""
+        inputs = self.inputs
+        if inputs is None:
+            return
+        for t in inputs:
+            t._version.saved -= 1
+        self.version.saved -= 1
+        self.parents = tuple(t.node if t.node is not None else t for t in inputs)
+        self.inputs = None
+        self.saved = None
+        self.released = why
+
+    def __del__(self) -> None:
+        """A graph dropped without backward: its inputs are no longer held."""
+        inputs = self.inputs
+        if inputs is not None:
+            for t in inputs:
+                t._version.saved -= 1
+            self.version.saved -= 1
+
+    def __repr__(self) -> str:
+        state = "released" if self.inputs is None else "saved"
+        return f"<Node {self.gate!r} {state}>"
+
+
+def call_forward(gate: Gate, xp: Any, arrays: Sequence[Any]) -> tuple[Any, Any]:
+    """Run the rule forward: (output, what it saved for its vjp, or None)."""
+    if "saved" in gate.vjp_keywords:
+        return gate.forward(xp, *arrays)
+    return gate.forward(xp, *arrays), None
+
+
+def call_vjp(gate: Gate, xp: Any, g: Any, o: Any, inputs: Sequence[Any],
+             needs: tuple[bool, ...], saved: Any) -> tuple:
+    """Run the rule backward, passing the keywords its vjp names."""
+    keywords = gate.vjp_keywords
+    if not keywords:
+        return gate.vjp(xp, g, o, *inputs)
+    if "saved" in keywords:
+        if "needs" in keywords:
+            return gate.vjp(xp, g, o, *inputs, needs=needs, saved=saved)
+        return gate.vjp(xp, g, o, *inputs, saved=saved)
+    return gate.vjp(xp, g, o, *inputs, needs=needs)
+
+
 # --- forward ---------------------------------------------------------------------------
 
 _numpy = backend.numpy_namespace
 
 
 def _as_tensors(gate: Gate, inputs: Sequence[Any]) -> tuple[Tensor, ...]:
-    """Wrap arrays and Python numbers; a number takes the dtype of the tensors it meets
-    (``x * 2.5`` stays float32, as in PyTorch)."""
+    """Wrap arrays and Python or NumPy numbers; a number takes the dtype of the floating
+    tensor it meets (``x * 2.5`` stays float32, as in PyTorch)."""
     reference = None
     for x in inputs:
-        data = x._data if isinstance(x, Tensor) else x
-        if hasattr(data, "dtype") and data.dtype.kind == "f":
-            reference = data
+        if isinstance(x, Tensor) and x._data.dtype.kind in "fc":
+            reference = x._data
             break
+    if reference is None:
+        for x in inputs:
+            if hasattr(x, "dtype") and x.dtype.kind in "fc" and np.ndim(x):
+                reference = x
+                break
     dtype = None if reference is None else reference.dtype
     if reference is None or type(reference) is np.ndarray:
         xp = _numpy
@@ -107,29 +208,45 @@ def _as_tensors(gate: Gate, inputs: Sequence[Any]) -> tuple[Tensor, ...]:
         xp = backend.namespace_of(reference)  # numbers go where the tensors are
     out = []
     for x in inputs:
-        kind = type(x)
-        if kind is Tensor:
+        if isinstance(x, Tensor):
             out.append(x)
-        elif kind is float:
-            out.append(Tensor(xp.asarray(x, dtype=dtype or DEFAULT_FLOAT)))
-        elif kind is int:
-            out.append(Tensor(xp.asarray(x, dtype=dtype or np.int64)))
-        elif kind is bool:
+        elif isinstance(x, bool) or isinstance(x, np.bool_):
             out.append(Tensor(xp.asarray(x)))
-        elif isinstance(x, (np.ndarray, np.generic)):
-            out.append(Tensor(np.asarray(x)))
+        elif isinstance(x, (float, np.floating)):
+            out.append(Tensor(xp.asarray(x, dtype=dtype or DEFAULT_FLOAT)))
+        elif isinstance(x, (int, np.integer)):
+            out.append(Tensor(xp.asarray(x, dtype=dtype or np.int64)))
+        elif isinstance(x, np.ndarray) or backend.device_of_or_none(x) is not None:
+            out.append(Tensor(x))
         elif isinstance(x, (list, tuple)):
             out.append(Tensor(np.asarray(x, dtype=dtype)))
-        elif isinstance(x, Tensor):
-            out.append(x)
         else:
             raise TypeError(f"{gate.name}: cannot take an input of type {type(x).__name__}")
     return tuple(out)
 
 
+def _shares_buffer(out: Any, source: Any) -> bool:
+    """True when ``out`` is a view into ``source``'s memory (NumPy collapses view chains to
+    the array that owns the memory)."""
+    base = out.base
+    return base is source or (base is not None and base is source.base)
+
+
+def _described(gate: Gate, tensors: Sequence[Tensor], error: Exception) -> Exception:
+    """The forward's error, with the gate's name and the input shapes if it lacks them."""
+    message = str(error)
+    if message.startswith(gate.name.lower()) or gate.name in message:
+        return error
+    shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
+    try:
+        return type(error)(f"{gate.name}: {message} (inputs of shapes {shapes})")
+    except TypeError:  # an exception class with another constructor
+        return error
+
+
 def apply(gate: Gate, *inputs: Any) -> Tensor:
     """Run ``gate`` forward on ``inputs`` and, if any of them requires a gradient (and grad
-    mode is on), record the gate as the output's parent."""
+    mode is on), record a :class:`Node` as the output's parent."""
     tensors = inputs
     for x in inputs:
         if type(x) is not Tensor:
@@ -143,21 +260,26 @@ def apply(gate: Gate, *inputs: Any) -> Tensor:
                 devices = ", ".join(backend.device_of(b) for b in arrays)
                 raise ValueError(f"{gate.name}: inputs are on different devices ({devices})")
     xp = _numpy if kind is np.ndarray else backend.namespace_of(arrays[0])
-    out = gate.forward(xp, *arrays)
+    try:
+        if gate.vjp_keywords:
+            out, saved = call_forward(gate, xp, arrays)
+        else:
+            out, saved = gate.forward(xp, *arrays), None
+    except (ValueError, IndexError, TypeError) as error:
+        raise _described(gate, tensors, error) from None
     if type(out) is not kind:
         out = xp.asarray(out)
     result = Tensor(out)
+    if out.base is not None:  # a view (reshape, transpose, slice): one buffer, one counter
+        for t, a in zip(tensors, arrays, strict=True):
+            if _shares_buffer(out, a):
+                result._version = t._version
+                break
     mode = _mode
     if mode.enabled:
         needs = tuple([t.requires_grad for t in tensors])
         if True in needs:
-            for t in tensors:
-                t._saved += 1  # undone at release, or by Gate.__del__ if never released
-            result._saved = 1  # the rule may read the output too
-            gate.inputs = tensors
-            gate.needs = needs
-            gate.saved_at = latest_change[0]
-            result.gate = gate
+            result.node = Node(gate, tensors, needs, saved, result)
             result.requires_grad = True
     if mode.observers:
         for observer in mode.observers:
@@ -199,28 +321,64 @@ def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
     stack: list[tuple[Tensor, bool]] = [(r, False) for r in roots]
     push, pop, visit, finish = stack.append, stack.pop, seen.add, order.append
     while stack:
-        node, parents_done = pop()
+        tensor, parents_done = pop()
         if parents_done:
-            finish(node)
+            finish(tensor)
             continue
-        key = id(node)
+        key = id(tensor)
         if key in seen:
             continue
         visit(key)
-        push((node, True))
-        gate = node.gate
-        if gate is not None:
-            if gate.inputs is None:
+        push((tensor, True))
+        node = tensor.node
+        if node is not None:
+            if node.inputs is None:
                 raise RuntimeError(
-                    f"backward through the graph a second time: the saved values of gate "
-                    f"{gate.name} were released by the first backward. Pass "
-                    "retain_graph=True to the first backward() to keep them."
+                    f"backward through gate {node.gate.name} a second time: "
+                    f"{node.released.reason if node.released else 'its values are gone'}."
                 )
-            for parent in gate.inputs:
+            for parent in node.inputs:
                 if parent.requires_grad and id(parent) not in seen:
                     push((parent, False))
     order.reverse()
     return order
+
+
+def _check_unchanged(node: Node, output: Tensor) -> None:
+    """Raise if the node's output or an input changed in place after it was saved."""
+    assert node.inputs is not None
+    at = node.saved_at
+    changed = [f"its output {output.shape}"] if output._version.value > at else []
+    names = node.gate.input_names(len(node.inputs))
+    changed += [
+        f"input {k} ({names[k]}, shape {t.shape})"
+        for k, t in enumerate(node.inputs) if t._version.value > at
+    ]
+    if changed:
+        raise RuntimeError(
+            f"{node.gate.name}: {', '.join(changed)} changed in place after the gate saved it "
+            "for backward, so its gradient would be wrong. Change tensors only after "
+            "backward(), or compute with a copy."
+        )
+
+
+def _contributions(node: Node, output: Tensor, g: Any, create_graph: bool) -> tuple:
+    """The node's rule applied to g: J^T g for each input (arrays, or Tensors when a graph
+    of the gradient is built)."""
+    inputs = node.inputs
+    assert inputs is not None
+    if create_graph:  # the rule runs on the differentiable ops (imported late: they use us)
+        from . import functional
+
+        return call_vjp(node.gate, functional, g, output, inputs, node.needs, node.saved)
+    data = output._data
+    xp = _numpy if type(data) is np.ndarray else backend.namespace_of(data)
+    return call_vjp(node.gate, xp, g, data, [t._data for t in inputs], node.needs, node.saved)
+
+
+def _array(c: Any) -> Any:
+    """NumPy gives 0-d results as scalars; the engine keeps arrays."""
+    return np.asarray(c) if isinstance(c, (np.generic, float, int)) else c
 
 
 def _run(
@@ -243,94 +401,73 @@ def _run(
     found: dict[int, Any] = {}
     handed_out: set[int] = {id(s) for s in seeds}  # arrays a leaf's .grad must not share
     observers = _mode.observers
-    if create_graph:  # rules then run on the differentiable ops (imported late: they use us)
-        from . import functional as differentiable
+    released = Released()
+    tensor = None
     previous_mode, _mode.enabled = _mode.enabled, create_graph  # record only for create_graph
     try:
-        for node in order:
-            key = id(node)
-            g = grads.pop(key, None)  # dE/d(node), complete: all consumers came first
+        for tensor in order:
+            g = grads.pop(id(tensor), None)  # dE/d(tensor), complete: its consumers came first
             if g is None:
                 continue
-            if type(g) is not np.ndarray and isinstance(g, np.generic):
-                g = np.asarray(g)  # NumPy turns 0-d sums into scalars
-            gate = node.gate
-            if gate is None or node.retains_grad:
+            g = _array(g)
+            node = tensor.node
+            if node is None or tensor.retains_grad:
                 for observer in observers:
-                    observer.leaf(node, g)
+                    observer.leaf(tensor, g)
                 if wanted is None:
-                    _accumulate(node, g, create_graph, handed_out)
-            if wanted is not None and key in wanted:
-                found[wanted[key]] = g
-            if gate is None:
+                    _accumulate(tensor, g, create_graph, handed_out)
+            if wanted is not None and id(tensor) in wanted:
+                found[wanted[id(tensor)]] = g
+            if node is None:
                 continue
-            inputs = gate.inputs
-            if latest_change[0] > gate.saved_at:  # something changed in place since
-                _check_unchanged(gate, node)
-            if create_graph:
-                contributions = gate.vjp(differentiable, g, node, *inputs)
-            else:
-                data = node._data
-                xp = _numpy if type(data) is np.ndarray else backend.namespace_of(data)
-                contributions = gate.vjp(xp, g, data, *[t._data for t in inputs])
-            if observers:
-                for observer in observers:
-                    observer.backward(node, g, contributions)
-            for parent, contribution in zip(inputs, contributions, strict=True):
-                if contribution is None or not parent.requires_grad:
+            if latest_change[0] > node.saved_at:  # something changed in place since
+                _check_unchanged(node, tensor)
+            contributions = _contributions(node, tensor, g, create_graph)
+            for observer in observers:
+                observer.backward(tensor, g, contributions)
+            assert node.inputs is not None
+            for parent, c in zip(node.inputs, contributions, strict=True):
+                if c is None or not parent.requires_grad:
                     continue
                 like = parent if create_graph else parent._data
-                if type(contribution) is not type(like) and isinstance(
-                    contribution, (np.generic, float, int)
-                ):
-                    contribution = np.asarray(contribution)  # NumPy's 0-d results
-                if contribution.shape != like.shape or contribution.dtype != like.dtype:
-                    contribution = sum_to(contribution, like)
+                c = _array(c)
+                if c.shape != like.shape or c.dtype != like.dtype:
+                    raw, c = c, sum_to(c, like)
+                    for observer in observers:
+                        observer.unbroadcast(parent, tensor, raw, c)
                 key = id(parent)
                 before = grads.get(key)
                 # fan-out: dE/ds = J1^T g1 + J2^T g2 + ...  (lecture 20.2)
-                grads[key] = contribution if before is None else before + contribution
-                if before is not None and observers:
+                grads[key] = c if before is None else before + c
+                if before is not None:
                     for observer in observers:
-                        observer.summed(parent, before, contribution, grads[key])
+                        observer.summed(parent, before, c, grads[key])
             if not retain_graph:
-                for t in inputs:
-                    t._saved -= 1
-                node._saved -= 1
-                gate.inputs = None
+                node.release(released)
+    except BaseException as error:
+        if tensor is not None and tensor.node is not None:
+            released.reason = (f"an earlier backward failed at gate {tensor.node.gate.name} "
+                               f"({type(error).__name__}: {error}) after releasing the gates "
+                               "it had passed")
+        raise
     finally:
         _mode.enabled = previous_mode
     return found
 
 
-def _check_unchanged(gate: Gate, node: Tensor) -> None:
-    """Raise if the gate's output or an input changed in place after the gate saved it."""
-    assert gate.inputs is not None
-    changed = [f"its output {node.shape}"] if node._version > gate.saved_at else []
-    changed += [
-        f"input {k} {t.shape}" for k, t in enumerate(gate.inputs) if t._version > gate.saved_at
-    ]
-    if changed:
-        raise RuntimeError(
-            f"{gate.name}: {', '.join(changed)} changed in place after the gate saved it for "
-            "backward, so its gradient would be wrong. Change tensors only after backward(), "
-            "or compute with a copy."
-        )
-
-
-def _accumulate(node: Tensor, g: Any, create_graph: bool, handed_out: set[int]) -> None:
-    """Add g into ``node.grad``; a new ``.grad`` never shares its array with another."""
+def _accumulate(tensor: Tensor, g: Any, create_graph: bool, handed_out: set[int]) -> None:
+    """Add g into ``tensor.grad``; a new ``.grad`` never shares its array with another."""
     if create_graph:
-        node.grad = g if node.grad is None else node.grad + g
+        tensor.grad = g if tensor.grad is None else tensor.grad + g
         return
-    if node.grad is None:
-        if id(g) in handed_out or g.base is not None or not getattr(g.flags, "writeable", 1):
+    if tensor.grad is None:
+        if id(g) in handed_out or not g.flags.c_contiguous or g.base is not None \
+                or not g.flags.writeable:
             g = g.copy()
         handed_out.add(id(g))
-        node.grad = Tensor(g)
+        tensor.grad = Tensor(g)
     else:
-        total = node.grad._data + g
-        node.grad = Tensor(np.asarray(total) if isinstance(total, np.generic) else total)
+        tensor.grad = Tensor(_array(tensor.grad._data + g))
 
 
 def _seed(root: Tensor, grad: Any, create_graph: bool, what: str) -> Any:

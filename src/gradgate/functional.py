@@ -10,93 +10,45 @@ fast path and these on that one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import backend
 from .engine import apply
+from .gates import REGISTRY
 from .gates import elementwise as E
 from .gates import linalg as L
 from .gates import losses as C
 from .gates import reduce as R
 from .gates import shape as S
+from .gates.base import functional_form
 from .tensor import Tensor
 from .tensor import _raw as _data  # the array of a Tensor, anything else as it is
 
 nan = float("nan")
 
-# --- element-wise ----------------------------------------------------------------------
+# --- the gates' own functional forms ----------------------------------------------------
 
 
-def add(x, y) -> Tensor:
-    """x + y (lecture 20.0)."""
-    return apply(E.Add(), x, y)
+def _install() -> None:
+    """``add``, ``sigmoid``, ``sum``, ...: one function for every gate that names one
+    (``Gate.function``), made from the registry."""
+    for cls in REGISTRY.values():
+        if cls.function is not None:
+            globals()[cls.function] = functional_form(cls)
 
 
-def sub(x, y) -> Tensor:
-    return apply(E.Sub(), x, y)
+_install()
+
+if TYPE_CHECKING:  # the functions made from the registry, for the type checker
+
+    def __getattr__(name: str) -> Any: ...
 
 
-def mul(x, y) -> Tensor:
-    return apply(E.Mul(), x, y)
-
-
-def div(x, y) -> Tensor:
-    return apply(E.Div(), x, y)
-
-
-def neg(x) -> Tensor:
-    return apply(E.Neg(), x)
-
-
-def pow(x, y) -> Tensor:  # noqa: A001  (NumPy's and Python's name for it)
-    return apply(E.Pow(), x, y)
-
-
-def exp(x) -> Tensor:
-    return apply(E.Exp(), x)
-
-
-def log(x) -> Tensor:
-    return apply(E.Log(), x)
-
-
-def sqrt(x) -> Tensor:
-    return apply(E.Sqrt(), x)
-
-
-def abs(x) -> Tensor:  # noqa: A001
-    return apply(E.Abs(), x)
-
-
-def tanh(x) -> Tensor:
-    return apply(E.Tanh(), x)
-
-
-def sigmoid(x) -> Tensor:
-    """σ(x), element-wise (lecture 20.2)."""
-    return apply(E.Sigmoid(), x)
-
-
-def relu(x) -> Tensor:
-    return apply(E.Relu(), x)
-
-
-def leaky_relu(x, slope: float = 0.01) -> Tensor:
-    return apply(E.LeakyRelu(slope), x)
-
-
-def softplus(x) -> Tensor:
-    return apply(E.Softplus(), x)
-
-
-def maximum(x, y) -> Tensor:
-    return apply(E.Maximum(), x, y)
-
-
-def minimum(x, y) -> Tensor:
-    return apply(E.Minimum(), x, y)
+def clamp(x, low=None, high=None) -> Tensor:
+    """PyTorch's name for :func:`clip`."""
+    return apply(E.Clip(low, high), x)
 
 
 def where(cond, x, y) -> Tensor:
@@ -107,15 +59,15 @@ def where(cond, x, y) -> Tensor:
     return apply(E.Where(), cond, x, y)
 
 
-def clip(x, low=None, high=None) -> Tensor:
-    return apply(E.Clip(low, high), x)
-
-
 def astype(x, dtype) -> Tensor:
-    """x converted to ``dtype``; the gradient is converted back."""
+    """x converted to ``dtype``; the gradient is converted back. Converting to an integer
+    or boolean dtype cuts the graph (no gradient flows through integers, as in PyTorch)."""
     x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
-    if np.dtype(dtype) == x.dtype:
+    dtype = np.dtype(dtype)
+    if dtype == x.dtype:
         return x
+    if dtype.kind not in "fc":
+        return Tensor(x._data.astype(dtype))
     return apply(E.Cast(dtype), x)
 
 
@@ -132,34 +84,6 @@ def sign(x) -> Tensor:
     """sign(x), a constant: its derivative is zero wherever it exists."""
     s = np.sign(_data(x))
     return Tensor(np.asarray(s) if isinstance(s, np.generic) else s)  # 0-d: not a scalar
-
-
-# --- reductions ------------------------------------------------------------------------
-
-
-def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return apply(R.Sum(axis, keepdims), x)
-
-
-def mean(x, axis=None, keepdims: bool = False) -> Tensor:
-    return apply(R.Mean(axis, keepdims), x)
-
-
-def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return apply(R.Max(axis, keepdims), x)
-
-
-def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return apply(R.Min(axis, keepdims), x)
-
-
-def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
-    return apply(R.LogSumExp(axis, keepdims), x)
-
-
-def var(x, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
-    """Variance; unbiased (correction=1) by default, as ``torch.var``."""
-    return apply(R.Var(axis, keepdims, correction), x)
 
 
 # --- shape -----------------------------------------------------------------------------
@@ -183,10 +107,6 @@ def swapaxes(x, axis1: int, axis2: int) -> Tensor:
     axes = list(range(ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return apply(S.Transpose(tuple(axes)), x)
-
-
-def broadcast_to(x, shape) -> Tensor:
-    return apply(S.BroadcastTo(tuple(shape)), x)
 
 
 def expand_dims(x, axis) -> Tensor:
@@ -231,13 +151,22 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 # --- linear algebra --------------------------------------------------------------------
 
 
-def matvec(W, o) -> Tensor:
-    """s = W o (lecture 20.3), for a vector o (in,) or a batch of them (..., in)."""
-    return apply(L.MatVec(), W, o)
+_MATVEC = L.MatVec()
+_MUL = E.Mul()
 
 
 def matmul(a, b) -> Tensor:
-    """a @ b with NumPy's rules: vectors are promoted, batch axes broadcast."""
+    """a @ b with NumPy's rules: vectors are promoted, batch axes broadcast.
+
+    ``x @ W.T`` with a matrix W (how a layer is written, as PyTorch's ``F.linear``) is the
+    lecture's s = W x: it runs as :func:`matvec` on W itself, so dE/dW comes out as the
+    outer product (20.3b) in W's own layout, not as the transpose of a transposed product.
+    """
+    if isinstance(b, Tensor) and b.node is not None and not b.retains_grad:
+        node = b.node
+        if type(node.gate) is S.Transpose and node.gate.axes is None and b.ndim == 2 \
+                and node.inputs is not None and _ndim(a) >= 1:
+            return apply(_MATVEC, node.inputs[0], a)
     a_vec, b_vec = _ndim(a) == 1, _ndim(b) == 1
     if _ndim(a) == 0 or _ndim(b) == 0:
         raise ValueError(f"matmul: scalars cannot be multiplied, got shapes {_shape(a)} "
@@ -264,31 +193,17 @@ def dot(a, b) -> Tensor:
 
 def outer(a, b) -> Tensor:
     """a ⊗ b = a bᵀ for vectors a (m,), b (n,): the shape of dE/dW (lecture 20.3b)."""
-    return mul(reshape(a, (-1, 1)), reshape(b, (1, -1)))
+    return apply(_MUL, reshape(a, (-1, 1)), reshape(b, (1, -1)))
 
 
-# --- softmax and losses ----------------------------------------------------------------
-
-
-def softmax(x, axis: int = -1) -> Tensor:
-    return apply(C.Softmax(axis), x)
-
-
-def log_softmax(x, axis: int = -1) -> Tensor:
-    return apply(C.LogSoftmax(axis), x)
-
-
-def sqerr(o, t) -> Tensor:
-    """E = 1/2 · Σ (t − o)², the lecture's squared error (20.1); t gets no gradient unless
-    it requires one."""
-    return apply(C.SqErr(), o, t)
+# --- losses ----------------------------------------------------------------------------
 
 
 def _reduce(loss: Tensor, reduction: str, what: str) -> Tensor:
     if reduction == "mean":
-        return mean(loss)
+        return apply(R.Mean(), loss)
     if reduction == "sum":
-        return sum(loss)
+        return apply(R.Sum(), loss)
     if reduction == "none":
         return loss
     raise ValueError(f"{what}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
@@ -298,8 +213,8 @@ def mse(o, t, reduction: str = "mean") -> Tensor:
     """Mean squared error (t − o)², averaged (or summed) over every element."""
     if _shape(o) != _shape(t):
         raise ValueError(f"mse: output shape {_shape(o)} and target shape {_shape(t)} differ")
-    d = sub(o, t)
-    return _reduce(mul(d, d), reduction, "mse")
+    d = apply(E.Sub(), o, t)
+    return _reduce(apply(_MUL, d, d), reduction, "mse")
 
 
 def binary_cross_entropy_with_logits(x, t, reduction: str = "mean") -> Tensor:
@@ -313,6 +228,11 @@ def cross_entropy(x, labels, reduction: str = "mean") -> Tensor:
 
 
 # --- helpers ---------------------------------------------------------------------------
+
+
+def arange(*args: Any, **kwargs: Any) -> Tensor:
+    """NumPy's ``arange`` as a constant tensor (rules call ``xp.arange`` for indices)."""
+    return Tensor(np.arange(*args, **kwargs))
 
 
 def _shape(x: Any) -> tuple[int, ...]:
@@ -333,3 +253,8 @@ def _index(index: Any) -> Any:
         return np.asarray(index)
     return index
 
+
+__all__ = [name for name, value in globals().items()
+           if not name.startswith("_") and callable(value) and name not in (
+               "apply", "functional_form", "arange")
+           and getattr(value, "__module__", "") == __name__]

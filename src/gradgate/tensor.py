@@ -4,7 +4,7 @@ its gradient."""
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,62 +12,95 @@ from . import backend
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 
-# In-place changes are stamped from one clock: a tensor's ``_version`` is the stamp of its
-# last change (0: never changed) and ``latest_change[0]`` the newest stamp handed out. A gate
-# notes ``latest_change[0]`` when it saves its inputs; a saved tensor whose stamp is newer
-# changed after that, and backward refuses to use it.
+# In-place changes are stamped from one clock. Every buffer has one :class:`Version`,
+# shared by each tensor that views it (views made by gates, ``detach()``, state-dict
+# entries): ``value`` is the stamp of the buffer's last change (0: never changed) and
+# ``latest_change[0]`` the newest stamp handed out. A node notes ``latest_change[0]`` when it
+# saves its inputs; a saved tensor whose stamp is newer changed after that, and backward
+# refuses to use it. ``saved`` counts the unreleased nodes that hold the buffer: while it is
+# not zero, ``.data`` hands out a read-only view.
 _clock = itertools.count(1)
 latest_change = [0]
 
 
-def _stamp(t: Tensor) -> None:
-    stamp = next(_clock)
-    t._version = stamp
-    if stamp > latest_change[0]:
+class Version:
+    """The version counter of one buffer."""
+
+    __slots__ = ("value", "saved")
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.saved = 0
+
+    def bump(self) -> None:
+        """Record an in-place change of the buffer."""
+        stamp = next(_clock)
+        self.value = stamp
         latest_change[0] = stamp
 
 
 class Tensor:
     """An array in the computation graph.
 
-    ``data`` is the array (NumPy on the CPU). ``gate`` is the :class:`~gradgate.gates.Gate`
-    that computed it, or None for a leaf (an input or a parameter). ``grad`` is a Tensor
-    holding dE/d(this tensor) after ``backward()``; leaves accumulate it across calls, as in
-    PyTorch, until it is reset to None.
+    ``data`` is the array (NumPy on the CPU). ``node`` is the engine's record of the gate
+    that computed it (``gate`` is that gate), or None for a leaf (an input or a parameter).
+    ``grad`` is a Tensor holding dE/d(this tensor) after ``backward()``; leaves accumulate
+    it across calls, as in PyTorch, until it is reset to None.
 
+    ``Tensor(data)`` behaves as :func:`gradgate.tensor` for lists and numbers; given an
+    array it keeps that very array (``gradgate.from_numpy`` says what sharing means).
     Tensors hash and compare for identity in the graph (two equal constants stay two nodes);
     ``==`` and the other comparisons work element-wise and carry no gradient.
     """
 
-    __slots__ = ("_data", "_version", "_saved", "grad", "requires_grad", "gate", "retains_grad",
+    __slots__ = ("_data", "_version", "grad", "requires_grad", "node", "retains_grad",
                  "__weakref__")
     __array_priority__ = 1000  # make ndarray <op> Tensor call the Tensor's reflected op
 
     def __init__(self, data: Any, requires_grad: bool = False):
+        if type(data) is not np.ndarray and backend.device_of_or_none(data) is None:
+            data = _converted(data, None, "Tensor")
         self._data = data
-        self._version = 0  # stamp of the last in-place change, see _stamp
-        self._saved = 0  # how many recorded gates, not yet released, hold this tensor
+        self._version = Version()
         self.grad: Tensor | None = None
-        self.gate = None
+        self.node: Any = None  # engine.Node
         self.retains_grad = False
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
+    if TYPE_CHECKING:  # the methods made from the gate registry (see _install_methods)
+
+        def __getattr__(self, name: str) -> Any: ...
+
+    @property
+    def gate(self) -> Any:
+        """The gate that computed this tensor, or None for a leaf."""
+        node = self.node
+        return None if node is None else node.gate
+
     @property
     def data(self) -> Any:
-        """The array. While a recorded gate that has not run backward yet holds this tensor,
-        it comes back read-only, so ``t.data[i] = v`` is refused then instead of making that
-        backward wrong. Assigning to it (``t.data = a``) counts as an in-place change: a gate
-        that saved this tensor then refuses to run backward."""
-        if self._saved:
+        """The array. While an unreleased node of a graph holds this tensor's buffer, it
+        comes back read-only (its ``.base`` too), so ``t.data[i] = v`` is refused then
+        instead of making that backward wrong. Assigning to it (``t.data = a``) counts as an
+        in-place change: a node that saved this tensor then refuses to run backward."""
+        if self._version.saved:
             return _read_only(self._data)
         return self._data
 
     @data.setter
     def data(self, value: Any) -> None:
+        value = value._data if isinstance(value, Tensor) else value
+        if isinstance(value, np.ndarray) and not value.flags.writeable:
+            value = value.copy()  # never keep a read-only view as the tensor's own array
         self._data = value
-        _stamp(self)
+        self._version.bump()
+
+    @property
+    def version(self) -> int:
+        """The stamp of this buffer's last in-place change (0: never changed)."""
+        return self._version.value
 
     # --- what it is ---------------------------------------------------------------------
 
@@ -93,7 +126,7 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
-        return self.gate is None
+        return self.node is None
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -107,8 +140,8 @@ class Tensor:
             extras.append(f"device='{self.device}'")
         if self.dtype != DEFAULT_FLOAT and self.dtype.kind == "f":
             extras.append(f"dtype={self.dtype}")
-        if self.gate is not None:
-            extras.append(f"gate={self.gate.name}")
+        if self.node is not None:
+            extras.append(f"gate={self.node.gate.name}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"
@@ -156,8 +189,11 @@ class Tensor:
         return F.to_device(self, f"cuda:{index}")
 
     def detach(self) -> Tensor:
-        """The same value, cut from the graph (shares the array)."""
-        return Tensor(self._data)
+        """The same value, cut from the graph. It shares the array and its version counter,
+        so an in-place change through either is seen by a graph that saved the other."""
+        t = Tensor(self._data)
+        t._version = self._version
+        return t
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Mark a leaf as needing dE/d(it); only floating-point tensors can."""
@@ -165,17 +201,29 @@ class Tensor:
             raise TypeError(
                 f"only floating-point tensors can require gradients, this one is {self.dtype}"
             )
-        if not requires_grad and self.gate is not None:
+        if requires_grad and self._data.dtype.kind == "c":
+            raise TypeError(
+                f"complex tensors ({self.dtype}) cannot require gradients: gradgate has no "
+                "convention for complex derivatives yet"
+            )
+        if not requires_grad and self.node is not None:
             raise RuntimeError("requires_grad_: use detach() to cut a computed tensor from "
                                "its graph")
         self.requires_grad = requires_grad
         return self
 
     def mark_changed(self) -> Tensor:
-        """Record that the array was changed in place (as an optimiser does): a gate that
-        saved this tensor then refuses to run backward with it."""
-        _stamp(self)
+        """Record that the array was changed in place by code outside gradgate: a graph
+        that saved this tensor then refuses to run backward with it."""
+        self._version.bump()
         return self
+
+    def writable_array(self) -> Any:
+        """The tensor's own array, writable, for an in-place change made now (as optimisers,
+        ``nn.init`` and ``load_state_dict`` make); bumps the version counter, so that a graph
+        that saved this tensor refuses to run backward with it."""
+        self._version.bump()
+        return self._data
 
     def retain_grad(self) -> Tensor:
         """Keep dE/d(this tensor) in ``.grad`` even though it is not a leaf."""
@@ -208,7 +256,7 @@ class Tensor:
     def double(self) -> Tensor:
         return F.astype(self, np.float64)
 
-    # --- in-place changes (not recorded in the graph; counted in _version) ---------------
+    # --- in-place changes (not recorded in the graph; counted by the version counter) -----
 
     def _mutable(self, what: str) -> Any:
         if self.requires_grad and engine.is_grad_enabled():
@@ -217,8 +265,41 @@ class Tensor:
                 "the graph; make them under gg.no_grad() (as an optimiser does) or use an "
                 "out-of-place operation"
             )
-        _stamp(self)
+        self._version.bump()
         return self._data
+
+    def _in_place(self, what: str, ufunc: Any, out_of_place: Any, other: Any) -> Tensor:
+        """``t op= other``: in place, as in PyTorch. A computed tensor that requires grad,
+        with grad mode on, is rebound to ``t op other`` (a new node), since gradgate does not
+        record in-place operations; a leaf that requires grad refuses, as PyTorch does."""
+        if self.requires_grad and engine.is_grad_enabled():
+            if self.node is None:
+                raise RuntimeError(
+                    f"a leaf tensor that requires grad is used in an in-place operation "
+                    f"({what}); wrap the update in gg.no_grad(), as an optimiser step is"
+                )
+            return out_of_place(self, other)
+        data = self._mutable(what)
+        ufunc(data, _raw(other), out=data)
+        return self
+
+    def __iadd__(self, other):
+        return self._in_place("+=", np.add, F.add, other)
+
+    def __isub__(self, other):
+        return self._in_place("-=", np.subtract, F.sub, other)
+
+    def __imul__(self, other):
+        return self._in_place("*=", np.multiply, F.mul, other)
+
+    def __itruediv__(self, other):
+        return self._in_place("/=", np.true_divide, F.div, other)
+
+    def __ipow__(self, other):
+        return self._in_place("**=", np.power, F.pow, other)
+
+    def __imatmul__(self, other):
+        return self._in_place("@=", np.matmul, F.matmul, other)
 
     def __setitem__(self, index, value) -> None:
         self._mutable("setitem")[F._index(index)] = _raw(value)
@@ -368,56 +449,6 @@ class Tensor:
     def broadcast_to(self, shape) -> Tensor:
         return F.broadcast_to(self, shape)
 
-    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
-        return F.sum(self, axis, keepdims)
-
-    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
-        return F.mean(self, axis, keepdims)
-
-    def max(self, axis=None, keepdims: bool = False) -> Tensor:
-        return F.max(self, axis, keepdims)
-
-    def min(self, axis=None, keepdims: bool = False) -> Tensor:
-        return F.min(self, axis, keepdims)
-
-    def var(self, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
-        return F.var(self, axis, keepdims, correction)
-
-    def logsumexp(self, axis=None, keepdims: bool = False) -> Tensor:
-        return F.logsumexp(self, axis, keepdims)
-
-    def exp(self) -> Tensor:
-        return F.exp(self)
-
-    def log(self) -> Tensor:
-        return F.log(self)
-
-    def sqrt(self) -> Tensor:
-        return F.sqrt(self)
-
-    def abs(self) -> Tensor:
-        return F.abs(self)
-
-    def tanh(self) -> Tensor:
-        return F.tanh(self)
-
-    def sigmoid(self) -> Tensor:
-        return F.sigmoid(self)
-
-    def relu(self) -> Tensor:
-        return F.relu(self)
-
-    def softmax(self, axis: int = -1) -> Tensor:
-        return F.softmax(self, axis)
-
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return F.log_softmax(self, axis)
-
-    def clip(self, low=None, high=None) -> Tensor:
-        return F.clip(self, low, high)
-
-    clamp = clip
-
     def argmax(self, axis=None) -> Tensor:
         return Tensor(self._data.argmax(axis=axis))
 
@@ -426,12 +457,16 @@ class Tensor:
 
 
 def _read_only(array: Any) -> Any:
-    """A view of a NumPy array that refuses writes (CuPy arrays have no such flag)."""
+    """A view of a NumPy array that refuses writes, its ``.base`` included: the view is made
+    from a read-only buffer, not from the writable array (CuPy arrays have no such flag)."""
     if not isinstance(array, np.ndarray):
         return array
-    view = array.view()
-    view.flags.writeable = False
-    return view
+    try:
+        return np.asarray(memoryview(array).toreadonly())
+    except (TypeError, ValueError, BufferError):  # dtypes the buffer protocol cannot carry
+        view = array.view()
+        view.flags.writeable = False
+        return view
 
 
 def _constant(result: Any) -> Tensor:
@@ -450,14 +485,36 @@ def _axes(args: tuple) -> Any:
     return tuple(args) if args else None
 
 
+def _converted(data: Any, dtype: Any, what: str) -> Any:
+    """``data`` (a list, a number, an array) as a new NumPy array: Python floats become
+    float32 and Python ints int64, as in PyTorch; ``dtype`` overrides both."""
+    if dtype is not None:
+        array = np.array(data, dtype=dtype)
+    elif isinstance(data, (np.ndarray, np.generic)):
+        array = np.array(data)
+    else:
+        try:
+            array = np.array(data)
+        except ValueError as e:  # ragged lists
+            raise ValueError(f"{what}: cannot make a tensor from {type(data).__name__} data: "
+                             f"{e}") from None
+        if array.dtype == np.float64:
+            array = array.astype(DEFAULT_FLOAT)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"{what}: cannot make a tensor from {type(data).__name__} data "
+                        f"(dtype {array.dtype})")
+    return array
+
+
 def tensor(
     data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None
 ) -> Tensor:
-    """A new leaf tensor holding ``data`` (copied), on ``device`` ("cpu", "cuda", "cuda:N").
+    """A new leaf tensor holding a copy of ``data``, on ``device`` ("cpu", "cuda",
+    "cuda:N"), as ``torch.tensor``.
 
     A NumPy array keeps its dtype; Python floats become float32 and Python ints int64, as
     in PyTorch; ``dtype`` overrides both. A CuPy array stays on its GPU unless ``device``
-    says otherwise.
+    says otherwise. To share an array's memory instead, use :func:`from_numpy`.
     """
     if isinstance(data, Tensor):
         data = data._data
@@ -466,21 +523,62 @@ def tensor(
         array = xp.array(data, dtype=dtype)
         target = backend.parse_device(device) if device is not None else backend.device_of(data)
         return Tensor(backend.to_device(array, target), requires_grad=requires_grad)
-    if dtype is not None:
-        array = np.array(data, dtype=dtype)
-    elif isinstance(data, (np.ndarray, np.generic)):
-        array = np.array(data)
-    else:
-        array = np.array(data)
-        if array.dtype == np.float64:
-            array = array.astype(DEFAULT_FLOAT)
-        if array.dtype.kind not in "biufc":
-            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data "
-                            f"(dtype {array.dtype})")
+    array = _converted(data, dtype, "tensor")
     if device is not None:
         array = backend.to_device(array, backend.parse_device(device))
     return Tensor(array, requires_grad=requires_grad)
 
 
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor that shares ``array``'s memory, as ``torch.from_numpy``.
+
+    gradgate's version counter sees changes made through gradgate (in-place methods,
+    ``t[i] = v``, optimisers); a write through ``array`` itself is not seen, so a graph
+    that saved the tensor would use the new values in backward. Write only after backward
+    (docs/autograd-mechanics.md).
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}")
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"from_numpy: cannot make a tensor from dtype {array.dtype}")
+    return Tensor(array)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """``data`` as a tensor, sharing memory where it can (a tensor or an array of the
+    asked dtype and device comes back shared, anything else is converted), as
+    ``torch.as_tensor``."""
+    if isinstance(data, Tensor):
+        same = (dtype is None or data.dtype == np.dtype(dtype)) and (
+            device is None or data.device == backend.parse_device(device))
+        return data if same else tensor(data, dtype=dtype, device=device)
+    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == np.dtype(dtype)) \
+            and device in (None, "cpu"):
+        return from_numpy(data)
+    if backend.device_of_or_none(data) not in (None, "cpu") and dtype is None and (
+            device is None or backend.device_of(data) == backend.parse_device(device)):
+        return Tensor(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def _install_methods() -> None:
+    """Give ``Tensor`` the methods the gates declare (``x.sigmoid()``), each calling the
+    functional form of the same name."""
+    from .gates import REGISTRY
+
+    for cls in REGISTRY.values():
+        for name in cls.methods:
+            function = getattr(F, name)
+
+            def method(self: Tensor, *args: Any, _function: Any = function, **kwargs: Any) -> Any:
+                return _function(self, *args, **kwargs)
+
+            method.__name__ = method.__qualname__ = name
+            method.__doc__ = function.__doc__
+            setattr(Tensor, name, method)
+
+
 from . import engine  # noqa: E402  (engine and functional use Tensor)
 from . import functional as F  # noqa: E402
+
+_install_methods()

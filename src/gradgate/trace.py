@@ -121,20 +121,21 @@ class Trace(Observer):
     # --- the engine's events ----------------------------------------------------------------
 
     def forward(self, gate: Gate, inputs: tuple[Tensor, ...], output: Tensor) -> None:
-        if output.gate is gate:  # recorded: keep the structure for pictures drawn later
+        if output.node is not None and output.node.gate is gate:  # recorded: keep the
+            # structure for pictures drawn later
             self._made[id(output)] = (gate, inputs, output)
 
     def backward(self, node: Tensor, g: Any, contributions: tuple) -> None:
-        gate = node.gate
-        assert gate is not None and gate.inputs is not None
+        assert node.node is not None and node.node.inputs is not None
+        gate, inputs = node.node.gate, node.node.inputs
         graph_index, node_id, name = self._locate(node)
         index = len(self.steps) + 1
         g = _copy(g)
         self._grads[id(node)] = g
         step = Step(index, "backward", name, node_id, graph_index, g, gate=gate.name,
                     root=self.graphs[graph_index].root == node_id)
-        slot_names = _slot_names(self.graphs[graph_index], node_id, len(gate.inputs))
-        for slot, (parent, c) in enumerate(zip(gate.inputs, contributions, strict=False)):
+        slot_names = _slot_names(self.graphs[graph_index], node_id, len(inputs))
+        for slot, (parent, c) in enumerate(zip(inputs, contributions, strict=False)):
             parent_name = self._locate(parent)[2]
             step.inputs.append(parent_name)
             if c is None or not parent.requires_grad:

@@ -10,7 +10,7 @@ import pytest
 
 import gradgate as gg
 from gradgate import backend
-from gradgate.gates.samples import samples
+from gradgate.gates import samples
 
 REASON = backend.cuda_unavailable_reason()
 if REASON is not None:

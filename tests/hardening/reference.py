@@ -23,10 +23,12 @@ try:
 except ImportError:  # the NumPy-only checks still run
     torch = None
 
-if torch is not None:
-    from gates.test_against_torch import REFERENCE  # tests/ is on sys.path under pytest
-else:
-    REFERENCE = {}
+
+
+def reference(name: str, params: dict, *inputs: Any) -> Any:
+    """Gate ``name``'s own PyTorch reference (``Gate.reference``) on torch tensors."""
+    return REGISTRY[name](**params).reference(torch, *inputs)
+
 
 needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
 
@@ -78,7 +80,7 @@ def run_torch(name: str, params: dict, arrays: list[np.ndarray], seed: int = 7) 
         warnings.simplefilter("ignore")  # torch's UserWarnings (var with no dof, .T on 0-d)
         try:
             ts = [torch.tensor(a.copy(), requires_grad=a.dtype.kind == "f") for a in arrays]
-            y = REFERENCE[name](params, *ts)
+            y = reference(name, params, *ts)
             outcome.output = y.detach().numpy().copy()
             if y.requires_grad:
                 y.backward(torch.tensor(upstream(tuple(y.shape), outcome.output.dtype, seed)))

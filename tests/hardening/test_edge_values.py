@@ -17,7 +17,7 @@ import pytest
 
 import gradgate as gg
 from gradgate.gates import REGISTRY
-from gradgate.gates.samples import Sample, samples
+from gradgate.gates import Sample, samples
 
 from .reference import differences, needs_torch, run_gradgate, run_torch, torch
 

@@ -19,7 +19,7 @@ import gradgate as gg
 from gradgate.gates import REGISTRY
 from gradgate.gates import elementwise as E
 
-from .reference import REFERENCE, needs_torch, torch
+from .reference import needs_torch, reference, torch
 from .strategies import RECIPES, Const, Graph, Leaf, graphs, program
 
 _LONG = int(os.environ.get("GRADGATE_FUZZ_EXAMPLES", "0"))
@@ -56,7 +56,7 @@ def gradgate_gradients(graph: Graph) -> list[np.ndarray]:
 def torch_gradients(graph: Graph) -> list[np.ndarray]:
     leaves = [torch.tensor(leaf.array.copy(), requires_grad=leaf.requires_grad)
               for leaf in graph.leaves]
-    outputs = graph.run(leaves, lambda s, args: REFERENCE[s.gate](s.params, *args),
+    outputs = graph.run(leaves, lambda s, args: reference(s.gate, s.params, *args),
                         torch.tensor)
     loss = sum((y * torch.tensor(v)).sum()
                for y, v in zip(outputs, _projections(graph), strict=True))

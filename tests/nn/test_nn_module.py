@@ -137,9 +137,11 @@ def test_repr_shows_the_tree():
     )
 
 
-def test_parameter_is_a_leaf_that_requires_grad_and_keeps_float_arrays():
+def test_parameter_is_a_leaf_that_requires_grad_and_copies_float_arrays():
     array = np.zeros(3, dtype=np.float64)
     p = nn.Parameter(array)
     assert isinstance(p, gg.Tensor) and p.requires_grad and p.is_leaf
-    assert p.data is array
+    assert p.dtype == np.float64 and not np.shares_memory(p.data, array)
+    array[:] = 7  # a buffer refilled later does not change the parameter
+    assert p.numpy().tolist() == [0, 0, 0]
     assert nn.Parameter([1, 2]).dtype == np.float32

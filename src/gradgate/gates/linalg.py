@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .base import Gate, register
+from .base import Gate, Sample, register
 
 
 def _not_aligned(name: str, a_shape, b_shape, k_a: int, k_b: int) -> ValueError:
@@ -25,6 +25,11 @@ class MatVec(Gate):
     dE/dW = dE/ds ⊗ o = (dE/ds) oᵀ, summed over the batch  (20.3b, an outer product)
     """
 
+    function = "matvec"
+    formula, tex = "{out} = {W} {o}", "{out} = {W}\\, {o}"
+    gradients = ("{g} ⊗ {o}", "{W}ᵀ {g}")
+    tex_gradients = ("{g}\\, {o}^\\top", "{W}^\\top {g}")
+
     def forward(self, xp, W, o):
         if W.ndim != 2 or o.ndim < 1:
             raise ValueError(
@@ -35,16 +40,24 @@ class MatVec(Gate):
             raise _not_aligned("matvec", W.shape, o.shape, W.shape[1], o.shape[-1])
         return o @ W.T
 
-    def vjp(self, xp, g, s, W, o):
+    def vjp(self, xp, g, s, W, o, *, needs):
         gW = go = None
-        if self.needs[0]:
+        if needs[0]:
             batch = math.prod(o.shape[:-1])  # not -1: that is ambiguous when out or in is 0
             g2 = g.reshape((batch, g.shape[-1]))  # (batch, out)
             o2 = o.reshape((batch, o.shape[-1]))  # (batch, in)
             gW = g2.T @ o2  # (out, in): Σ over the batch of the outer products g oᵀ
-        if self.needs[1]:
+        if needs[1]:
             go = g @ W  # (..., in)
         return gW, go
+
+    @staticmethod
+    def samples(draw):
+        r = draw.normal
+        return [Sample((r(3, 4), r(4))), Sample((r(3, 4), r(5, 4))), Sample((r(3, 4), r(2, 5, 4)))]
+
+    def reference(self, torch, W, o):
+        return o @ W.T
 
 
 @register
@@ -54,6 +67,10 @@ class MatMul(Gate):
     dE/dA = g Bᵀ,  dE/dB = Aᵀ g  (transposes of the last two axes). Vectors are promoted to
     matrices by ``gradgate.matmul`` before they reach this gate.
     """
+
+    formula, tex = "{out} = {A} {B}", "{out} = {A}\\, {B}"
+    gradients = ("{g} {B}ᵀ", "{A}ᵀ {g}")
+    tex_gradients = ("{g}\\, {B}^\\top", "{A}^\\top {g}")
 
     def forward(self, xp, A, B):
         if A.ndim < 2 or B.ndim < 2:
@@ -67,7 +84,19 @@ class MatMul(Gate):
                 f"matmul: batch shapes {A.shape[:-2]} and {B.shape[:-2]} do not broadcast"
             ) from None
 
-    def vjp(self, xp, g, C, A, B):
-        gA = g @ xp.swapaxes(B, -1, -2) if self.needs[0] else None
-        gB = xp.swapaxes(A, -1, -2) @ g if self.needs[1] else None
+    def vjp(self, xp, g, C, A, B, *, needs):
+        gA = g @ xp.swapaxes(B, -1, -2) if needs[0] else None
+        gB = xp.swapaxes(A, -1, -2) @ g if needs[1] else None
         return gA, gB
+
+    @staticmethod
+    def samples(draw):
+        r = draw.normal
+        return [
+            Sample((r(3, 4), r(4, 2))),
+            Sample((r(2, 3, 4), r(4, 5))),
+            Sample((r(2, 1, 3, 4), r(3, 4, 2))),
+        ]
+
+    def reference(self, torch, A, B):
+        return A @ B

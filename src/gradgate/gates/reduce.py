@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from .base import Gate, register
+from .base import Gate, Sample, register
 
 
 def normalize_axis(axis, ndim: int) -> tuple[int, ...]:
@@ -28,52 +28,84 @@ def normalize_axis(axis, ndim: int) -> tuple[int, ...]:
 
 
 class Reduction(Gate):
-    """Shared parameters of the reductions: the axes and whether they are kept."""
+    """Shared parameters of the reductions: the axes and whether they are kept.
+
+    ``forward`` normalises the axes for the input at hand and calls ``reduce``; rules
+    recompute them from the input (a gate keeps nothing of one application).
+    """
 
     def __init__(self, axis=None, keepdims: bool = False):
         self.axis = axis
         self.keepdims = bool(keepdims)
 
     def forward(self, xp, s):
-        self.axes = normalize_axis(self.axis, s.ndim)
-        return self.reduce(xp, s)
+        return self.reduce(xp, s, normalize_axis(self.axis, s.ndim))
 
-    def reduce(self, xp, s):
+    def reduce(self, xp, s, axes):
         raise NotImplementedError
 
-    def _expand(self, xp, g):
+    def _expand(self, xp, g, axes):
         """g (reduced shape) with the reduced axes back as size 1, ready to broadcast."""
-        if self.keepdims or not self.axes:
+        if self.keepdims or not axes:
             return g
-        return xp.expand_dims(g, self.axes)
+        return xp.expand_dims(g, axes)
 
-    def _count(self, s) -> int:
+    @staticmethod
+    def _count(s, axes) -> int:
         n = 1
-        for a in self.axes:
+        for a in axes:
             n *= s.shape[a]
         return n
+
+    @staticmethod
+    def samples(draw):
+        r = draw.normal
+        return [
+            Sample((r(3, 4),)),
+            Sample((r(3, 4),), {"axis": 0}),
+            Sample((r(2, 3, 4),), {"axis": (0, 2), "keepdims": True}),
+            Sample((r(2, 3, 4),), {"axis": -1}),
+        ]
+
+    def _dims(self, s):
+        """The axes as PyTorch's ``dim`` for the reference (every axis when None)."""
+        return tuple(range(s.ndim)) if self.axis is None else self.axis
 
 
 @register
 class Sum(Reduction):
     """o = Σ s over the axes.   dE/ds = g, copied along every summed axis."""
 
-    def reduce(self, xp, s):
-        return xp.sum(s, axis=self.axes, keepdims=self.keepdims)
+    function, methods = "sum", ("sum",)
+    formula, tex = "{out} = Σ {s}", "{out} = \\sum {s}"
+
+    def reduce(self, xp, s, axes):
+        return xp.sum(s, axis=axes, keepdims=self.keepdims)
 
     def vjp(self, xp, g, o, s):
-        return (xp.broadcast_to(self._expand(xp, g), s.shape),)
+        axes = normalize_axis(self.axis, s.ndim)
+        return (xp.broadcast_to(self._expand(xp, g, axes), s.shape),)
+
+    def reference(self, torch, s):
+        return torch.sum(s, dim=self._dims(s), keepdim=self.keepdims)
 
 
 @register
 class Mean(Reduction):
     """o = (1/N) Σ s over the axes.   dE/ds = g / N, copied along every averaged axis."""
 
-    def reduce(self, xp, s):
-        return xp.mean(s, axis=self.axes, keepdims=self.keepdims)
+    function, methods = "mean", ("mean",)
+    formula, tex = "{out} = mean {s}", "{out} = \\tfrac{{1}}{{N}} \\sum {s}"
+
+    def reduce(self, xp, s, axes):
+        return xp.mean(s, axis=axes, keepdims=self.keepdims)
 
     def vjp(self, xp, g, o, s):
-        return (xp.broadcast_to(self._expand(xp, g) / self._count(s), s.shape),)
+        axes = normalize_axis(self.axis, s.ndim)
+        return (xp.broadcast_to(self._expand(xp, g, axes) / self._count(s, axes), s.shape),)
+
+    def reference(self, torch, s):
+        return torch.mean(s, dim=self._dims(s), keepdim=self.keepdims)
 
 
 class _Extremum(Reduction):
@@ -82,26 +114,48 @@ class _Extremum(Reduction):
     has no element equal to it; its gradient is NaN, as in PyTorch, not a silent zero."""
 
     def vjp(self, xp, g, o, s):
-        hit = s == self._expand(xp, o)
-        count = xp.sum(hit, axis=self.axes, keepdims=True)
-        g = xp.where(count == 0, xp.nan, self._expand(xp, g))  # count 0: a NaN slice
+        axes = normalize_axis(self.axis, s.ndim)
+        hit = s == self._expand(xp, o, axes)
+        count = xp.sum(hit, axis=axes, keepdims=True)
+        g = xp.where(count == 0, xp.nan, self._expand(xp, g, axes))  # count 0: a NaN slice
         return (xp.where(hit | (count == 0), g / xp.maximum(count, 1), 0),)
+
+    @staticmethod
+    def samples(draw):
+        a = draw.apart
+        return [
+            Sample((a(3, 4),)),
+            Sample((a(3, 4),), {"axis": 1}),
+            Sample((a(2, 3, 4),), {"axis": (0, 2), "keepdims": True}),
+        ]
 
 
 @register
 class Max(_Extremum):
     """o = max s over the axes."""
 
-    def reduce(self, xp, s):
-        return xp.max(s, axis=self.axes, keepdims=self.keepdims)
+    function, methods = "max", ("max",)
+    formula, tex = "{out} = max {s}", "{out} = \\max {s}"
+
+    def reduce(self, xp, s, axes):
+        return xp.max(s, axis=axes, keepdims=self.keepdims)
+
+    def reference(self, torch, s):
+        return torch.amax(s, dim=self._dims(s), keepdim=self.keepdims)
 
 
 @register
 class Min(_Extremum):
     """o = min s over the axes."""
 
-    def reduce(self, xp, s):
-        return xp.min(s, axis=self.axes, keepdims=self.keepdims)
+    function, methods = "min", ("min",)
+    formula, tex = "{out} = min {s}", "{out} = \\min {s}"
+
+    def reduce(self, xp, s, axes):
+        return xp.min(s, axis=axes, keepdims=self.keepdims)
+
+    def reference(self, torch, s):
+        return torch.amin(s, dim=self._dims(s), keepdim=self.keepdims)
 
 
 @register
@@ -111,14 +165,21 @@ class LogSumExp(Reduction):
     dE/ds = g ⊙ e^(s − o) (the softmax of s along the axes).
     """
 
-    def reduce(self, xp, s):
-        m = xp.max(s, axis=self.axes, keepdims=True)
+    function, methods = "logsumexp", ("logsumexp",)
+    formula, tex = "{out} = ln Σ e^{s}", "{out} = \\ln \\sum e^{{{s}}}"
+
+    def reduce(self, xp, s, axes):
+        m = xp.max(s, axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
-        o = xp.log(xp.sum(xp.exp(s - m), axis=self.axes, keepdims=True)) + m
-        return o if self.keepdims else xp.squeeze(o, axis=self.axes)
+        o = xp.log(xp.sum(xp.exp(s - m), axis=axes, keepdims=True)) + m
+        return o if self.keepdims else xp.squeeze(o, axis=axes)
 
     def vjp(self, xp, g, o, s):
-        return (self._expand(xp, g) * xp.exp(s - self._expand(xp, o)),)
+        axes = normalize_axis(self.axis, s.ndim)
+        return (self._expand(xp, g, axes) * xp.exp(s - self._expand(xp, o, axes)),)
+
+    def reference(self, torch, s):
+        return torch.logsumexp(s, dim=self._dims(s), keepdim=self.keepdims)
 
 
 @register
@@ -133,11 +194,24 @@ class Var(Reduction):
         super().__init__(axis, keepdims)
         self.correction = correction
 
-    def reduce(self, xp, s):
-        return xp.var(s, axis=self.axes, keepdims=self.keepdims, ddof=self.correction)
+    function, methods = "var", ("var",)
+    formula = "{out} = Σ ({s} − mean {s})² / (N − correction)"
+
+    def reduce(self, xp, s, axes):
+        return xp.var(s, axis=axes, keepdims=self.keepdims, ddof=self.correction)
 
     def vjp(self, xp, g, o, s):
-        d = s - xp.mean(s, axis=self.axes, keepdims=True)
-        dof = self._count(s) - self.correction
+        axes = normalize_axis(self.axis, s.ndim)
+        d = s - xp.mean(s, axis=axes, keepdims=True)
+        dof = self._count(s, axes) - self.correction
         scale = 2 / dof if dof else math.inf  # no degrees of freedom: NaN, as the forward
-        return (self._expand(xp, g) * d * scale,)
+        return (self._expand(xp, g, axes) * d * scale,)
+
+    @staticmethod
+    def samples(draw):
+        return Reduction.samples(draw) + [
+            Sample((draw.normal(3, 4),), {"axis": 1, "correction": 0})
+        ]
+
+    def reference(self, torch, s):
+        return torch.var(s, dim=self._dims(s), keepdim=self.keepdims, correction=self.correction)

@@ -53,8 +53,7 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
     """Write ``values`` into the tensor's array in place (on its device) and mark the change,
     so a graph that saved the old values refuses to run backward."""
     values = backend.to_device(np.asarray(values, dtype=tensor.dtype), tensor.device)
-    tensor._data[...] = values  # the array itself, writable even while a graph holds it
-    tensor.mark_changed()
+    tensor.writable_array()[...] = values  # even while a graph holds it; its version moves
     return tensor
 
 

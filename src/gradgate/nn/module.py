@@ -21,14 +21,16 @@ from ..tensor import DEFAULT_FLOAT, Tensor
 def Parameter(data: Any, requires_grad: bool = True) -> Tensor:  # noqa: N802  (torch's name)
     """A tensor for a :class:`Module` to learn: a leaf Tensor with ``requires_grad=True``.
 
-    A floating-point NumPy array is kept as the parameter's array (no copy); anything else
-    is converted to float32. It is a plain Tensor, not a subclass, so the engine's fast path
-    takes it as it is; what makes it a parameter is being held as a module's attribute.
-    Optimisers update ``.data`` in place, so the array object stays the same for life.
+    The values are copied (as ``torch.nn.Parameter(torch.tensor(a))``: a NumPy array refilled
+    later, a reused batch buffer say, does not change the parameter); floating-point dtypes
+    are kept, anything else becomes float32. It is a plain Tensor, not a subclass, so the
+    engine's fast path takes it as it is; what makes it a parameter is being held as a
+    module's attribute. Optimisers update its array in place, so the array object stays
+    the same for life.
     """
     if isinstance(data, Tensor):
         data = data.data
-    array = np.asarray(data)
+    array = np.array(data)
     if array.dtype.kind != "f":
         array = array.astype(DEFAULT_FLOAT)
     return Tensor(array, requires_grad=requires_grad)
@@ -132,9 +134,11 @@ class Module:
         """
         target = backend.parse_device(device)
         for p in self.parameters():
-            p.data = backend.to_device(p.data, target)
-            if p.grad is not None:
-                p.grad = Tensor(backend.to_device(p.grad.data, target))
+            if p.device != target:
+                p.data = backend.to_device(p.writable_array(), target)
+                if p.grad is not None:
+                    p.grad = Tensor(backend.to_device(p.grad.numpy() if target != "cpu"
+                                                      else p.grad.writable_array(), target))
         return self
 
     def state_dict(self) -> dict[str, Tensor]:
@@ -178,9 +182,9 @@ class Module:
             )
         for name, array in values.items():
             p = own[name]
-            # the array itself (writable even while a graph holds p), then marked changed
-            p._data[...] = backend.to_device(array.astype(p.dtype, copy=False), p.device)
-            p.mark_changed()
+            # the array itself (writable even while a graph holds p); its version moves
+            p.writable_array()[...] = backend.to_device(array.astype(p.dtype, copy=False),
+                                                        p.device)
         return IncompatibleKeys(missing, unexpected)
 
     # --- display --------------------------------------------------------------------------

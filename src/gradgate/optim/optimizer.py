@@ -75,11 +75,11 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is not None:
                     state = self.state.setdefault(index, {})
-                    _follow(state, p._data)
-                    # the array itself (writable even while a retained graph holds p); the
-                    # change is marked, so that graph refuses a later backward
-                    self.update(p._data, p.grad.data, state, group)
-                    p.mark_changed()
+                    # the array itself (writable even while a retained graph holds p); its
+                    # version moves, so that graph refuses a later backward
+                    array = p.writable_array()
+                    _follow(state, array)
+                    self.update(array, p.grad.data, state, group)
                 index += 1
         return loss
 

@@ -293,7 +293,7 @@ def add_check_gate_command(subparsers: Any) -> argparse.ArgumentParser:
 def run_check_gate(args: argparse.Namespace) -> int:
     """Check the gate ``args`` names; the exit status."""
     from ..check import explain_gate
-    from ..gates.samples import samples
+    from ..gates import samples
 
     try:
         cls = load_gate_class(args.gate)

@@ -326,15 +326,15 @@ def build(
         raise TypeError(f"graph: expected a Tensor, got {type(root).__name__}")
 
     def parents(t: Tensor) -> tuple[Gate | None, tuple[Tensor, ...]]:
-        gate = t.gate
-        if gate is None:
+        node = t.node
+        if node is None:
             return None, ()
-        if gate.inputs is not None:
-            return gate, tuple(gate.inputs)
+        if node.inputs is not None:
+            return node.gate, tuple(node.inputs)
         known = inputs_of(t) if inputs_of is not None else None
         if known is None:
             raise RuntimeError(
-                f"graph: the {gate.name} gate that computed this tensor was released by "
+                f"graph: the {node.gate.name} gate that computed this tensor was released by "
                 "backward(). Draw the graph before backward(), call "
                 "backward(retain_graph=True), or watch the pass with gradgate.trace.trace() "
                 "and draw tr.graph"
