@@ -319,3 +319,112 @@ def test_gradcheck_reports_a_wrong_gate():
 def test_gradcheck_on_large_inputs_uses_random_directions():
     x = t(np.random.default_rng(0).standard_normal(2000))
     assert gg.check.gradcheck(lambda a: gg.tanh(a) * a, [x])
+
+
+# --- a gate is a rule; the engine owns the node ------------------------------------------
+
+
+def test_one_gate_object_applied_twice_keeps_two_graphs_apart():
+    from gradgate.gates.elementwise import Mul
+
+    g = Mul()
+    a, b = t([1.0, 2.0]), t([3.0, 4.0])
+    ya = gg.apply(g, a, a)
+    yb = gg.apply(g, b, b)
+    ya.sum().backward()
+    assert a.grad.numpy().tolist() == [2.0, 4.0]
+    assert b.grad is None
+    yb.sum().backward()
+    assert b.grad.numpy().tolist() == [6.0, 8.0]
+    assert vars(g) == {}
+
+
+def test_threads_applying_one_gate_object_get_their_own_gradients():
+    from gradgate.gates.reduce import Sum
+
+    rule = Sum(axis=0)
+    results: dict[int, list[float]] = {}
+
+    def work(k: int) -> None:
+        for _ in range(200):
+            x = t(np.full((3, 2), float(k)))
+            (gg.apply(rule, x) * float(k)).sum().backward()
+            results[k] = x.grad.numpy().ravel().tolist()
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(1, 5)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert results == {k: [float(k)] * 6 for k in range(1, 5)}
+
+
+def test_after_a_vjp_raised_the_next_backward_names_the_failed_gate():
+    class Broken(gg.Gate):
+        def forward(self, xp, s):
+            return s * 2
+
+        def vjp(self, xp, g, o, s):
+            raise ArithmeticError("no rule here")
+
+    x = t([1.0, 2.0])
+    y = gg.apply(Broken(), x.exp())
+    loss = (y * y).sum()
+    with pytest.raises(ArithmeticError):
+        loss.backward()
+    with pytest.raises(RuntimeError, match="earlier backward failed at gate Broken"):
+        loss.backward()
+
+
+def test_a_vjp_that_names_an_unknown_keyword_is_refused_at_class_creation():
+    with pytest.raises(TypeError, match="unknown keyword-only parameters"):
+
+        class Odd(gg.Gate):  # noqa: F841
+            def vjp(self, xp, g, o, s, *, context):
+                return (g,)
+
+
+def test_a_gate_may_save_what_its_vjp_needs_from_forward():
+    class ArgMaxPick(gg.Gate):
+        """o = max s over the last axis; the winners' positions are saved, not recomputed."""
+
+        def forward(self, xp, s):
+            k = s.argmax(axis=-1)
+            return xp.take_along_axis(s, k[..., None], -1)[..., 0], k
+
+        def vjp(self, xp, g, o, s, *, saved):
+            hit = np.arange(s.shape[-1]) == saved[..., None]
+            return (xp.where(hit, g[..., None], 0),)
+
+    x = t([[1.0, 5.0, 2.0], [7.0, 0.0, 1.0]])
+    gg.apply(ArgMaxPick(), x).sum().backward()
+    assert x.grad.numpy().tolist() == [[0, 1, 0], [1, 0, 0]]
+
+
+def test_graph_structure_survives_backward_without_its_saved_values():
+    W = t(np.ones((2, 3)))
+    x = gg.tensor(np.ones(3))
+    s = gg.matvec(W, x)
+    loss = gg.sigmoid(s).sum()
+    loss.backward()
+    node = loss.node
+    assert node.inputs is None and node.released is not None
+    sigmoid_node = node.parents[0]
+    assert sigmoid_node.gate.name == "Sigmoid" and sigmoid_node.shape == (2,)
+    matvec_node = sigmoid_node.parents[0]
+    assert matvec_node.parents[0] is W and matvec_node.parents[1] is x
+
+
+def test_x_at_w_transposed_gives_the_same_gradients_as_matvec():
+    rng = np.random.default_rng(0)
+    X, Wv = rng.standard_normal((5, 4)), rng.standard_normal((3, 4))
+    W1, W2 = t(Wv), t(Wv)
+    x1, x2 = t(X), t(X)
+    (x1 @ W1.T).sigmoid().sum().backward()
+    gg.matvec(W2, x2).sigmoid().sum().backward()
+    np.testing.assert_allclose(W1.grad.numpy(), W2.grad.numpy(), rtol=1e-13)
+    np.testing.assert_allclose(x1.grad.numpy(), x2.grad.numpy(), rtol=1e-13)
+    Wt = W1.T
+    Wt.retain_grad()  # the user watches W.T itself: it keeps its own node
+    (x1 @ Wt).sum().backward()
+    assert Wt.grad is not None and Wt.grad.shape == (4, 3)

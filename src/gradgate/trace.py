@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .engine import Observer, observe, sum_to
-from .gates.base import Gate
+from .gates.base import Gate, forward_input_names
 from .tensor import Tensor
 from .viz.graph import Graph, build
 from .viz.text import array_text, shape_text, to_numpy
@@ -75,6 +75,7 @@ class Step:
     sent: list[Sent] = field(default_factory=list)
     parts: list[Part] = field(default_factory=list)  # sum: every contribution so far
     root: bool = False  # backward: the tensor is the pass's root (its g is the seed)
+    rule: type | None = None  # backward: the gate's class, whose formulas the trace shows
 
 
 def trace(names: dict[str, Tensor] | None = None, max_values: int = 6) -> Trace:
@@ -133,7 +134,7 @@ class Trace(Observer):
         g = _copy(g)
         self._grads[id(node)] = g
         step = Step(index, "backward", name, node_id, graph_index, g, gate=gate.name,
-                    root=self.graphs[graph_index].root == node_id)
+                    root=self.graphs[graph_index].root == node_id, rule=type(gate))
         slot_names = _slot_names(self.graphs[graph_index], node_id, len(inputs))
         for slot, (parent, c) in enumerate(zip(inputs, contributions, strict=False)):
             parent_name = self._locate(parent)[2]
@@ -341,51 +342,57 @@ def _seeded(trace: Trace, s: Step) -> bool:
     return s.root and s.g.size == 1 and float(s.g.reshape(-1)[0]) == 1.0
 
 
-# The lecture's gates (and a few close to them), in its own words. Each rule gives the
-# input's gradient from the output's name ``o``, the inputs' names ``x`` and the upstream
-# gradient ``g`` (TeX, or text) — None where only the general J^T g form is shown.
-def _lecture_rule(gate: str, slot: int, o: str, x: list[str], g: str, tex: bool) -> str | None:
-    n = tex_name if tex else (lambda name: name)
-    dot = " \\odot " if tex else " ⊙ "
-    if gate == "Add":
-        return g
-    if gate == "Sub":
-        return g if slot == 0 else f"-{g}"
-    if gate == "Mul" and len(x) == 2:
-        return f"{n(x[1 - slot])}{dot}{g}"
-    if gate == "SqErr":
-        diff = f"{n(x[0])} - {n(x[1])}" if slot == 0 else f"{n(x[1])} - {n(x[0])}"
-        if not tex:
-            diff = diff.replace(" - ", " − ")
-        times = " \\cdot " if tex else " · "  # E is a scalar, and so is its g
-        return diff if not g else f"({diff}){times}{g}"
-    if gate == "Sigmoid":
-        if tex:
-            return f"\\sigma({n(x[0])})\\,(1 - \\sigma({n(x[0])})){dot}{g}"
-        return f"σ({x[0]})(1 − σ({x[0]})){dot}{g}"
-    if gate == "MatVec":
-        if slot == 0:  # dE/dW = dE/ds ⊗ o = (dE/ds) oᵀ   (20.3b)
-            return f"{g}\\, {n(x[1])}^\\top" if tex else f"{g} ⊗ {x[1]}"
-        return f"{n(x[0])}^\\top {g}" if tex else f"{x[0]}ᵀ {g}"  # (20.3a)
-    if gate == "Tanh":
-        return f"(1 - {n(o)}^2){dot}{g}" if tex else f"(1 − {o}²) ⊙ {g}"
-    if gate == "Exp":
-        return f"{n(o)}{dot}{g}"
-    if gate == "Neg":
-        return f"-{g}"
-    return None
+_SEEDED_JOINS = (" ⊙ ", " · ", " \\odot ", " \\cdot ", "\\, ")
+
+
+def _rule(s: Step, slot: int, g: str, tex: bool) -> str | None:
+    """The gate's own J^T g for input ``slot`` (``Gate.gradients``, or ``tex_gradients``),
+    with the tensors' names filled in; None where the gate states no rule for it.
+
+    ``g`` is dE/d(out); at the root of a pass seeded with 1 it is empty, and the rule drops
+    the factor (``(o − t) · g`` reads ``o − t``)."""
+    cls = s.rule
+    templates = (cls.tex_gradients if tex else cls.gradients) if cls is not None else ()
+    if slot >= len(templates) or not templates[slot]:
+        return None
+    return _filled(cls, templates[slot], s, g, tex)
+
+
+class _Name(str):
+    """A tensor's name in a formula; ``{t:j}`` writes it with the index j (``t_j``, or
+    ``(W_{2})_j`` where the name has a subscript already)."""
+
+    def __format__(self, spec: str) -> str:
+        return _sub(str(self), spec) if spec else str(self)
+
+
+def _filled(cls: type, template: str, s: Step, g: str, tex: bool) -> str | None:
+    """``template`` with ``{out}``, ``{g}`` and the forward's input names replaced."""
+    name = tex_name if tex else (lambda n: n)
+    names = forward_input_names(cls)
+    if names is None or len(names) != len(s.inputs):
+        return None
+    values = {k: _Name(name(v)) for k, v in zip(names, s.inputs, strict=True)}
+    values.update(out=_Name(name(s.tensor)), g=g or "\u0001")
+    try:
+        text = template.format(**values)
+    except (KeyError, IndexError):
+        return None
+    if "\u0001" in text:  # seeded with 1: drop the factor g and what joins it
+        for join in _SEEDED_JOINS:
+            text = text.replace(join + "\u0001", "").replace("\u0001" + join, "")
+        text = text.replace("\u0001", "1")
+        if text.startswith("(") and text.endswith(")") and text.count("(") == 1:
+            text = text[1:-1]
+    return text
 
 
 def _forward_tex(trace: Trace, s: Step) -> str:
     o, x = tex_name(s.tensor), [tex_name(i) for i in s.inputs]
-    if s.gate == "Add" and len(x) == 2:
-        return f"{o} = {x[0]} + {x[1]}"
-    if s.gate == "SqErr" and len(x) == 2:
-        return f"{o} = \\tfrac{{1}}{{2}} \\sum_j ({_sub(x[1])} - {_sub(x[0])})^2"
-    if s.gate == "Sigmoid":
-        return f"{o} = \\sigma({x[0]})"
-    if s.gate == "MatVec" and len(x) == 2:
-        return f"{o} = {x[0]}\\, {x[1]}"
+    if s.rule is not None and s.rule.tex:
+        text = _filled(s.rule, s.rule.tex, s, "", tex=True)
+        if text is not None:
+            return text
     return f"{o} = \\mathrm{{{s.gate}}}({', '.join(x)})"
 
 
@@ -402,7 +409,7 @@ def _tex_formulas(trace: Trace, s: Step) -> list[str]:
             if sent.gradient is None:
                 continue
             general = f"{_jt(s.tensor, sent.input)} {_d(s.tensor)}"
-            rule = _lecture_rule(str(s.gate), sent.slot, s.tensor, s.inputs, g, tex=True)
+            rule = _rule(s, sent.slot, g, tex=True)
             formula = f"{_d(sent.input)} = {general}"
             if rule is not None:
                 formula += f" = {rule if rule else '1'}"
@@ -434,7 +441,7 @@ def _text_formulas(trace: Trace, s: Step) -> list[str]:
                 out.append(f"{d}{sent.input}: not needed")
                 continue
             general = f"(d{s.tensor}/d{sent.input})ᵀ {d}{s.tensor}"
-            rule = _lecture_rule(str(s.gate), sent.slot, s.tensor, s.inputs, g, tex=False)
+            rule = _rule(s, sent.slot, g, tex=False)
             formula = f"{d}{_via(s, sent)} = {general}"
             if rule is not None:
                 formula += f" = {rule if rule else '1'}"

@@ -27,7 +27,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from gradgate.engine import apply, no_grad
-from gradgate.gates import REGISTRY
+from gradgate.gates import REGISTRY, Draw
 from gradgate.tensor import Tensor
 
 MARGIN = 0.02  # distance kept from a kink or a tie, far beyond the finite-difference step
@@ -198,6 +198,14 @@ class Builder:
         if grad is None:
             grad = self.draw(st.integers(0, 4), label="requires_grad") > 0  # mostly True
         self.graph.nodes.append(Leaf(np.asarray(array, dtype=np.float64), grad))
+        self.graph.values.append(self.graph.nodes[-1].array)
+        return len(self.graph.nodes) - 1
+
+    def leaf_from(self, array: np.ndarray, grad: bool | None = None) -> int:
+        """A new leaf holding ``array`` (a gate's sample input)."""
+        if grad is None:
+            grad = self.draw(st.integers(0, 4), label="requires_grad") > 0
+        self.graph.nodes.append(Leaf(np.array(array, dtype=np.float64), grad))
         self.graph.values.append(self.graph.nodes[-1].array)
         return len(self.graph.nodes) - 1
 
@@ -537,6 +545,30 @@ def _cross_entropy(b: Builder) -> None:
     b.add("CrossEntropy", {}, (x, Const(b.rng.integers(0, c, n))))
 
 
+def _from_samples(name: str) -> Callable[[Builder], None]:
+    """The recipe of a gate with no hand-written one: one of the gate's own sample cases
+    (``Gate.samples``), each float input either an earlier value of the same shape that
+    lies within the sample's range (so the gate's domain holds) or the sample's array as a
+    new leaf; integer and boolean inputs stay constants."""
+    def recipe(b: Builder) -> None:
+        cases = REGISTRY[name].samples(Draw(b.rng))
+        sample = cases[b.draw(st.integers(0, len(cases) - 1), label="sample")]
+        args: list[Any] = []
+        for a in sample.inputs:
+            if a.dtype.kind != "f":
+                args.append(Const(a))
+                continue
+            low, high = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+            k = b.pick(lambda v, a=a, low=low, high=high: v.shape == a.shape and v.size > 0
+                       and bool(v.min() >= low) and bool(v.max() <= high))
+            if k is None or not b.draw(st.booleans(), label="reuse"):
+                k = b.leaf_from(a)
+            args.append(k)
+        b.add(name, dict(sample.params), tuple(args))
+
+    return recipe
+
+
 RECIPES: dict[str, Callable[[Builder], None]] = {
     "Add": _binary("Add"),
     "Sub": _binary("Sub"),
@@ -580,6 +612,9 @@ RECIPES: dict[str, Callable[[Builder], None]] = {
     "BCEWithLogits": _bce,
     "CrossEntropy": _cross_entropy,
 }
+
+for _name in REGISTRY:  # every registered gate is fuzzed, by hand-written recipe or samples
+    RECIPES.setdefault(_name, _from_samples(_name))
 
 GATE_NAMES = sorted(RECIPES)
 

@@ -21,7 +21,7 @@ class SqErr(Gate):
 
     function = "sqerr"
     formula = "{out} = ½ Σ ({t} − {o})²"
-    tex = "{out} = \\tfrac{{1}}{{2}} \\sum_j ({t}_j - {o}_j)^2"
+    tex = "{out} = \\tfrac{{1}}{{2}} \\sum_j ({t:j} - {o:j})^2"
     gradients = ("({o} − {t}) · {g}", "({t} − {o}) · {g}")
     tex_gradients = ("({o} - {t}) \\cdot {g}", "({t} - {o}) \\cdot {g}")
 
