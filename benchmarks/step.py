@@ -73,6 +73,41 @@ def gradgate_step(X, T, W1, W2) -> Callable[[], None]:
     return step
 
 
+def gradgate_idiom_step(X, T, W1, W2) -> Callable[[], None]:
+    """The same step written as users write a layer (PyTorch's ``F.linear``): ``x @ W.T``."""
+    W1 = gg.tensor(W1, requires_grad=True)
+    W2 = gg.tensor(W2, requires_grad=True)
+    x, t = gg.tensor(X), gg.tensor(T)
+
+    def step() -> None:
+        o2 = gg.sigmoid(gg.sigmoid(x @ W1.T) @ W2.T)
+        gg.sqerr(o2, t).backward()
+        with gg.no_grad():
+            for W in (W1, W2):
+                W -= LR * W.grad
+                W.grad = None
+
+    return step
+
+
+def gradgate_module_step(X, T, W1, W2) -> Callable[[], None]:
+    """The same step with ``nn.Linear`` layers (no bias) and ``optim.SGD``."""
+    model = gg.nn.Sequential(gg.nn.Linear(W1.shape[1], W1.shape[0], bias=False),
+                             gg.nn.Sigmoid(),
+                             gg.nn.Linear(W2.shape[1], W2.shape[0], bias=False),
+                             gg.nn.Sigmoid())
+    model.load_state_dict({"0.weight": W1, "2.weight": W2})
+    optimizer = gg.optim.SGD(model.parameters(), lr=LR)
+    x, t = gg.tensor(X), gg.tensor(T)
+
+    def step() -> None:
+        optimizer.zero_grad()
+        gg.sqerr(model(x), t).backward()
+        optimizer.step()
+
+    return step
+
+
 def torch_step(X, T, W1, W2) -> Callable[[], None] | None:
     try:
         import torch
@@ -168,12 +203,16 @@ def main() -> None:
     except ImportError:
         torch = None
 
-    print("one training step, float32, median ms (ratio = gradgate / other)")
-    print(f"{'size / batch':>22} {'gradgate':>9} {'numpy':>9} {'torch':>9} "
+    print("one training step, float32, median ms (ratio = gradgate / other); gradgate's step")
+    print("written three ways: gg.matvec (the lecture's s = W o), x @ W.T, nn.Linear + SGD")
+    print(f"{'size / batch':>22} {'form':>8} {'gradgate':>9} {'numpy':>9} {'torch':>9} "
           f"{'gg/numpy':>9} {'gg/torch':>9}")
+    forms = {"matvec": gradgate_step, "x@W.T": gradgate_idiom_step,
+             "Linear": gradgate_module_step}
     for n_in, n_hidden, n_out, batch in SIZES:
         arrays = setup(n_in, n_hidden, n_out, batch)
-        steps = {"gradgate": gradgate_step(*arrays), "numpy": numpy_step(*arrays)}
+        steps = {form: make(*arrays) for form, make in forms.items()}
+        steps["numpy"] = numpy_step(*arrays)
         t_step = torch_step(*arrays)
         if t_step is not None:
             steps["torch"] = t_step
@@ -182,8 +221,10 @@ def main() -> None:
         ms = {k: v * 1e3 for k, v in time_each(steps, repeat, inner).items()}
         torch_ms = ms.get("torch", float("nan"))
         label = f"{n_in}-{n_hidden}-{n_out} / {batch}"
-        print(f"{label:>22} {ms['gradgate']:9.3f} {ms['numpy']:9.3f} {torch_ms:9.3f} "
-              f"{ms['gradgate'] / ms['numpy']:9.3f} {ms['gradgate'] / torch_ms:9.3f}")
+        for form in forms:
+            print(f"{label:>22} {form:>8} {ms[form]:9.3f} {ms['numpy']:9.3f} {torch_ms:9.3f} "
+                  f"{ms[form] / ms['numpy']:9.3f} {ms[form] / torch_ms:9.3f}")
+            label = ""
 
     length = 200
     per_gate = time_each(chain_steps(length), args.repeat, 5)

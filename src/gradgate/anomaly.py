@@ -16,6 +16,7 @@ from __future__ import annotations
 import linecache
 import os
 import sys
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -60,9 +61,12 @@ def _array(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
+_created_at: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # node → user's line
+
+
 def _origin(t: Tensor) -> str:
     node = t.node
-    where = node.created_at if node is not None else None
+    where = _created_at.get(node) if node is not None else None
     return where or ("an unknown place (run the forward pass inside detect_anomaly() too to "
                      "see it)")
 
@@ -80,7 +84,7 @@ class AnomalyDetector(engine.Observer):
     def forward(self, gate: Gate, inputs: tuple[Tensor, ...], output: Tensor) -> None:
         where = _user_line()
         if output.node is not None and output.node.gate is gate:
-            output.node.created_at = where
+            _created_at[output.node] = where
         problem = _bad(output.data)
         if problem:
             raise AnomalyError(

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .gates.base import Gate
-from .tensor import DEFAULT_FLOAT, Tensor, Version, latest_change
+from .gates.base import NEEDS, Gate
+from .tensor import DEFAULT_FLOAT, SAVED, STAMP, Tensor, latest_change
 
 # --- grad mode -------------------------------------------------------------------------
 
@@ -110,15 +110,17 @@ class Node:
     """One use of a gate in a graph, owned by the engine.
 
     ``gate`` is the rule; ``inputs`` the tensors it saved (None once released); ``needs``
-    which of them take a gradient; ``saved`` what the rule's forward kept for its vjp;
-    ``saved_at`` the in-place-change clock when the inputs were saved. After release,
-    ``parents`` keeps the graph's structure (the leaf tensors, and the nodes behind
-    computed inputs) and ``shape``/``dtype`` describe the output, so a graph can still be
-    drawn after backward.
+    which of them take a gradient; ``saved`` what the rule's forward kept for its vjp (after
+    release: the :class:`Released` record that says why it is gone); ``saved_at`` the
+    in-place-change clock when the inputs were saved; ``version`` the output's counter.
+
+    Release keeps the graph's structure: ``parents`` (the leaf tensors, and the nodes behind
+    computed inputs) and ``shape``/``dtype`` of the output, so a graph can still be drawn
+    after backward. Only what the graph needs is set on the hot path; the rest at release.
     """
 
-    __slots__ = ("gate", "inputs", "needs", "saved", "saved_at", "version", "released",
-                 "parents", "shape", "dtype", "created_at", "__weakref__")
+    __slots__ = ("gate", "inputs", "needs", "saved", "saved_at", "version", "parents",
+                 "shape", "dtype", "__weakref__")
 
     def __init__(self, gate: Gate, inputs: tuple[Tensor, ...], needs: tuple[bool, ...],
                  saved: Any, output: Tensor):
@@ -127,36 +129,36 @@ class Node:
         self.needs = needs
         self.saved = saved
         self.saved_at = latest_change[0]
-        self.released: Released | None = None
-        self.parents: tuple[Any, ...] = ()
-        self.shape: tuple[int, ...] = output.shape
-        self.dtype = output.dtype
-        self.created_at: str | None = None  # set by anomaly detection
         for t in inputs:
-            t._version.saved += 1
-        self.version = output._version  # the rule may read the output too
-        self.version.saved += 1
+            t._version[1] += 1  # SAVED
+        self.version = version = output._version  # the rule may read the output too
+        version[1] += 1
 
-    def release(self, why: Released) -> None:
+    @property
+    def released(self) -> Released | None:
+        return self.saved if self.inputs is None else None
+
+    def release(self, output: Tensor, why: Released) -> None:
         """Drop the saved values; keep the structure."""
         inputs = self.inputs
         if inputs is None:
             return
         for t in inputs:
-            t._version.saved -= 1
-        self.version.saved -= 1
-        self.parents = tuple(t.node if t.node is not None else t for t in inputs)
+            t._version[SAVED] -= 1
+        self.version[SAVED] -= 1
+        self.parents = tuple([t.node or t for t in inputs])  # Node is always truthy
+        data = output._data
+        self.shape, self.dtype = data.shape, data.dtype
         self.inputs = None
-        self.saved = None
-        self.released = why
+        self.saved = why
 
     def __del__(self) -> None:
         """A graph dropped without backward: its inputs are no longer held."""
         inputs = self.inputs
         if inputs is not None:
             for t in inputs:
-                t._version.saved -= 1
-            self.version.saved -= 1
+                t._version[SAVED] -= 1
+            self.version[SAVED] -= 1
 
     def __repr__(self) -> str:
         state = "released" if self.inputs is None else "saved"
@@ -165,7 +167,7 @@ class Node:
 
 def call_forward(gate: Gate, xp: Any, arrays: Sequence[Any]) -> tuple[Any, Any]:
     """Run the rule forward: (output, what it saved for its vjp, or None)."""
-    if "saved" in gate.vjp_keywords:
+    if gate.saves:
         return gate.forward(xp, *arrays)
     return gate.forward(xp, *arrays), None
 
@@ -196,7 +198,7 @@ def _as_tensors(gate: Gate, inputs: Sequence[Any]) -> tuple[Tensor, ...]:
         if isinstance(x, Tensor) and x._data.dtype.kind in "fc":
             reference = x._data
             break
-    if reference is None:
+    else:
         for x in inputs:
             if hasattr(x, "dtype") and x.dtype.kind in "fc" and np.ndim(x):
                 reference = x
@@ -208,9 +210,16 @@ def _as_tensors(gate: Gate, inputs: Sequence[Any]) -> tuple[Tensor, ...]:
         xp = backend.namespace_of(reference)  # numbers go where the tensors are
     out = []
     for x in inputs:
-        if isinstance(x, Tensor):
+        kind = type(x)
+        if kind is Tensor:
             out.append(x)
-        elif isinstance(x, bool) or isinstance(x, np.bool_):
+        elif kind is float:  # the common cases first: x * 2.5, x + 1
+            out.append(Tensor(xp.asarray(x, dtype=dtype or DEFAULT_FLOAT)))
+        elif kind is int:
+            out.append(Tensor(xp.asarray(x, dtype=dtype or np.int64)))
+        elif isinstance(x, Tensor):
+            out.append(x)
+        elif isinstance(x, (bool, np.bool_)):
             out.append(Tensor(xp.asarray(x)))
         elif isinstance(x, (float, np.floating)):
             out.append(Tensor(xp.asarray(x, dtype=dtype or DEFAULT_FLOAT)))
@@ -252,7 +261,13 @@ def apply(gate: Gate, *inputs: Any) -> Tensor:
         if type(x) is not Tensor:
             tensors = _as_tensors(gate, inputs)
             break
-    arrays = [t._data for t in tensors]
+    if len(tensors) == 1:  # the common cases spelled out: this runs once per gate
+        first = tensors[0]
+        arrays: Sequence[Any] = (first._data,)
+        needs: tuple[bool, ...] = (first.requires_grad,)
+    else:
+        arrays = [t._data for t in tensors]
+        needs = tuple([t.requires_grad for t in tensors])
     kind = type(arrays[0])
     if len(arrays) > 1:
         for a in arrays:
@@ -261,8 +276,8 @@ def apply(gate: Gate, *inputs: Any) -> Tensor:
                 raise ValueError(f"{gate.name}: inputs are on different devices ({devices})")
     xp = _numpy if kind is np.ndarray else backend.namespace_of(arrays[0])
     try:
-        if gate.vjp_keywords:
-            out, saved = call_forward(gate, xp, arrays)
+        if gate.saves:
+            out, saved = gate.forward(xp, *arrays)
         else:
             out, saved = gate.forward(xp, *arrays), None
     except (ValueError, IndexError, TypeError) as error:
@@ -276,11 +291,9 @@ def apply(gate: Gate, *inputs: Any) -> Tensor:
                 result._version = t._version
                 break
     mode = _mode
-    if mode.enabled:
-        needs = tuple([t.requires_grad for t in tensors])
-        if True in needs:
-            result.node = Node(gate, tensors, needs, saved, result)
-            result.requires_grad = True
+    if mode.enabled and True in needs:
+        result.node = Node(gate, tensors, needs, saved, result)
+        result.requires_grad = True
     if mode.observers:
         for observer in mode.observers:
             observer.forward(gate, tensors, result)
@@ -335,7 +348,7 @@ def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
             if node.inputs is None:
                 raise RuntimeError(
                     f"backward through gate {node.gate.name} a second time: "
-                    f"{node.released.reason if node.released else 'its values are gone'}."
+                    f"{node.saved.reason}."
                 )
             for parent in node.inputs:
                 if parent.requires_grad and id(parent) not in seen:
@@ -348,11 +361,11 @@ def _check_unchanged(node: Node, output: Tensor) -> None:
     """Raise if the node's output or an input changed in place after it was saved."""
     assert node.inputs is not None
     at = node.saved_at
-    changed = [f"its output {output.shape}"] if output._version.value > at else []
+    changed = [f"its output {output.shape}"] if output._version[STAMP] > at else []
     names = node.gate.input_names(len(node.inputs))
     changed += [
         f"input {k} ({names[k]}, shape {t.shape})"
-        for k, t in enumerate(node.inputs) if t._version.value > at
+        for k, t in enumerate(node.inputs) if t._version[STAMP] > at
     ]
     if changed:
         raise RuntimeError(
@@ -362,18 +375,13 @@ def _check_unchanged(node: Node, output: Tensor) -> None:
         )
 
 
-def _contributions(node: Node, output: Tensor, g: Any, create_graph: bool) -> tuple:
-    """The node's rule applied to g: J^T g for each input (arrays, or Tensors when a graph
-    of the gradient is built)."""
-    inputs = node.inputs
-    assert inputs is not None
-    if create_graph:  # the rule runs on the differentiable ops (imported late: they use us)
-        from . import functional
+def _differentiable_vjp(node: Node, output: Tensor, g: Tensor) -> tuple:
+    """The node's rule run on Tensors, with ``gradgate.functional`` as ``xp``, so that its
+    J^T g is itself a graph (``create_graph=True``; imported late: functional uses us)."""
+    from . import functional
 
-        return call_vjp(node.gate, functional, g, output, inputs, node.needs, node.saved)
-    data = output._data
-    xp = _numpy if type(data) is np.ndarray else backend.namespace_of(data)
-    return call_vjp(node.gate, xp, g, data, [t._data for t in inputs], node.needs, node.saved)
+    assert node.inputs is not None
+    return call_vjp(node.gate, functional, g, output, node.inputs, node.needs, node.saved)
 
 
 def _array(c: Any) -> Any:
@@ -409,7 +417,8 @@ def _run(
             g = grads.pop(id(tensor), None)  # dE/d(tensor), complete: its consumers came first
             if g is None:
                 continue
-            g = _array(g)
+            if type(g) is not np.ndarray and isinstance(g, np.generic):
+                g = np.asarray(g)  # NumPy gives 0-d results as scalars
             node = tensor.node
             if node is None or tensor.retains_grad:
                 for observer in observers:
@@ -422,15 +431,30 @@ def _run(
                 continue
             if latest_change[0] > node.saved_at:  # something changed in place since
                 _check_unchanged(node, tensor)
-            contributions = _contributions(node, tensor, g, create_graph)
+            inputs = node.inputs
+            assert inputs is not None
+            if create_graph:
+                contributions = _differentiable_vjp(node, tensor, g)
+            else:  # the fast path, on arrays
+                data = tensor._data
+                xp = _numpy if type(data) is np.ndarray else backend.namespace_of(data)
+                arrays = (inputs[0]._data,) if len(inputs) == 1 else [t._data for t in inputs]
+                gate = node.gate
+                keywords = gate.vjp_keywords
+                if not keywords:
+                    contributions = gate.vjp(xp, g, data, *arrays)
+                elif keywords is NEEDS:
+                    contributions = gate.vjp(xp, g, data, *arrays, needs=node.needs)
+                else:
+                    contributions = call_vjp(gate, xp, g, data, arrays, node.needs, node.saved)
             for observer in observers:
                 observer.backward(tensor, g, contributions)
-            assert node.inputs is not None
-            for parent, c in zip(node.inputs, contributions, strict=True):
+            for parent, c in zip(inputs, contributions, strict=True):
                 if c is None or not parent.requires_grad:
                     continue
                 like = parent if create_graph else parent._data
-                c = _array(c)
+                if type(c) is not type(like) and isinstance(c, (np.generic, float, int)):
+                    c = np.asarray(c)  # NumPy's 0-d results
                 if c.shape != like.shape or c.dtype != like.dtype:
                     raw, c = c, sum_to(c, like)
                     for observer in observers:
@@ -443,7 +467,7 @@ def _run(
                     for observer in observers:
                         observer.summed(parent, before, c, grads[key])
             if not retain_graph:
-                node.release(released)
+                node.release(tensor, released)
     except BaseException as error:
         if tensor is not None and tensor.node is not None:
             released.reason = (f"an earlier backward failed at gate {tensor.node.gate.name} "

@@ -12,31 +12,24 @@ from . import backend
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 
-# In-place changes are stamped from one clock. Every buffer has one :class:`Version`,
+# In-place changes are stamped from one clock. Every buffer has one version counter,
 # shared by each tensor that views it (views made by gates, ``detach()``, state-dict
-# entries): ``value`` is the stamp of the buffer's last change (0: never changed) and
-# ``latest_change[0]`` the newest stamp handed out. A node notes ``latest_change[0]`` when it
-# saves its inputs; a saved tensor whose stamp is newer changed after that, and backward
-# refuses to use it. ``saved`` counts the unreleased nodes that hold the buffer: while it is
+# entries). It is a two-item list, the cheapest object Python makes (a tensor is made per
+# gate): ``[STAMP]`` is the stamp of the buffer's last change (0: never changed) and
+# ``latest_change[0]`` the newest stamp handed out; a node notes ``latest_change[0]`` when it
+# saves its inputs, and a saved tensor whose stamp is newer changed after that, so backward
+# refuses to use it. ``[SAVED]`` counts the unreleased nodes that hold the buffer: while it is
 # not zero, ``.data`` hands out a read-only view.
+STAMP, SAVED = 0, 1
 _clock = itertools.count(1)
 latest_change = [0]
 
 
-class Version:
-    """The version counter of one buffer."""
-
-    __slots__ = ("value", "saved")
-
-    def __init__(self) -> None:
-        self.value = 0
-        self.saved = 0
-
-    def bump(self) -> None:
-        """Record an in-place change of the buffer."""
-        stamp = next(_clock)
-        self.value = stamp
-        latest_change[0] = stamp
+def bump(version: list[int]) -> None:
+    """Record an in-place change of the buffer whose counter is ``version``."""
+    stamp = next(_clock)
+    version[STAMP] = stamp
+    latest_change[0] = stamp
 
 
 class Tensor:
@@ -61,7 +54,7 @@ class Tensor:
         if type(data) is not np.ndarray and backend.device_of_or_none(data) is None:
             data = _converted(data, None, "Tensor")
         self._data = data
-        self._version = Version()
+        self._version = [0, 0]  # [STAMP, SAVED], see above
         self.grad: Tensor | None = None
         self.node: Any = None  # engine.Node
         self.retains_grad = False
@@ -85,7 +78,7 @@ class Tensor:
         comes back read-only (its ``.base`` too), so ``t.data[i] = v`` is refused then
         instead of making that backward wrong. Assigning to it (``t.data = a``) counts as an
         in-place change: a node that saved this tensor then refuses to run backward."""
-        if self._version.saved:
+        if self._version[SAVED]:
             return _read_only(self._data)
         return self._data
 
@@ -95,12 +88,12 @@ class Tensor:
         if isinstance(value, np.ndarray) and not value.flags.writeable:
             value = value.copy()  # never keep a read-only view as the tensor's own array
         self._data = value
-        self._version.bump()
+        bump(self._version)
 
     @property
     def version(self) -> int:
         """The stamp of this buffer's last in-place change (0: never changed)."""
-        return self._version.value
+        return self._version[STAMP]
 
     # --- what it is ---------------------------------------------------------------------
 
@@ -215,14 +208,14 @@ class Tensor:
     def mark_changed(self) -> Tensor:
         """Record that the array was changed in place by code outside gradgate: a graph
         that saved this tensor then refuses to run backward with it."""
-        self._version.bump()
+        bump(self._version)
         return self
 
     def writable_array(self) -> Any:
         """The tensor's own array, writable, for an in-place change made now (as optimisers,
         ``nn.init`` and ``load_state_dict`` make); bumps the version counter, so that a graph
         that saved this tensor refuses to run backward with it."""
-        self._version.bump()
+        bump(self._version)
         return self._data
 
     def retain_grad(self) -> Tensor:
@@ -265,7 +258,7 @@ class Tensor:
                 "the graph; make them under gg.no_grad() (as an optimiser does) or use an "
                 "out-of-place operation"
             )
-        self._version.bump()
+        bump(self._version)
         return self._data
 
     def _in_place(self, what: str, ufunc: Any, out_of_place: Any, other: Any) -> Tensor:

@@ -80,7 +80,7 @@ def _graph_of_every_gate() -> tuple[list[gg.Tensor], gg.Tensor, list[weakref.ref
         leaves += xs
         y = apply(sample.gate(name), *xs)
         term = gg.sum(y * y)
-        refs += [weakref.ref(y), weakref.ref(y.gate), weakref.ref(term), weakref.ref(term.gate)]
+        refs += [weakref.ref(y), weakref.ref(y.node), weakref.ref(term), weakref.ref(term.node)]
         total = term if total is None else total + term
     return leaves, total, refs
 
@@ -101,7 +101,7 @@ def test_a_dropped_graph_is_freed_by_reference_counting(backward):
         elif backward == "grad_create_graph":  # a graph of the gradient, dropped as well
             wanted = [x for x in leaves if x.requires_grad]
             grads = gg.grad(loss, wanted, create_graph=True)
-            refs += [weakref.ref(g.gate) for g in grads if g.gate is not None]
+            refs += [weakref.ref(g.node) for g in grads if g.node is not None]
         del loss, grads
         assert _alive(refs) == [], "still alive after the last reference was dropped"
         assert all(x.grad is None or x.grad.gate is None for x in leaves)
@@ -113,7 +113,7 @@ def test_backward_with_create_graph_links_a_leaf_to_its_grad_until_grad_is_reset
     with collector_off():
         x = gg.tensor(np.array([1.0, 2.0]), requires_grad=True)
         (x * x * x).sum().backward(create_graph=True)
-        gate = weakref.ref(x.grad.gate)
+        gate = weakref.ref(x.grad.node)
         x.grad = None
         assert gate() is None
 
@@ -136,22 +136,29 @@ def test_a_training_step_leaves_no_reference_cycles():
     assert cyclic_garbage(train) == []
 
 
-def test_the_cycle_detector_sees_a_cycle(monkeypatch):
-    """The harness is live: a gate that refers to itself is found by both checks."""
-    forward = E.Sigmoid.forward
+def test_the_cycle_detector_sees_a_cycle():
+    """The harness is live: a node whose saved value refers back to it is found by both
+    checks."""
 
-    def cyclic(self, xp, s):
-        self.me = self
-        return forward(self, xp, s)
+    class Cyclic(Gate):
+        def forward(self, xp, s):
+            return s * 1, []
 
-    monkeypatch.setattr(E.Sigmoid, "forward", cyclic)
-    assert "Sigmoid" in cyclic_garbage(lambda: gg.sigmoid(gg.ones(2, requires_grad=True)))
+        def vjp(self, xp, g, o, s, *, saved):
+            return (g,)
+
+    def make() -> gg.Tensor:
+        y = gg.apply(Cyclic(), gg.ones(2, requires_grad=True))
+        y.node.saved.append(y.node)  # node → saved list → node
+        return y
+
+    assert "Node" in cyclic_garbage(make)
     with collector_off():
-        y = gg.sigmoid(gg.ones(2, requires_grad=True))
-        gate = weakref.ref(y.gate)
+        y = make()
+        node = weakref.ref(y.node)
         del y
-        assert isinstance(gate(), Gate)
-        gate().me = None  # break it, so the test leaves nothing behind
+        assert node() is not None  # only the collector could free it
+        node().saved.clear()  # break it, so the test leaves nothing behind
 
 
 # --- training holds memory flat -----------------------------------------------------------

@@ -28,6 +28,7 @@ REGISTRY: dict[str, type[Gate]] = {}
 G = TypeVar("G", bound="type[Gate]")
 
 VJP_KEYWORDS = ("needs", "saved")  # what the engine hands a vjp that names them
+NEEDS = frozenset({"needs"})  # the common case, shared so the engine can test it by identity
 
 
 class Gate:
@@ -71,6 +72,7 @@ class Gate:
     gradients: ClassVar[tuple[str, ...]] = ()
     tex_gradients: ClassVar[tuple[str, ...]] = ()
     vjp_keywords: ClassVar[frozenset[str]] = frozenset()  # set for each subclass, below
+    saves: ClassVar[bool] = False  # "saved" in vjp_keywords: forward returns (output, saved)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Note which of ``needs`` and ``saved`` the class's ``vjp`` asks for, so that the
@@ -83,7 +85,8 @@ class Gate:
             raise TypeError(f"{cls.__name__}.vjp: unknown keyword-only parameters "
                             f"{sorted(unknown)}; the engine passes only "
                             f"{', '.join(VJP_KEYWORDS)}")
-        cls.vjp_keywords = frozenset(keywords)
+        cls.vjp_keywords = NEEDS if keywords == NEEDS else frozenset(keywords)
+        cls.saves = "saved" in keywords
 
     def forward(self, xp: Any, *inputs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward")
@@ -211,7 +214,7 @@ def functional_form(cls: type[Gate]) -> Callable[..., Any]:
     from ..engine import apply  # the engine imports the gates; this runs after both
 
     names = forward_input_names(cls)
-    takes_params = len(inspect.signature(cls.__init__).parameters) > 1
+    takes_params = cls.__init__ is not object.__init__
     if names is None:  # a variable number of inputs, given as one sequence
 
         def many(inputs: Any, *args: Any, **kwargs: Any) -> Any:
