@@ -7,7 +7,7 @@
 """
 
 # isort: off
-from .tensor import Tensor, as_tensor, from_numpy, tensor  # first: the engine and the gates' API build on it
+from .tensor import Tensor, as_tensor, from_numpy, tensor  # first: the engine builds on it
 # isort: on
 from . import check, data, nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
@@ -25,7 +25,7 @@ from .factories import (
     zeros,
     zeros_like,
 )
-from .functional import *  # every gate's functional form, and the compositions
+from .functional import *  # noqa: F403  (every gate's functional form, and the compositions)
 from .gates import REGISTRY, Gate, register
 from .io import CheckpointError, load, save
 from .trace import trace

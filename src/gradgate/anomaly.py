@@ -34,7 +34,7 @@ class AnomalyError(FloatingPointError):
 
 def _user_line() -> str:
     """'file:line in function: source' of the innermost caller outside gradgate."""
-    frame = sys._getframe(1)
+    frame: Any = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back
     if frame is None:
@@ -131,7 +131,7 @@ class AnomalyDetector(engine.Observer):
 
 
 @contextmanager
-def detect_anomaly() -> Iterator[AnomalyDetector]:
+def detect_anomaly() -> Iterator[engine.Observer]:
     """Raise at the first NaN or Inf any gate produces inside the block (this thread)."""
     with engine.observe(AnomalyDetector()) as detector:
         yield detector

@@ -146,10 +146,18 @@ def device_of_or_none(array: Array) -> str | None:
     return device_of(array) if _is_cupy(array) else None
 
 
+def to_numpy(array: Any) -> np.ndarray:
+    """A NumPy array from a NumPy or CuPy array (copied to the host) or a number: the one
+    place that brings values back from a GPU."""
+    if _is_cupy(array):
+        return array.get()
+    return np.asarray(array)
+
+
 def to_device(array: Array, device: str) -> Array:
     """``array`` on ``device`` (a name from :func:`parse_device`); no copy when it is there."""
     if device == "cpu":
-        return array.get() if _is_cupy(array) else array
+        return to_numpy(array) if _is_cupy(array) else array
     if _is_cupy(array) and device_of(array) == device:
         return array
     import cupy

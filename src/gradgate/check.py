@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from . import functional as F
 from .engine import call_forward, call_vjp, enable_grad, grad, no_grad, sum_to
-from .functional import concatenate, mul, reshape, sum
 from .gates.base import REGISTRY, Gate
 from .tensor import Tensor
 
@@ -44,7 +44,7 @@ def _projected(f: Callable, xs: Sequence[Tensor], vs: Sequence[np.ndarray]) -> T
     """L = Σ_k Σ v_k ⊙ f(xs)_k, a scalar whose gradient is J^T v."""
     total = None
     for y, v in zip(_outputs(f(*xs)), vs, strict=True):
-        term = sum(mul(y, v))
+        term = F.sum(F.mul(y, v))
         total = term if total is None else total + term
     assert total is not None, "f returned no tensor"
     return total
@@ -99,7 +99,7 @@ def gradcheck(
         a_data = np.zeros(x.shape) if a is None else a.numpy()
         flat = x.writable_array().reshape(-1)  # x itself: perturbing it perturbs x
         if x.size <= max_elements:
-            probes = [(i, None) for i in range(x.size)]
+            probes: list[tuple[Any, Any]] = [(i, None) for i in range(x.size)]
         else:
             draws = rng.standard_normal((directions, x.size))
             probes = [(None, d / np.linalg.norm(d)) for d in draws]
@@ -161,9 +161,9 @@ def gradgradcheck(
             L = _projected(f, args, vs)
             wanted = [a for a in args if a.requires_grad]
             grads = grad(L, wanted, create_graph=True, allow_unused=True)
-            parts = [reshape(g, (-1,)) if g is not None else Tensor(np.zeros(a.size))
+            parts = [F.reshape(g, (-1,)) if g is not None else Tensor(np.zeros(a.size))
                      for a, g in zip(wanted, grads, strict=True)]
-            return concatenate(parts)
+            return F.concatenate(parts)
 
     return gradcheck(first_derivatives, xs, eps=eps, atol=atol, rtol=rtol, seed=seed,
                      raise_exception=raise_exception)

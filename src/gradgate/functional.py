@@ -42,8 +42,12 @@ def _install() -> None:
 _install()
 
 if TYPE_CHECKING:  # the functions made from the registry, for the type checker
+    from typing import Protocol
 
-    def __getattr__(name: str) -> Any: ...
+    class _Function(Protocol):
+        def __call__(self, *args: Any, **kwargs: Any) -> Tensor: ...
+
+    def __getattr__(name: str) -> _Function: ...
 
 
 def clamp(x, low=None, high=None) -> Tensor:

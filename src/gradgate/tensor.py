@@ -143,7 +143,8 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The value as a NumPy array (shared with the tensor on the CPU)."""
-        return self.data if isinstance(self.data, np.ndarray) else self.data.get()
+        data = self.data
+        return data if isinstance(data, np.ndarray) else backend.to_numpy(data)
 
     def __array__(self, dtype=None, copy=None):
         a = self.numpy()
@@ -321,7 +322,7 @@ class Tensor:
         self._mutable("copy_")[...] = _raw(other)
         return self
 
-    def fill_(self, value: float) -> Tensor:
+    def fill_(self, value: Any) -> Tensor:
         self._mutable("fill_").fill(value)
         return self
 
@@ -379,10 +380,10 @@ class Tensor:
         return F.getitem(self, index)
 
     # comparisons: element-wise, no gradient (asarray: NumPy gives 0-d results as scalars)
-    def __eq__(self, other):  # type: ignore[override]
+    def __eq__(self, other):
         return _constant(self._data == _raw(other))
 
-    def __ne__(self, other):  # type: ignore[override]
+    def __ne__(self, other):
         return _constant(self._data != _raw(other))
 
     def __lt__(self, other):
@@ -439,9 +440,6 @@ class Tensor:
     def squeeze(self, axis=None) -> Tensor:
         return F.squeeze(self, axis)
 
-    def broadcast_to(self, shape) -> Tensor:
-        return F.broadcast_to(self, shape)
-
     def argmax(self, axis=None) -> Tensor:
         return Tensor(self._data.argmax(axis=axis))
 
@@ -455,7 +453,7 @@ def _read_only(array: Any) -> Any:
     if not isinstance(array, np.ndarray):
         return array
     try:
-        return np.asarray(memoryview(array).toreadonly())
+        return np.asarray(memoryview(array).toreadonly())  # type: ignore[arg-type]
     except (TypeError, ValueError, BufferError):  # dtypes the buffer protocol cannot carry
         view = array.view()
         view.flags.writeable = False

@@ -75,7 +75,7 @@ class Step:
     sent: list[Sent] = field(default_factory=list)
     parts: list[Part] = field(default_factory=list)  # sum: every contribution so far
     root: bool = False  # backward: the tensor is the pass's root (its g is the seed)
-    rule: type | None = None  # backward: the gate's class, whose formulas the trace shows
+    rule: type[Gate] | None = None  # backward: the gate's class, whose formulas it shows
 
 
 def trace(names: dict[str, Tensor] | None = None, max_values: int = 6) -> Trace:
@@ -353,7 +353,7 @@ def _rule(s: Step, slot: int, g: str, tex: bool) -> str | None:
     the factor (``(o − t) · g`` reads ``o − t``)."""
     cls = s.rule
     templates = (cls.tex_gradients if tex else cls.gradients) if cls is not None else ()
-    if slot >= len(templates) or not templates[slot]:
+    if cls is None or slot >= len(templates) or not templates[slot]:
         return None
     return _filled(cls, templates[slot], s, g, tex)
 
@@ -366,13 +366,13 @@ class _Name(str):
         return _sub(str(self), spec) if spec else str(self)
 
 
-def _filled(cls: type, template: str, s: Step, g: str, tex: bool) -> str | None:
+def _filled(cls: type[Gate], template: str, s: Step, g: str, tex: bool) -> str | None:
     """``template`` with ``{out}``, ``{g}`` and the forward's input names replaced."""
     name = tex_name if tex else (lambda n: n)
     names = forward_input_names(cls)
     if names is None or len(names) != len(s.inputs):
         return None
-    values = {k: _Name(name(v)) for k, v in zip(names, s.inputs, strict=True)}
+    values: dict[str, str] = {k: _Name(name(v)) for k, v in zip(names, s.inputs, strict=True)}
     values.update(out=_Name(name(s.tensor)), g=g or "\u0001")
     try:
         text = template.format(**values)

@@ -15,7 +15,6 @@ gate, write one such class and decorate it with :func:`register` (docs/writing-a
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -91,7 +90,7 @@ class Gate:
     def forward(self, xp: Any, *inputs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward")
 
-    def vjp(self, xp: Any, g: Any, o: Any, *inputs: Any) -> tuple:
+    def vjp(self, xp: Any, g: Any, o: Any, *inputs: Any, **keywords: Any) -> tuple:
         raise NotImplementedError(f"{type(self).__name__} has no vjp")
 
     @classmethod
@@ -123,10 +122,16 @@ class Gate:
         return f"{self.name}({args})"
 
 
-@functools.cache
+_names_cache: dict[tuple[type, int], list[str]] = {}
+
+
 def _input_names(cls: type[Gate], count: int) -> list[str]:
-    names = forward_input_names(cls)
-    return names if names is not None and len(names) == count else [f"x{k}" for k in range(count)]
+    key = (cls, count)
+    if key not in _names_cache:
+        names = forward_input_names(cls)
+        _names_cache[key] = names if names is not None and len(names) == count else [
+            f"x{k}" for k in range(count)]
+    return _names_cache[key]
 
 
 def forward_input_names(cls: type[Gate]) -> list[str] | None:
@@ -215,6 +220,7 @@ def functional_form(cls: type[Gate]) -> Callable[..., Any]:
 
     names = forward_input_names(cls)
     takes_params = cls.__init__ is not object.__init__
+    fn: Callable[..., Any]
     if names is None:  # a variable number of inputs, given as one sequence
 
         def many(inputs: Any, *args: Any, **kwargs: Any) -> Any:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..functional import binary_cross_entropy_with_logits, cross_entropy, mse, sqerr
+from .. import functional as F
+from ..functional import binary_cross_entropy_with_logits, cross_entropy, mse, sqerr  # re-exported
 from ..tensor import Tensor
 from .module import Module
 
@@ -51,14 +52,14 @@ class SqErr(Module):
     reduction = "sum"
 
     def forward(self, o: Any, t: Any) -> Tensor:
-        return sqerr(o, t)
+        return F.sqerr(o, t)
 
 
 class MSELoss(_Loss):
     """ℓ = (o − t)² per element, averaged (``"mean"``) or summed over all of them."""
 
     def forward(self, o: Any, t: Any) -> Tensor:
-        return mse(o, t, self.reduction)
+        return F.mse(o, t, self.reduction)
 
 
 class CrossEntropyLoss(_Loss):
@@ -67,7 +68,7 @@ class CrossEntropyLoss(_Loss):
     """
 
     def forward(self, x: Any, labels: Any) -> Tensor:
-        return cross_entropy(x, labels, self.reduction)
+        return F.cross_entropy(x, labels, self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -75,5 +76,5 @@ class BCEWithLogitsLoss(_Loss):
     t ∈ [0, 1] of x's shape; stable at any |x|.   dE/dx = g ⊙ (σ(x) − t)."""
 
     def forward(self, x: Any, t: Any) -> Tensor:
-        return binary_cross_entropy_with_logits(x, t, self.reduction)
+        return F.binary_cross_entropy_with_logits(x, t, self.reduction)
 

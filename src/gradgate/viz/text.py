@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..tensor import Tensor
 
 
@@ -13,9 +14,7 @@ def to_numpy(x: Any) -> np.ndarray:
     """A NumPy array from a Tensor, a NumPy or CuPy array, or a number."""
     if isinstance(x, Tensor):
         return x.numpy()
-    if hasattr(x, "get") and not isinstance(x, np.ndarray):  # a CuPy array
-        return x.get()
-    return np.asarray(x)
+    return backend.to_numpy(x)
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
