@@ -155,3 +155,20 @@ def test_anomaly_detection_is_off_by_default_and_per_thread():
     finally:
         gg.set_detect_anomaly(False)
     assert not gg.is_anomaly_enabled()
+
+
+def test_anomaly_detection_checks_the_sums_the_engine_makes():
+    """Each gradient finite, their sum not: the fan-out sum and the un-broadcasting sum are
+    the engine's own, and anomaly detection names them."""
+    big = np.float16(40000.0)
+    x = gg.tensor(np.array([1e-3], dtype=np.float16), requires_grad=True)
+    with gg.detect_anomaly(), np.errstate(over="ignore"):
+        y = x * big + x * big  # two consumers of x: each gradient 40000, their sum inf
+        with pytest.raises(gg.AnomalyError, match="fan-out sum .* produced Inf"):
+            y.sum().backward()
+    b = gg.tensor(np.array([1e-3], dtype=np.float16), requires_grad=True)
+    c = gg.tensor(np.full(4, 30000.0, dtype=np.float16))
+    with gg.detect_anomaly(), np.errstate(over="ignore"):
+        z = b * c  # b broadcast to (4,): four gradients of 30000 summed back to one
+        with pytest.raises(gg.AnomalyError, match="summing the gradient from Mul back"):
+            z.sum().backward()
