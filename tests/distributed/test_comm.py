@@ -3,13 +3,14 @@ job that ends (with the failing rank's message) instead of hanging."""
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
 import pytest
 from conftest import HERE, launch, needs_mpi
 
-from gradgate import distributed
+from gradgate import cli, distributed
 from gradgate.distributed import comm
 
 
@@ -34,6 +35,19 @@ def test_the_launchers_environment_tells_the_world_size(monkeypatch, variables, 
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     assert comm.launcher_size() == size
+
+
+def test_under_mpiexec_without_mpi4py_the_command_says_how_to_install_it(
+    single_world, monkeypatch, capsys, tmp_path
+):
+    monkeypatch.setattr(comm, "_world", None)
+    monkeypatch.setenv("PMI_SIZE", "2")
+    monkeypatch.setitem(sys.modules, "mpi4py", None)  # import mpi4py fails
+    status = cli.main(["train", "--epochs", "1", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err == ("gradgate train: this process is one of 2 ranks started by an MPI launcher,"
+                   ' but mpi4py is not installed: pip install "gradgate[mpi]"\n')
 
 
 @needs_mpi
