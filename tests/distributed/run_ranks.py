@@ -121,9 +121,20 @@ def one_rank_fails(out: Path, how: str) -> None:
     (out / f"finished-{world.rank}").write_text("rank 0 should not get here")
 
 
+def command_fails_on_one_rank(out: Path) -> int:
+    """``gradgate train`` where rank 1 alone is given a data file that is not there."""
+    from gradgate import cli
+
+    data = "digits" if distributed.init().rank == 0 else str(out / "missing.csv")
+    return cli.main(["train", "--quiet", "--epochs", "1", "--data", data,
+                     "--out", str(out / "run")])
+
+
 if __name__ == "__main__":
     scenario, directory = sys.argv[1], Path(sys.argv[2])
     if scenario == "equivalence":
         equivalence(directory)
+    elif scenario == "command":
+        sys.exit(command_fails_on_one_rank(directory))
     else:
         one_rank_fails(directory, scenario)

@@ -70,3 +70,22 @@ def test_a_rank_left_waiting_gives_up_after_the_timeout(tmp_path):
     assert ("DistributedTimeout: rank 0 of 2 waited more than 2 s for the other ranks in "
             "gradient bucket 1 of 1") in done.stderr
     assert not list(tmp_path.iterdir())
+
+
+@needs_mpi
+def test_a_command_failing_on_one_rank_alone_ends_the_job_with_its_message(tmp_path):
+    started = time.monotonic()
+    done = launch(2, str(HERE / "run_ranks.py"), "command", str(tmp_path), timeout=60)
+    assert done.returncode == 2
+    assert time.monotonic() - started < 30  # the grace of a few seconds, not the timeout
+    assert "gradgate train: error: CSV file not found: " in done.stderr
+    assert "gradgate: rank 1 of 2 failed alone (status 2); stopping every rank" in done.stderr
+
+
+@needs_mpi
+def test_a_command_failing_alike_on_every_rank_ends_normally(tmp_path):
+    done = launch(2, "-m", "gradgate", "train", "--lr", "-1", cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    # each rank says it (their lines may interleave), and nothing is aborted
+    assert done.stderr.count("gradgate train: error: lr must be a positive number") == 2
+    assert "stopping every rank" not in done.stderr

@@ -29,6 +29,8 @@ TIMEOUT_VARIABLE = "GRADGATE_DISTRIBUTED_TIMEOUT"
 CUDA_AWARE_VARIABLE = "GRADGATE_CUDA_AWARE_MPI"
 # How long ranks that fail together wait for each other before aborting the job instead.
 FAILURE_GRACE = 5.0
+# An aborting rank waits this long first, so that its last words reach the terminal.
+ABORT_DELAY = 0.5
 # A collective is polled without pause this long (as MPI's blocking calls do), then with
 # short sleeps, so that ranks sharing cores with a slow one leave it the CPU.
 SPIN_SECONDS = 0.01
@@ -165,6 +167,7 @@ class World:
             raise SystemExit(status)
         sys.stdout.flush()
         sys.stderr.flush()
+        time.sleep(ABORT_DELAY)  # the launcher forwards what was printed before it kills
         self._mpi.COMM_WORLD.Abort(status)
 
 

@@ -91,16 +91,15 @@ class _Bucket:
     def reduce(self, world: World, weight: float, what: str) -> None:
         """Replace each parameter's gradient by the weighted sum over the ranks."""
         buffer, offsets, end = self.buffer, self.offsets, self.elements
+        multiply = backend.namespace_of(buffer).multiply
         for i, p in enumerate(self.parameters):
             g = p.grad
             if g is None:
                 buffer[offsets[i]:offsets[i + 1]] = 0
                 buffer[end + i] = 0
-            else:
-                buffer[offsets[i]:offsets[i + 1]] = g.data.reshape(-1)
+            else:  # weighed as it is packed: one pass over the gradient
+                multiply(g.data.reshape(-1), weight, out=buffer[offsets[i]:offsets[i + 1]])
                 buffer[end + i] = 1
-        if weight != 1:
-            buffer[:end] *= weight
         world.allreduce(buffer, what=what)
         for i, p in enumerate(self.parameters):
             if buffer[end + i] > 0:  # some rank had a gradient: the sum is everyone's
