@@ -5,6 +5,7 @@ differ between ranks are refused by name."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -111,3 +112,14 @@ def test_state_dict_names_carry_the_module_prefix_as_in_pytorch(single_world):
     ddp = distributed.DistributedDataParallel(nn.Linear(3, 2))
     assert list(ddp.state_dict()) == ["module.weight", "module.bias"]
     assert list(ddp.module.state_dict()) == ["weight", "bias"]
+
+
+@needs_mpi
+def test_the_loop_in_the_docs_runs_on_two_ranks_and_learns(tmp_path):
+    page = (HERE.parents[1] / "docs" / "distributed.md").read_text(encoding="utf-8")
+    (script := tmp_path / "loop.py").write_text(
+        "\n".join(re.findall(r"```python\n(.*?)```", page, re.S)), encoding="utf-8")
+    done = launch(2, str(script), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    accuracy = re.fullmatch(r"training accuracy (\d+)%\n", done.stdout)  # rank 0 alone
+    assert accuracy and int(accuracy.group(1)) >= 90
