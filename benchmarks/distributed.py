@@ -123,9 +123,9 @@ def worker(repeat: int) -> None:
     from gradgate import distributed
 
     world = distributed.init()
-    results = {"ranks": world.size, "nets": {}}
-    for name, (sizes, batch, bias) in NETS.items():
-        results["nets"][name] = measure_net(world, sizes, batch, bias, repeat)
+    nets = {name: measure_net(world, sizes, batch, bias, repeat)
+            for name, (sizes, batch, bias) in NETS.items()}
+    results: dict[str, object] = {"ranks": world.size, "nets": nets}
     if world.size > 1:
         results["allreduce"] = measure_allreduce(world, repeat)
     if world.is_root:
@@ -228,7 +228,9 @@ def main() -> None:
         command = [str(beside) if beside.exists() else "mpiexec"]
     started = time.perf_counter()
     one, two = launch(command, 1, args.repeat), launch(command, 2, args.repeat)
-    report(one, two, [tuple(map(float, pair.split(","))) for pair in args.network])
+    network = [(float(alpha), float(beta)) for alpha, beta in
+               (pair.split(",") for pair in args.network)]
+    report(one, two, network)
     print(f"\n(measured in {time.perf_counter() - started:.0f} s, one BLAS thread per rank)")
 
 

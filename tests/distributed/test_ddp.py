@@ -14,7 +14,7 @@ from run_ranks import CASES, batches, build_model, build_optimizer, train
 
 import gradgate as gg
 from gradgate import distributed, nn
-from gradgate.distributed.ddp import make_buckets
+from gradgate.distributed.ddp import _first_difference, make_buckets
 
 TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
 
@@ -61,6 +61,22 @@ def test_models_that_differ_are_refused_on_every_rank_naming_the_parameter(two_r
 
 
 # --- on one rank: the packing, the guard, the names --------------------------------------
+
+
+@pytest.mark.parametrize(("theirs", "message"), [
+    ([["0.weight", [4, 3], "float32"], ["0.bias", [4], "float32"]], None),
+    ([["0.weight", [4, 3], "float64"], ["0.bias", [4], "float32"]],
+     "parameter '0.weight' is float32 on rank 0 but float64 on rank 2"),
+    ([["0.weight", [4, 3], "float32"], ["1.bias", [4], "float32"]],
+     "parameter 2 is '0.bias' on rank 0 but '1.bias' on rank 2"),
+    ([["0.weight", [4, 3], "float32"]],
+     "rank 0 has 2 parameters and rank 2 1: '0.bias' is only on rank 0"),
+    ([["0.weight", [4, 3], "float32"], ["0.bias", [4], "float32"], ["x", [1], "float32"]],
+     "rank 0 has 2 parameters and rank 2 3: 'x' is only on rank 2"),
+])
+def test_the_first_difference_between_two_models_is_named(theirs, message):
+    root = [["0.weight", [4, 3], "float32"], ["0.bias", [4], "float32"]]
+    assert _first_difference(root, theirs, rank=2) == message
 
 
 def test_buckets_hold_one_dtype_and_at_most_the_bytes_asked_for():

@@ -124,7 +124,7 @@ class World:
             return True
         if not self.cuda_aware:
             return False
-        import cupy
+        import cupy  # type: ignore[import-not-found]
 
         cupy.cuda.get_current_stream().synchronize()
         return True
@@ -195,8 +195,9 @@ def init(timeout: float | None = None) -> World:
     try:
         from mpi4py import MPI
     except ImportError:
+        count = size if any(os.environ.get(n) for n in LAUNCHER_SIZE_VARIABLES) else "several"
         raise DistributedError(
-            f"this process is one of {size} ranks started by an MPI launcher, but mpi4py is "
+            f"this process is one of {count} ranks started by an MPI launcher, but mpi4py is "
             f"not installed: {INSTALL_HINT}"
         ) from None
     comm = MPI.COMM_WORLD
