@@ -74,12 +74,15 @@ def test_rank_and_size_come_from_the_world_when_not_given(single_world):
 
 # --- against PyTorch ---------------------------------------------------------------------
 
-torch_data = pytest.importorskip("torch.utils.data")
+
+@pytest.fixture
+def torch_data():
+    return pytest.importorskip("torch.utils.data")
 
 
 @pytest.mark.parametrize(("n", "ranks"), SHAPES)
 @pytest.mark.parametrize("drop_last", [False, True])
-def test_unshuffled_shards_are_pytorchs(n, ranks, drop_last):
+def test_unshuffled_shards_are_pytorchs(torch_data, n, ranks, drop_last):
     for rank in range(ranks):
         ours = DistributedSampler(n, ranks, rank, shuffle=False, drop_last=drop_last)
         theirs = torch_data.DistributedSampler(range(n), ranks, rank, shuffle=False,
@@ -90,7 +93,9 @@ def test_unshuffled_shards_are_pytorchs(n, ranks, drop_last):
 
 @pytest.mark.parametrize(("n", "ranks"), SHAPES)
 @pytest.mark.parametrize("drop_last", [False, True])
-def test_shuffled_shards_repeat_and_drop_as_many_examples_as_pytorchs(n, ranks, drop_last):
+def test_shuffled_shards_repeat_and_drop_as_many_examples_as_pytorchs(
+    torch_data, n, ranks, drop_last
+):
     """The permutations differ (NumPy's and torch's generators), the dealing does not."""
     def profile(parts):
         return sorted(Counter(np.concatenate(parts).tolist()).values())
