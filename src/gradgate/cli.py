@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from . import __version__
+from . import __version__, distributed
 from .training import (
     LOSSES,
     OPTIMIZERS,
@@ -130,13 +130,16 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 
 def run_train(args: argparse.Namespace) -> int:
     config = train_config(args)
+    root = distributed.current().is_root  # under mpiexec, the other ranks train silently
     try:
         result = fit(config, resume=args.resume, progress="none" if args.quiet else "auto")
     except TrainingInterrupted as stop:
         hint = f"; resume with: gradgate train --resume {stop.checkpoint}"
-        print(f"gradgate train: {stop}{hint if stop.checkpoint else ''}", file=sys.stderr)
+        if root:
+            print(f"gradgate train: {stop}{hint if stop.checkpoint else ''}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    print(format_summary(result))
+    if root:
+        print(format_summary(result))
     return 0
 
 
@@ -231,6 +234,11 @@ def build_parser() -> ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    # under mpiexec, a failure on some ranks only must not leave the others waiting
+    return distributed.finish(_run_command(argv))
+
+
+def _run_command(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -244,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as error:
         print(f"gradgate {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except TrainingDiverged as error:
+    except (TrainingDiverged, distributed.DistributedError) as error:
         print(f"gradgate {args.command}: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import distributed, nn, optim
 from .. import io as gio
-from .. import nn, optim
 from ..backend import parse_device, to_device
 from ..data import DataLoader, TensorDataset
 from ..tensor import Tensor
@@ -120,7 +120,9 @@ def fit(
     With ``resume`` (a checkpoint, or the directory holding one) the run continues from
     where that checkpoint stopped; ``config`` may then be None (the checkpoint's is used)
     or differ from the checkpoint's only in ``epochs``, ``out`` and ``device``.
-    ``progress`` is ``"auto"``, ``"bar"``, ``"lines"`` or ``"none"``.
+    ``progress`` is ``"auto"``, ``"bar"``, ``"lines"`` or ``"none"``. Under ``mpiexec`` every
+    rank calls fit alike and trains on its share of each batch; rank 0 alone shows progress
+    and writes files (see gradgate.distributed.loop).
 
     Raises InputError for bad settings, data or checkpoints (before training starts),
     TrainingDiverged when the loss becomes infinite or NaN, and TrainingInterrupted (a
@@ -134,13 +136,16 @@ def fit(
         else:
             check_resumable(config.validate().resolved(), saved_config)
     config = (config if config is not None else TrainConfig()).validate().resolved()
+    world = distributed.current()  # under mpiexec: this rank's share of every batch
+    config = distributed.for_this_rank(config, world)
     problem = load_problem(config)
     model = build_model(config, problem.features, problem.classes).to(config.device)
     optimizer = build_optimizer(config, model)
     targets = loss_targets(config.loss, problem.y_train, problem.classes)
     dataset = TensorDataset(problem.x_train, targets, problem.y_train)
     loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True, seed=config.seed)
-    run = _Run(config, problem, model, optimizer, loader, list(callbacks))
+    parallel = distributed.DataParallelLoop(model, world, config.loss in SUMMED_LOSSES)
+    run = _Run(config, problem, model, optimizer, loader, list(callbacks), parallel)
     if saved is not None:
         run.restore(saved)
     if config.out is not None:
@@ -149,7 +154,7 @@ def fit(
         except OSError as error:
             raise InputError(f"cannot create the output directory {config.out!r}: "
                              f"{error.strerror}") from error
-    display = make_progress(progress)
+    display = make_progress(progress) if world.is_root else None
     if display is not None:
         run.callbacks.insert(0, display)
         print(describe_run(config, problem), flush=True)
@@ -173,6 +178,7 @@ class _Run:
         optimizer: optim.Optimizer,
         loader: DataLoader,
         callbacks: list[Callback],
+        parallel: distributed.DataParallelLoop,
     ) -> None:
         self.config = config
         self.device = parse_device(config.device)
@@ -182,6 +188,7 @@ class _Run:
         self.loss = build_loss(config.loss)
         self.loader = loader
         self.callbacks = callbacks
+        self.parallel = parallel
         self.position = Position(loader=loader.state_dict())
         self.history: dict[str, list[float]] = {column: [] for column in HISTORY_COLUMNS}
         self.notes: list[str] = [problem.note] if problem.note else []
@@ -206,14 +213,14 @@ class _Run:
                         at_boundary = True
                         for callback in self.callbacks:
                             callback.on_step_end(self.position.epoch, index + 1, loss)
-                        if stop.requested:
+                        if self.parallel.stopping(stop.requested):
                             raise KeyboardInterrupt
                     at_boundary = False
                     metrics = self._finish_epoch()
                     at_boundary = True
                     for callback in self.callbacks:
                         callback.on_epoch_end(self.position.epoch - 1, metrics)
-                    if stop.requested:
+                    if self.parallel.stopping(stop.requested):
                         raise KeyboardInterrupt
         except KeyboardInterrupt:
             path = self.save_checkpoint() if at_boundary else None
@@ -232,25 +239,28 @@ class _Run:
         return self.loader.array_batches()
 
     def _step(self, x: np.ndarray, t: np.ndarray, y: np.ndarray) -> float:
-        """One step of gradient descent on one batch; the running totals are updated."""
+        """One step of gradient descent on one batch (on this rank's share of it, the
+        gradient summed over the ranks); the running totals are updated."""
         device = self.device
+        x, t, y = self.parallel.share(x, t, y)
         output = self.model(Tensor(to_device(x, device)))  # (batch, classes)
         loss = self.loss(output, Tensor(to_device(t, device)))
-        value = loss.item()
+        correct = int(np.count_nonzero(output.numpy().argmax(axis=1) == y))
+        totals = self.parallel.totals(loss.item(), correct)
         position = self.position
-        if not math.isfinite(value):  # stop before the weights turn to NaN as well
-            raise TrainingDiverged(position.epoch, position.batch + 1, value,
+        if not math.isfinite(totals.loss):  # stop before the weights turn to NaN as well
+            raise TrainingDiverged(position.epoch, position.batch + 1, totals.loss,
                                    self.optimizer.param_groups[0]["lr"])
         self.optimizer.zero_grad()
         loss.backward()
+        self.parallel.reduce_gradients()
         self.optimizer.step()
-        n = len(y)
-        position.loss_sum += value if self.config.loss in SUMMED_LOSSES else value * n
-        position.correct += int(np.count_nonzero(output.numpy().argmax(axis=1) == y))
-        position.seen += n
-        position.examples += n
+        position.loss_sum += totals.loss_sum
+        position.correct += totals.correct
+        position.seen += totals.examples
+        position.examples += totals.examples
         position.batch += 1
-        return value
+        return totals.loss
 
     def _finish_epoch(self) -> dict[str, float]:
         """Score the epoch, record it, move the position on, and write the files."""
