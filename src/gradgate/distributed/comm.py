@@ -124,7 +124,7 @@ class World:
             return True
         if not self.cuda_aware:
             return False
-        import cupy  # type: ignore[import-not-found]
+        import cupy
 
         cupy.cuda.get_current_stream().synchronize()
         return True
