@@ -174,7 +174,8 @@ class Trace(Observer):
                       grads=self._grads)
             self.graphs.append(g)
             for n in g.nodes:
-                self._node.setdefault(id(n.tensor), (len(self.graphs) - 1, n.id, n.name))
+                if n.tensor is not None:
+                    self._node.setdefault(id(n.tensor), (len(self.graphs) - 1, n.id, n.name))
             found = self._node[id(t)]
         return found
 
