@@ -44,7 +44,7 @@ def test_graph_of_the_lecture_network(tmp_path, capsys):
         assert label in texts
     assert "grad 1" in texts  # backward ran: dE/dE = 1 is shown at E
     # numbers to read: W1's three rows of values and of gradients (exercise 20.4)
-    assert sum(t.startswith("value [") for t in texts) == 9  # every tensor but E, a number
+    assert sum(t.startswith("value [") for t in texts) == 8  # every tensor but E, a number
     assert sum(t.startswith("      [") for t in texts) == 3  # W1's rows 2, 3 and W2's row 2
     assert sum(t.startswith("     [") for t in texts) == 3  # and those of their gradients
 
