@@ -256,6 +256,10 @@ class Trace(Observer):
             return list(zip(formulas, numbers + [f"= {self._brief(s.g)}"], strict=True))
         return [(_text_formulas(self, s)[0], f"= {self._brief(s.g)}")]
 
+    def rows(self, s: Step) -> list[tuple[str, str]]:
+        """The (formula, numbers) lines the text table shows for one step."""
+        return self._lines(s)
+
     def to_markdown(self) -> str:
         """Markdown with LaTeX (``$$ … $$``) in the lecture's notation, one section per step."""
         out = ["# Backward trace", "",
@@ -392,6 +396,16 @@ def _filled(cls: type, template: str, s: Step, g: str, tex: bool) -> str | None:
         if text.startswith("(") and text.endswith(")") and text.count("(") == 1:
             text = text[1:-1]
     return text
+
+
+def forward_formula(s: Step) -> str:
+    """The forward of a backward step's gate, in text with the tensors' names:
+    ``s2 = W2 o1``; ``s2 = MatVec(W2, o1)`` where the gate states no formula."""
+    if s.rule is not None and s.rule.formula:
+        text = _filled(s.rule, s.rule.formula, s, "", tex=False)
+        if text is not None:
+            return text
+    return f"{s.tensor} = {s.gate}({', '.join(s.inputs)})"
 
 
 def _forward_tex(trace: Trace, s: Step) -> str:

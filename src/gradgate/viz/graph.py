@@ -13,6 +13,7 @@ Graphviz's ``dot`` when it is on PATH and otherwise with the layered layout of
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import subprocess
@@ -194,6 +195,14 @@ class Graph:
         """The gate nodes that read a node (once per input slot)."""
         source = node.id if isinstance(node, Node) else self.node(node).id
         return [self._by_id[e.target] for e in self._out_of[source]]
+
+    def with_max_values(self, max_values: int) -> Graph:
+        """The same graph, node ids and all, showing numbers for tensors of at most
+        ``max_values`` elements (0: the structure alone, names and shapes)."""
+        nodes = [copy.copy(n) for n in self.nodes]
+        for n in nodes:
+            n._max_values = max_values
+        return Graph(nodes, self.edges, self.root)
 
     @property
     def fanouts(self) -> list[Node]:
