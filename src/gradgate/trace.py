@@ -535,6 +535,7 @@ div.steps {{ overflow-x: auto; }}
 table {{ border-collapse: collapse; font-size: 0.9em; }}
 th, td {{ border-bottom: 1px solid #e4e4e4; padding: 0.35em 0.7em; text-align: left;
          vertical-align: top; }}
+td:nth-child(2) {{ white-space: nowrap; }}
 td.formula, td.numbers {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace;
                         white-space: pre; }}
 tr.sum td {{ background: #fff0e6; }}
