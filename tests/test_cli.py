@@ -192,9 +192,10 @@ def test_help_and_version_exit_0_and_no_command_exits_2(capsys):
 def test_subcommands_are_added_by_one_function_each():
     assert [f.__name__ for f in COMMANDS] == [
         "add_train_command", "add_evaluate_command", "add_predict_command",
-        "add_graph_command", "add_check_gate_command"]
+        "add_graph_command", "add_check_gate_command", "add_explore_command"]
     subparsers = next(a for a in build_parser()._actions if a.dest == "command")
-    assert list(subparsers.choices) == ["train", "evaluate", "predict", "graph", "check-gate"]
+    assert list(subparsers.choices) == ["train", "evaluate", "predict", "graph", "check-gate",
+                                        "explore"]
 
 
 def test_the_module_entry_point_reports_errors_without_a_traceback(tmp_path):

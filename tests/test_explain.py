@@ -203,3 +203,25 @@ def test_explain_gate_refuses_what_it_cannot_check():
         explain_gate(Sigmoid(), np.ones(3), g=np.ones(2))
     with pytest.raises(TypeError, match="expected a Gate"):
         explain_gate(np.sin, np.ones(3))
+
+
+@pytest.mark.parametrize("form", [gg.sigmoid, gg.Tensor.sigmoid, Sigmoid, Sigmoid()],
+                         ids=["function", "Tensor method", "class", "instance"])
+def test_explain_gate_takes_every_form_of_a_gate(form):
+    s = gg.tensor(np.array([-1.0, 0.5]))
+    report = gradgate.check.explain_gate(form, s, g=np.array([1.0, 2.0]))
+    assert report.gate == "Sigmoid" and report.passed
+    sigma = 1 / (1 + np.exp(-s.numpy()))
+    np.testing.assert_allclose(report.inputs[0].returned, sigma * (1 - sigma) * [1.0, 2.0])
+
+
+def test_explain_gate_takes_a_bound_tensor_method():
+    s = gg.tensor(np.array([-1.0, 0.5]))
+    assert gradgate.check.explain_gate(s.sigmoid, s).gate == "Sigmoid"
+
+
+def test_explain_gate_names_what_it_cannot_use():
+    with pytest.raises(TypeError, match="got function print_me"):
+        def print_me(x):
+            return x
+        gradgate.check.explain_gate(print_me, np.ones(2))

@@ -10,6 +10,7 @@ import pytest
 import gradgate as gg
 import gradgate.viz
 from gradgate.trace import Trace, tex_name, trace
+from gradgate.viz.text import array_text
 
 
 def assert_valid_reverse_order(tr: Trace) -> None:
@@ -105,9 +106,8 @@ def test_tracing_changes_no_gradient(make_two_layer):
 def test_the_trace_keeps_the_graph_with_every_gradient(make_two_layer):
     E, n = make_two_layer()
     with trace(n) as tr:
-        E.backward()  # releases the graph
-    with pytest.raises(RuntimeError):
-        gradgate.viz.graph(E)
+        E.backward()  # releases the saved values: a plain graph has no inner gradients
+    assert gradgate.viz.graph(E, names=n).node("s1").grad is None
     g = tr.graph
     assert len(g.nodes) == 9
     o2, t = n["o2"].numpy(), n["t"].numpy()
@@ -170,11 +170,13 @@ def test_text_table_has_the_lectures_formulas(make_two_layer):
     text = str(tr)
     lines = text.splitlines()
     assert lines[0].split() == ["#", "event", "formula", "numbers"]
-    assert "dE/do2 = (dE/do2)ᵀ dE/dE = o2 − t" in text
+    assert "dE/do2 = o2 − t" in text and "(dE/do2)ᵀ" not in text  # at the root: SqErr's own
     assert "dE/ds2 = (do2/ds2)ᵀ dE/do2 = σ(s2)(1 − σ(s2)) ⊙ dE/do2" in text
     assert "dE/dW2 = (ds2/dW2)ᵀ dE/ds2 = dE/ds2 ⊗ o1" in text
     assert "dE/do1 = (ds2/do1)ᵀ dE/ds2 = W2ᵀ dE/ds2" in text
-    assert "dE/dt: not needed" in text and "(3, 4) array" in text  # W1 is summarised
+    assert "dE/dt: not needed" in text and "(3, 4) array" not in text  # W1's 12 numbers
+    W1 = n["W1"].grad.numpy()
+    assert f"{W1[2, 3]:.4g}" in text
     assert "<Trace: 5 gate steps, 0 fan-out sums, 2 leaves>" == repr(tr)
 
 
@@ -200,8 +202,29 @@ def test_markdown_shows_a_fan_out_sum_as_a_sum_of_terms():
     with trace({"a": a}) as tr:
         (a * a).sum().backward()
     md = tr.to_markdown()
-    assert "\\underbrace" in md and "\\text{Mul, slot x, step" in md
-    assert "\\text{Mul, slot y, step" in md
+    assert "\\underbrace" in md and "\\text{from Mul, slot x, step" in md
+    assert "\\text{from Mul, slot y, step" in md
+    total = [line for line in md.splitlines() if line.startswith("$$ \\frac{\\partial E}"
+                                                                "{\\partial a} = ")][-1]
+    assert total.count("\\left(") == 2 and " + " in total  # J₁ᵀg₁ + J₂ᵀg₂
+    assert "= `[1, -2]`" in md and "= `[2, -4]`" in md  # each addend, then the total
+
+
+def test_a_fan_out_row_shows_each_addend_and_the_total():
+    a = gg.tensor(np.array([1.0, -2.0, 0.5]), requires_grad=True)
+    L = (a * a + gg.sigmoid(a)).sum()  # a feeds three input slots
+    with trace({"a": a, "L": L}) as tr:
+        L.backward()
+    last = tr.of_kind("sum")[-1]
+    lines = tr._lines(last)
+    assert len(lines) == len(last.parts) + 1 == 4
+    for (formula, numbers), part in zip(lines, last.parts, strict=False):
+        assert f"(step {part.step})" in formula
+        assert numbers.strip().lstrip("+ ") == array_text(part.gradient)
+    assert lines[-1][1] == "= " + array_text(last.g)
+    np.testing.assert_allclose(sum(p.gradient for p in last.parts), last.g)
+    text = str(tr)
+    assert "from Mul → mul1 via x (step" in text and "from Mul → mul1 via y (step" in text
 
 
 @pytest.mark.parametrize("name, tex", [("s1", "s_{1}"), ("W2", "W_{2}"), ("o", "o"),

@@ -44,6 +44,8 @@ def main() -> None:
     report = explain_gate(Sigmoid(), s, g=dE_do)
     print(report)
     assert report.passed
+    # drawn after backward: the structure is kept, and s's gradient is on the picture
+    save_graph(graph(o, names={"s": s, "o": o}), args.out, "ex20_2_sigmoid")
 
     section("Fan-out: s feeds a = σ(s) and b = W s; their gradients are summed")
     s = gg.tensor(np.array([-1.0, 0.0, 0.5]), requires_grad=True)
@@ -73,8 +75,6 @@ def main() -> None:
     picture = tr.graph
     assert [n.name for n in picture.fanouts] == ["s"]
     save_graph(picture, args.out, "ex20_2_fanout")
-    save_graph(graph(gg.sigmoid(gg.tensor([0.5, -0.5], requires_grad=True))), args.out,
-               "ex20_2_sigmoid")
 
 
 if __name__ == "__main__":

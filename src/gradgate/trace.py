@@ -31,7 +31,7 @@ import numpy as np
 from .engine import Observer, observe, sum_to
 from .gates.base import Gate, forward_input_names
 from .tensor import Tensor
-from .viz.graph import Graph, build
+from .viz.graph import MAX_VALUES, Graph, build
 from .viz.text import array_text, shape_text, to_numpy
 
 
@@ -78,12 +78,12 @@ class Step:
     rule: type[Gate] | None = None  # backward: the gate's class, whose formulas it shows
 
 
-def trace(names: dict[str, Tensor] | None = None, max_values: int = 6) -> Trace:
+def trace(names: dict[str, Tensor] | None = None, max_values: int = MAX_VALUES) -> Trace:
     """Record the backward passes run inside a ``with`` block (this thread only).
 
     ``names`` labels tensors (``{"W1": W1, "s1": s1, ...}``), as in
     :func:`gradgate.viz.graph`; numbers are printed for tensors of at most ``max_values``
-    elements, and summarised otherwise.
+    elements (12, the lecture's 3 × 4 W1), and summarised by shape and norm otherwise.
     """
     return Trace(names, max_values)
 
@@ -95,7 +95,8 @@ class Trace(Observer):
     it recorded (so it can draw them later): trace a step or two, not a whole training run.
     """
 
-    def __init__(self, names: dict[str, Tensor] | None = None, max_values: int = 6):
+    def __init__(self, names: dict[str, Tensor] | None = None,
+                 max_values: int = MAX_VALUES):
         self.names = dict(names or {})
         self.max_values = max_values
         self.steps: list[Step] = []
@@ -174,7 +175,8 @@ class Trace(Observer):
                       grads=self._grads)
             self.graphs.append(g)
             for n in g.nodes:
-                self._node.setdefault(id(n.tensor), (len(self.graphs) - 1, n.id, n.name))
+                if n.tensor is not None:
+                    self._node.setdefault(id(n.tensor), (len(self.graphs) - 1, n.id, n.name))
             found = self._node[id(t)]
         return found
 
@@ -247,7 +249,16 @@ class Trace(Observer):
                 to = _via(s, sent)
                 out.append((formula, f"→ {to}: {self._brief(sent.gradient)}"))
             return out
+        if s.kind == "sum":  # each addend, then the total
+            formulas = _text_formulas(self, s)
+            numbers = [("+ " if k else "  ") + self._brief(p.gradient)
+                       for k, p in enumerate(s.parts)]
+            return list(zip(formulas, numbers + [f"= {self._brief(s.g)}"], strict=True))
         return [(_text_formulas(self, s)[0], f"= {self._brief(s.g)}")]
+
+    def rows(self, s: Step) -> list[tuple[str, str]]:
+        """The (formula, numbers) lines the text table shows for one step."""
+        return self._lines(s)
 
     def to_markdown(self) -> str:
         """Markdown with LaTeX (``$$ … $$``) in the lecture's notation, one section per step."""
@@ -387,6 +398,16 @@ def _filled(cls: type[Gate], template: str, s: Step, g: str, tex: bool) -> str |
     return text
 
 
+def forward_formula(s: Step) -> str:
+    """The forward of a backward step's gate, in text with the tensors' names:
+    ``s2 = W2 o1``; ``s2 = MatVec(W2, o1)`` where the gate states no formula."""
+    if s.rule is not None and s.rule.formula:
+        text = _filled(s.rule, s.rule.formula, s, "", tex=False)
+        if text is not None:
+            return text
+    return f"{s.tensor} = {s.gate}({', '.join(s.inputs)})"
+
+
 def _forward_tex(trace: Trace, s: Step) -> str:
     o, x = tex_name(s.tensor), [tex_name(i) for i in s.inputs]
     if s.rule is not None and s.rule.tex:
@@ -408,26 +429,32 @@ def _tex_formulas(trace: Trace, s: Step) -> list[str]:
         for sent in s.sent:
             if sent.gradient is None:
                 continue
-            general = f"{_jt(s.tensor, sent.input)} {_d(s.tensor)}"
             rule = _rule(s, sent.slot, g, tex=True)
+            if not g:  # the root, seeded with dE/dE = 1: the gate's own derivative
+                local = f"\\left(\\frac{{\\partial {tex_name(s.tensor)}}}" \
+                        f"{{\\partial {tex_name(sent.input)}}}\\right)^{{\\!\\top}}"
+                out.append(f"{_d(sent.input)} = {rule or local}")
+                continue
+            general = f"{_jt(s.tensor, sent.input)} {_d(s.tensor)}"
             formula = f"{_d(sent.input)} = {general}"
             if rule is not None:
                 formula += f" = {rule if rule else '1'}"
             out.append(formula)
         return out
     if s.kind == "sum":
-        terms = [
-            f"\\underbrace{{{_jt(p.output, s.tensor)} {_d(p.output)}}}_{{\\text{{{p.gate}, "
-            f"slot {p.slot_name}, step {p.step}}}}}"
-            for p in s.parts
-        ]
-        return [f"{_d(s.tensor)} = " + " + ".join(terms)]
+        terms = [f"{_jt(p.output, s.tensor)} {_d(p.output)}" for p in s.parts]
+        labelled = [f"\\underbrace{{{term}}}_{{\\text{{from {p.gate}, "
+                    f"{_slot_if_twice(s, p)}step {p.step}}}}}"
+                    for term, p in zip(terms, s.parts, strict=True)]
+        return labelled + [f"{_d(s.tensor)} = " + " + ".join(terms)]
     return [f"{_d(s.tensor)}"]
 
 
 def _result_numbers(trace: Trace, s: Step) -> list[str]:
     if s.kind == "backward":
         return [trace._brief(sent.gradient) for sent in s.sent if sent.gradient is not None]
+    if s.kind == "sum":
+        return [trace._brief(p.gradient) for p in s.parts] + [trace._brief(s.g)]
     return [trace._brief(s.g)]
 
 
@@ -440,16 +467,22 @@ def _text_formulas(trace: Trace, s: Step) -> list[str]:
             if sent.gradient is None:
                 out.append(f"{d}{sent.input}: not needed")
                 continue
-            general = f"(d{s.tensor}/d{sent.input})ᵀ {d}{s.tensor}"
             rule = _rule(s, sent.slot, g, tex=False)
+            if not g:  # the root, seeded with dE/dE = 1: the gate's own derivative
+                local = f"(∂{s.tensor}/∂{sent.input})ᵀ"
+                out.append(f"{d}{_via(s, sent)} = {rule or local}")
+                continue
+            general = f"(d{s.tensor}/d{sent.input})ᵀ {d}{s.tensor}"
             formula = f"{d}{_via(s, sent)} = {general}"
             if rule is not None:
                 formula += f" = {rule if rule else '1'}"
             out.append(formula)
         return out
-    if s.kind == "sum":
-        terms = [f"from {p.gate} {p.output}.{p.slot_name} (step {p.step})" for p in s.parts]
-        return [f"{d}{s.tensor} = " + " + ".join(terms)]
+    if s.kind == "sum":  # one line per addend J_kᵀ g_k, then their total
+        terms = [f"{'+ ' if k else '  '}(d{p.output}/d{s.tensor})ᵀ {d}{p.output}  "
+                 f"from {p.gate} → {_part_via(s, p)} (step {p.step})"
+                 for k, p in enumerate(s.parts)]
+        return terms + [f"= {d}{s.tensor}, summed over {len(s.parts)} consumers"]
     return [f"{d}{s.tensor} complete"]
 
 
@@ -458,6 +491,17 @@ def _via(s: Step, sent: Sent) -> str:
     if s.inputs.count(sent.input) > 1:
         return f"{sent.input} via {sent.slot_name}"
     return sent.input
+
+
+def _part_via(s: Step, p: Part) -> str:
+    """The consumer's output, with the slot where it read the tensor twice (``mul1 via y``)."""
+    if sum(q.step == p.step for q in s.parts) > 1:
+        return f"{p.output} via {p.slot_name}"
+    return p.output
+
+
+def _slot_if_twice(s: Step, p: Part) -> str:
+    return f"slot {p.slot_name}, " if sum(q.step == p.step for q in s.parts) > 1 else ""
 
 
 def _event(s: Step) -> str:
@@ -485,11 +529,15 @@ _PAGE = """<!DOCTYPE html>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }}
 h1 {{ font-size: 1.3em; }}
-figure.graph {{ margin: 0 0 1.5em 0; overflow-x: auto; border: 1px solid #ddd; }}
+figure.graph {{ margin: 0 0 1.5em 0; border: 1px solid #ddd; }}
+figure.graph svg {{ display: block; max-width: 100%; height: auto; }}
+div.steps {{ overflow-x: auto; }}
 table {{ border-collapse: collapse; font-size: 0.9em; }}
 th, td {{ border-bottom: 1px solid #e4e4e4; padding: 0.35em 0.7em; text-align: left;
          vertical-align: top; }}
-td.formula, td.numbers {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; }}
+td:nth-child(2) {{ white-space: nowrap; }}
+td.formula, td.numbers {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace;
+                        white-space: pre; }}
 tr.sum td {{ background: #fff0e6; }}
 tr.leaf td {{ background: #fffbe6; }}
 tr:hover td {{ background: #e8f1fb; }}
@@ -503,12 +551,12 @@ p.note {{ color: #555; max-width: 60em; }}
 becomes Jᵀ g for each input (lecture 20.2). Orange rows are fan-out sums: a value that feeds
 several gates gets the sum of their contributions. Point at a row to find its node.</p>
 {pictures}
-<table>
+<div class="steps"><table>
 <thead><tr><th>#</th><th>event</th><th>formula</th><th>numbers</th></tr></thead>
 <tbody>
 {rows}
 </tbody>
-</table>
+</table></div>
 <script>
 for (const row of document.querySelectorAll("tr[data-node]")) {{
   const node = document.getElementById(row.dataset.node);

@@ -36,13 +36,23 @@ def svg_texts(path) -> list[str]:
 
 def test_graph_of_the_lecture_network(tmp_path, capsys):
     out = tmp_path / "net.svg"
-    assert gradgate("graph", "-o", str(out), "--hidden", "5", "--no-graphviz") == 0
+    assert gradgate("graph", "-o", str(out), "--no-graphviz") == 0
     assert "9 nodes, 8 edges" in capsys.readouterr().out
     texts = svg_texts(out)
-    for label in ("W1 (5, 64)", "x (64,)", "W2 (10, 5)", "t (10,)", "s1 (5,)", "o2 (10,)",
+    for label in ("W1 (3, 4)", "x (4,)", "W2 (2, 3)", "t (2,)", "s1 (3,)", "o2 (2,)",
                   "E ()", "MatVec", "Sigmoid", "SqErr"):
         assert label in texts
     assert "grad 1" in texts  # backward ran: dE/dE = 1 is shown at E
+    # numbers to read: W1's three rows of values and of gradients (exercise 20.4)
+    assert sum(t.startswith("value [") for t in texts) == 8  # every tensor but E, a number
+    assert sum(t.startswith("      [") for t in texts) == 3  # W1's rows 2, 3 and W2's row 2
+    assert sum(t.startswith("     [") for t in texts) == 3  # and those of their gradients
+
+
+def test_graph_of_a_wider_lecture_network(tmp_path):
+    out = tmp_path / "net.svg"
+    assert gradgate("graph", "-o", str(out), "--hidden", "5", "--no-graphviz") == 0
+    assert "W1 (5, 4)" in svg_texts(out)
 
 
 @pytest.mark.parametrize("extension", [".dot", ".html"])

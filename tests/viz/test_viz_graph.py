@@ -30,10 +30,11 @@ def test_two_layer_nodes_kinds_and_edges(two_layer):
     assert [n.name for n in g.inputs_of("E")] == ["o2", "t"]
     labels = sorted((g.node(e.source).name, g.node(e.target).name, e.label) for e in g.edges)
     assert labels == sorted([
-        ("W1", "s1", "W (3, 4)"), ("x", "s1", "o (4,)"), ("s1", "o1", "s (3,)"),
-        ("W2", "s2", "W (2, 3)"), ("o1", "s2", "o (3,)"), ("s2", "o2", "s (2,)"),
-        ("o2", "E", "o (2,)"), ("t", "E", "t (2,)"),
+        ("W1", "s1", "W1 (3, 4)"), ("x", "s1", "x (4,)"), ("s1", "o1", "s1 (3,)"),
+        ("W2", "s2", "W2 (2, 3)"), ("o1", "s2", "o1 (3,)"), ("s2", "o2", "s2 (2,)"),
+        ("o2", "E", "o2 (2,)"), ("t", "E", "t (2,)"),
     ])
+    assert [e.slot_name for e in g.edges_into("s1")] == ["W", "o"]  # the gate's own names
     assert g.fanouts == []
     assert "fan-out" not in g.to_text() and "xlabel" not in g.to_dot()
 
@@ -86,6 +87,16 @@ def test_default_names_come_from_gates_and_kinds(two_layer):
                                          "matvec2", "sigmoid2", "input2", "sqerr1"]
 
 
+def test_the_lecture_matrices_show_their_numbers_by_default(two_layer):
+    E, names = two_layer
+    g = gradgate.viz.graph(E, names=names)
+    E.backward()
+    np.testing.assert_array_equal(g.node("W1").value, names["W1"].numpy())  # 3 × 4
+    np.testing.assert_array_equal(g.node("W1").grad, names["W1"].grad.numpy())
+    assert sum(line.startswith("grad [") or line.startswith("     [")
+               for line in g.node("W1").lines()) >= 3
+
+
 def test_values_and_gradients_of_small_tensors_only(two_layer):
     E, names = two_layer
     g = gradgate.viz.graph(E, names=names, max_values=6)
@@ -100,11 +111,51 @@ def test_values_and_gradients_of_small_tensors_only(two_layer):
     assert lines[row + 1].startswith(" " * len("grad ") + "[")  # a matrix: one row a line
 
 
-def test_a_released_graph_cannot_be_drawn_and_says_why(two_layer):
-    E, _ = two_layer
+def test_a_graph_drawn_after_backward_keeps_structure_leaves_and_held_tensors(two_layer):
+    E, names = two_layer
+    E.backward()  # releases the saved values, keeps the structure
+    g = gradgate.viz.graph(E, names=names)
+    before = gradgate.viz.graph(*_fresh(names))
+    assert [(n.name, n.kind, n.gate, n.shape) for n in g.nodes] == [
+        (n.name, n.kind, n.gate, n.shape) for n in before.nodes]
+    assert sorted(e.label for e in g.edges) == sorted(e.label for e in before.edges)
+    np.testing.assert_array_equal(g.node("W1").grad, names["W1"].grad.numpy())
+    np.testing.assert_array_equal(g.node("x").value, names["x"].numpy())
+    np.testing.assert_array_equal(g.node("o1").value, names["o1"].numpy())  # held in names
+    assert g.node(names["s2"]).name == "s2"
+
+
+def test_after_backward_unheld_intermediates_show_their_shape_only(two_layer):
+    E, names = two_layer
     E.backward()
-    with pytest.raises(RuntimeError, match="retain_graph=True"):
-        gradgate.viz.graph(E)
+    leaves = {k: names[k] for k in ("x", "W1", "W2", "t")}
+    g = gradgate.viz.graph(E, names=leaves)
+    assert [n.name for n in g.nodes] == ["W1", "x", "matvec1", "sigmoid1", "W2", "matvec2",
+                                         "sigmoid2", "t", "sqerr1"]
+    s1 = g.node("matvec1")
+    assert s1.tensor is None and s1.shape == (3,) and s1.value is None and s1.grad is None
+    assert s1.lines() == ["MatVec", "matvec1 (3,)"]
+    assert g.node("sqerr1").value is not None  # the root is held: it was passed in
+    np.testing.assert_array_equal(g.node("W2").grad, names["W2"].grad.numpy())
+
+
+def test_a_fan_out_is_still_a_fan_out_after_backward(fanout):
+    L, names = fanout
+    L.backward()
+    g = gradgate.viz.graph(L, names={"a": names["a"]})
+    assert [n.name for n in g.fanouts] == ["a"] and g.node("a").consumers == 3
+
+
+def _fresh(names):
+    """The same network built again from the same leaves, before any backward."""
+    x, W1, W2, t = (names[k] for k in ("x", "W1", "W2", "t"))
+    s1 = gg.matvec(W1, x)
+    o1 = gg.sigmoid(s1)
+    s2 = gg.matvec(W2, o1)
+    o2 = gg.sigmoid(s2)
+    E = gg.sqerr(o2, t)
+    return E, {"x": x, "W1": W1, "s1": s1, "o1": o1, "W2": W2, "s2": s2, "o2": o2, "t": t,
+               "E": E}
 
 
 def test_a_retained_graph_can_be_drawn_after_backward(two_layer):

@@ -71,4 +71,4 @@ def test_chromium_screenshot_shows_the_graph(tmp_path, two_layer):
 
     assert share(style.COLOURS["gate"][0]) > 0.01  # the gates' boxes were painted
     assert share(style.COLOURS["parameter"][0]) > 0.002
-    assert share(style.FANOUT) > 0.0005  # and the fan-out mark
+    assert share(style.FANOUT) > 0.0002  # and the fan-out mark (the picture is scaled to fit)

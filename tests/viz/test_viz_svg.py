@@ -48,6 +48,8 @@ def test_svg_is_valid_xml_with_a_group_per_node_and_edge(two_layer):
         assert path.get("d").startswith("M") and path.get("marker-end") == "url(#arrow)"
     assert {n.get("class") for n in groups(root, "parameter")} == {"node parameter"}
     assert not groups(root, "fanout")
+    (legend,) = groups(root, "legend")
+    assert node_text(legend) == ["parameter", "input", "gate"]  # no Σ without a fan-out
 
 
 def test_fan_out_points_are_marked_in_the_svg(fanout):
@@ -65,6 +67,8 @@ def test_fan_out_points_are_marked_in_the_svg(fanout):
     for e in fan_edges:
         (path,) = e.iter(f"{SVG}path")
         assert path.get("stroke") == style.FANOUT
+    (legend,) = groups(root, "legend")
+    assert node_text(legend)[-1] == "Σ fan-out: gradients summed"
 
 
 def test_names_are_escaped(fanout):

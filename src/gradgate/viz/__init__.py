@@ -2,10 +2,12 @@
 
     g = gradgate.viz.graph(E, names={"W1": W1, "x": x})
     g.save_svg("net.svg")     # or save_png, to_dot, or just show g in a notebook
+    gradgate.viz.explore(E).save("backprop.html")   # step through backward in a browser
 
 See docs/visualising.md.
 """
 
+from .explore import Explorer, explore
 from .graph import Edge, Graph, Node, graph
 
-__all__ = ["Edge", "Graph", "Node", "graph"]
+__all__ = ["Edge", "Explorer", "Graph", "Node", "explore", "graph"]

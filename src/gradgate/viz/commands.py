@@ -55,8 +55,9 @@ def add_graph_command(subparsers: Any) -> argparse.ArgumentParser:
                    help="'lecture' (default), a checkpoint file, or a script ending in .py")
     p.add_argument("-o", "--output", default="graph.svg",
                    help="the file to write (default: graph.svg)")
-    p.add_argument("--hidden", type=int, default=16,
-                   help="hidden neurons of the lecture's network (default: 16)")
+    p.add_argument("--hidden", type=int, default=3,
+                   help="hidden neurons of the lecture's 4-input, 2-output network "
+                        "(default: 3, as in exercise 20.4)")
     p.add_argument("--tensor", default=None,
                    help="for a script: the variable holding the tensor to draw "
                         "(default: E, then loss)")
@@ -107,10 +108,12 @@ def run_graph(args: argparse.Namespace) -> int:
     return 0
 
 
-def lecture_network(hidden: int = 16, seed: int = 0, inputs: int = 64, outputs: int = 10
+def lecture_network(hidden: int = 3, seed: int = 0, inputs: int = 4, outputs: int = 2
                     ) -> tuple[Tensor, dict[str, Tensor]]:
     """E of the lecture's network, s1 = W1 x, o1 = σ(s1), s2 = W2 o1, o2 = σ(s2),
-    E = SqErr(o2, t), for an 8×8 digit (64 inputs) and 10 classes; and the tensors' names."""
+    E = SqErr(o2, t), and the tensors' names. The default sizes are exercise 20.4's
+    (4 inputs, 3 hidden, 2 outputs): small enough that every value and gradient is drawn;
+    64 inputs and 10 outputs give the network for an 8×8 digit."""
     if hidden < 1:
         raise ValueError(f"--hidden must be at least 1, got {hidden}")
     rng = np.random.default_rng(seed)

@@ -13,6 +13,7 @@ Graphviz's ``dot`` when it is on PATH and otherwise with the layered layout of
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import subprocess
@@ -30,6 +31,9 @@ GATE, PARAMETER, INPUT = "gate", "parameter", "input"
 
 InputsOf = Callable[[Tensor], "tuple[Gate, tuple[Tensor, ...]] | None"]
 
+# The lecture's matrices (W1 of exercise 20.4 is 3 × 4) show their numbers by default.
+MAX_VALUES = 12
+
 
 class Node:
     """One tensor of the graph: a gate's output, or a leaf.
@@ -37,41 +41,49 @@ class Node:
     ``kind`` is ``"gate"``, ``"parameter"`` (a leaf with ``requires_grad``) or ``"input"``
     (a leaf without: data, targets, constants). ``value`` and ``grad`` are read from the
     tensor when asked, so a graph drawn before ``backward()`` shows the gradients after it;
-    both are None for tensors of more than ``max_values`` elements.
+    both are None for tensors of more than ``max_values`` elements, and for intermediate
+    tensors of a released graph that nobody holds any more (``tensor`` is None there: only
+    the shape is known).
     """
 
     def __init__(
         self,
         id: str,
         name: str,
-        tensor: Tensor,
+        tensor: Tensor | None,
         gate: Gate | None,
         max_values: int,
         grads: Mapping[int, Any] | None,
+        shape: tuple[int, ...] | None = None,
     ):
         self.id = id
         self.name = name
         self.tensor = tensor
         self.gate = gate.name if gate is not None else None
         self.params = _short_params(gate) if gate is not None else {}
+        # a computed tensor is recorded only when a gradient flows through it
+        self.requires_grad = tensor.requires_grad if tensor is not None else True
         if gate is not None:
             self.kind = GATE
         else:
-            self.kind = PARAMETER if tensor.requires_grad else INPUT
-        self.shape: tuple[int, ...] = tuple(tensor.shape)
+            self.kind = PARAMETER if self.requires_grad else INPUT
+        self.shape: tuple[int, ...] = tuple(tensor.shape) if tensor is not None else \
+            tuple(shape or ())
+        self.size = int(np.prod(self.shape, dtype=np.int64))
         self.consumers = 0  # input slots this tensor feeds; set by graph()
+        self.record: int | None = None  # id of the engine's Node that computed it; by graph()
         self._max_values = max_values
         self._grads = grads
 
     @property
     def fanout(self) -> bool:
         """True where backward sums two or more gradient contributions into this tensor."""
-        return self.consumers >= 2 and self.tensor.requires_grad
+        return self.consumers >= 2 and self.requires_grad
 
     @property
     def value(self) -> np.ndarray | None:
         """The forward value, for tensors of at most ``max_values`` elements."""
-        if self.tensor.size > self._max_values:
+        if self.tensor is None or self.size > self._max_values:
             return None
         return self.tensor.numpy()
 
@@ -82,7 +94,7 @@ class Node:
         Leaves (and tensors that retain their grad) keep it in ``.grad``; for the others it
         comes from a :func:`gradgate.trace.trace` that watched the backward pass.
         """
-        if self.tensor.size > self._max_values:
+        if self.tensor is None or self.size > self._max_values:
             return None
         if self._grads is not None and id(self.tensor) in self._grads:
             return to_numpy(self._grads[id(self.tensor)])
@@ -114,20 +126,23 @@ class Node:
 
 
 class Edge:
-    """Input slot ``slot`` of the gate that computed ``target`` reads tensor ``source``."""
+    """Input slot ``slot`` (named ``slot_name`` in the gate's forward) of the gate that
+    computed ``target`` reads tensor ``source``, whose name is ``name``."""
 
     def __init__(self, source: str, target: str, slot: int, slot_name: str,
-                 shape: tuple[int, ...], fanout: bool):
+                 shape: tuple[int, ...], fanout: bool, name: str = ""):
         self.source = source
         self.target = target
         self.slot = slot
         self.slot_name = slot_name
         self.shape = shape
         self.fanout = fanout  # the source is a fan-out point
+        self.name = name or slot_name
 
     @property
     def label(self) -> str:
-        return f"{self.slot_name} {shape_text(self.shape)}"
+        """The tensor flowing along the edge, as the user named it: ``W1 (3, 4)``."""
+        return f"{self.name} {shape_text(self.shape)}"
 
     def __repr__(self) -> str:
         return f"Edge({self.source} -> {self.target}: {self.label})"
@@ -144,7 +159,9 @@ class Graph:
         self._by_name: dict[str, Node] = {}
         for n in nodes:
             self._by_name.setdefault(n.name, n)
-        self._by_tensor = {id(n.tensor): n for n in nodes}
+        self._by_tensor = {id(n.tensor): n for n in nodes if n.tensor is not None}
+        # the engine's record of a gate's use, for tensors the graph reached through it
+        self._by_record = {n.record: n for n in nodes if n.record is not None}
         self._into: dict[str, list[Edge]] = {n.id: [] for n in nodes}
         self._out_of: dict[str, list[Edge]] = {n.id: [] for n in nodes}
         for e in edges:
@@ -157,6 +174,8 @@ class Graph:
         """The node with this name or id, or the node of this tensor."""
         if isinstance(key, Tensor):
             found = self._by_tensor.get(id(key))
+            if found is None and key.node is not None:  # drawn after backward released it
+                found = self._by_record.get(id(key.node))
         else:
             found = self._by_name.get(key, self._by_id.get(key))
         if found is None:
@@ -176,6 +195,14 @@ class Graph:
         """The gate nodes that read a node (once per input slot)."""
         source = node.id if isinstance(node, Node) else self.node(node).id
         return [self._by_id[e.target] for e in self._out_of[source]]
+
+    def with_max_values(self, max_values: int) -> Graph:
+        """The same graph, node ids and all, showing numbers for tensors of at most
+        ``max_values`` elements (0: the structure alone, names and shapes)."""
+        nodes = [copy.copy(n) for n in self.nodes]
+        for n in nodes:
+            n._max_values = max_values
+        return Graph(nodes, self.edges, self.root)
 
     @property
     def fanouts(self) -> list[Node]:
@@ -294,7 +321,7 @@ class Graph:
 def graph(
     tensor: Tensor,
     names: Mapping[str, Tensor] | None = None,
-    max_values: int = 6,
+    max_values: int = MAX_VALUES,
 ) -> Graph:
     """The graph of every gate and leaf that produced ``tensor``.
 
@@ -303,96 +330,129 @@ def graph(
     kind (``param1``, ``input1``). Values and gradients are shown for tensors of at most
     ``max_values`` elements.
 
-    Call it before ``backward()`` (which releases the graph) or after
-    ``backward(retain_graph=True)``; a :func:`gradgate.trace.trace` keeps the graph of the
-    pass it watched, with every intermediate gradient, as ``tr.graph``.
+    It can be called before or after ``backward()``. Backward frees the values a graph
+    saved but keeps its structure, so a graph drawn after it has every gate, every shape,
+    the leaves' values and gradients, and the values of the intermediate tensors still
+    held (by ``names``, say); a :func:`gradgate.trace.trace` also keeps every intermediate
+    gradient of the pass it watched (``tr.graph``).
     """
     return build(tensor, names, max_values)
+
+
+# What the walk visits: a tensor, or the engine's record of a gate's use whose output tensor
+# the graph no longer holds (a released graph keeps only records of its inner gates).
+_Item = Any
 
 
 def build(
     root: Tensor,
     names: Mapping[str, Tensor] | None = None,
-    max_values: int = 6,
+    max_values: int = MAX_VALUES,
     inputs_of: InputsOf | None = None,
     grads: Mapping[int, Any] | None = None,
 ) -> Graph:
     """:func:`graph` with the structure and gradients supplied by a recorder.
 
     ``inputs_of(t)`` gives (gate, inputs) for a tensor whose gate has been released by
-    backward (None when it does not know it); ``grads`` maps id(tensor) to dE/d(tensor).
+    backward (None when it does not know it; the structure the engine kept is used then);
+    ``grads`` maps id(tensor) to dE/d(tensor).
     """
     if not isinstance(root, Tensor):
         raise TypeError(f"graph: expected a Tensor, got {type(root).__name__}")
 
-    def parents(t: Tensor) -> tuple[Gate | None, tuple[Tensor, ...]]:
-        node = t.node
-        if node is None:
+    # one key per tensor: its engine record's id when it was computed, so that a tensor
+    # and the record reached through a released consumer are one node
+    tensor_of: dict[int, Tensor] = {}
+
+    def key(item: _Item) -> int:
+        if isinstance(item, Tensor):
+            record = item.node
+            k = id(record) if record is not None else id(item)
+            tensor_of.setdefault(k, item)
+            return k
+        return id(item)
+
+    for t in (names or {}).values():
+        if isinstance(t, Tensor):
+            key(t)
+    key(root)
+
+    def parents(item: _Item) -> tuple[Gate | None, tuple[_Item, ...]]:
+        record = item.node if isinstance(item, Tensor) else item
+        if record is None:
             return None, ()
-        if node.inputs is not None:
-            return node.gate, tuple(node.inputs)
-        known = inputs_of(t) if inputs_of is not None else None
-        if known is None:
-            raise RuntimeError(
-                f"graph: the {node.gate.name} gate that computed this tensor was released by "
-                "backward(). Draw the graph before backward(), call "
-                "backward(retain_graph=True), or watch the pass with gradgate.trace.trace() "
-                "and draw tr.graph"
-            )
-        return known
+        if record.inputs is not None:
+            return record.gate, tuple(record.inputs)
+        t = tensor_of.get(id(record))
+        known = inputs_of(t) if inputs_of is not None and t is not None else None
+        if known is not None:
+            return known
+        return record.gate, record.parents  # released: leaves, and records of gates
 
     # forward (topological) order, iteratively: every tensor after its inputs
-    order: list[Tensor] = []
-    structure: dict[int, tuple[Gate | None, tuple[Tensor, ...]]] = {}
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    order: list[int] = []
+    items: dict[int, _Item] = {}
+    structure: dict[int, tuple[Gate | None, tuple[int, ...]]] = {}
+    stack: list[tuple[_Item, bool]] = [(root, False)]
     while stack:
-        t, done = stack.pop()
+        item, done = stack.pop()
+        k = key(item)
         if done:
-            order.append(t)
+            order.append(k)
             continue
-        if id(t) in structure:
+        if k in structure:
             continue
-        structure[id(t)] = parents(t)
-        stack.append((t, True))
+        gate, inputs = parents(item)
+        structure[k] = (gate, tuple(key(p) for p in inputs))
+        items[k] = item
+        for p in inputs:
+            items.setdefault(key(p), p)
+        stack.append((item, True))
         # gates' outputs first, then leaves, each in slot order: x, W1, s1, o1, W2, s2, ...
-        parents_ = structure[id(t)][1]
-        ordered = [p for p in parents_ if p.gate is not None] + [
-            p for p in parents_ if p.gate is None]
-        for parent in reversed(ordered):
-            if id(parent) not in structure:
-                stack.append((parent, False))
+        computed = [p for p in inputs if not _is_leaf(p)]
+        ordered = computed + [p for p in inputs if _is_leaf(p)]
+        for p in reversed(ordered):
+            if key(p) not in structure:
+                stack.append((p, False))
 
     given = {id(t): name for name, t in (names or {}).items()}
     counters: dict[str, int] = {}
     nodes: list[Node] = []
     node_of: dict[int, Node] = {}
-    for k, t in enumerate(order):
-        gate = structure[id(t)][0]
-        name = given.get(id(t))
+    for n, k in enumerate(order):
+        gate = structure[k][0]
+        t = tensor_of.get(k)
+        name = given.get(id(t)) if t is not None else None
         if name is None:
             stem = gate.name.lower() if gate is not None else (
-                "param" if t.requires_grad else "input")
+                "param" if t is not None and t.requires_grad else "input")
             counters[stem] = counters.get(stem, 0) + 1
             name = f"{stem}{counters[stem]}"
-        node = Node(f"n{k}", name, t, gate, max_values, grads)
+        record = items[k] if not isinstance(items[k], Tensor) else items[k].node
+        node = Node(f"n{n}", name, t, gate, max_values, grads,
+                    shape=getattr(record, "shape", None) if t is None else None)
+        node.record = id(record) if record is not None else None
         nodes.append(node)
-        node_of[id(t)] = node
+        node_of[k] = node
 
     edges: list[Edge] = []
-    for t in order:
-        gate, inputs = structure[id(t)]
-        for parent in inputs:
-            node_of[id(parent)].consumers += 1
-    for t in order:
-        gate, inputs = structure[id(t)]
+    for k in order:
+        for parent in structure[k][1]:
+            node_of[parent].consumers += 1
+    for k in order:
+        gate, inputs = structure[k]
         if gate is None:
             continue
         slot_names = gate.input_names(len(inputs))
         for slot, parent in enumerate(inputs):
-            source = node_of[id(parent)]
-            edges.append(Edge(source.id, node_of[id(t)].id, slot, slot_names[slot],
-                              tuple(parent.shape), source.fanout))
-    return Graph(nodes, edges, node_of[id(root)].id)
+            source = node_of[parent]
+            edges.append(Edge(source.id, node_of[k].id, slot, slot_names[slot],
+                              source.shape, source.fanout, name=source.name))
+    return Graph(nodes, edges, node_of[key(root)].id)
+
+
+def _is_leaf(item: _Item) -> bool:
+    return isinstance(item, Tensor) and item.node is None
 
 
 def _short_params(gate: Gate) -> dict[str, str]:

@@ -79,12 +79,7 @@ def render_png(g: Graph, path: str | os.PathLike[str], dpi: int = 144) -> None:
 
     x = 16.0
     y = placed.legend_y
-    for label, fill, stroke, width in (
-        ("parameter", *style.COLOURS["parameter"], 1.2),
-        ("input", *style.COLOURS["input"], 1.2),
-        ("gate", *style.COLOURS["gate"], 1.2),
-        ("Σ fan-out: gradients summed", "#ffffff", style.FANOUT, 3.0),
-    ):
+    for label, fill, stroke, width in style.legend(bool(g.fanouts)):
         axes.add_patch(FancyBboxPatch((x, y + 6), 18, 14, boxstyle="round,pad=0,rounding_size=3",
                                       facecolor=fill, edgecolor=stroke,
                                       linewidth=width * points_per_px))

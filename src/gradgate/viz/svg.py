@@ -35,7 +35,7 @@ def render_svg(g: Graph, id_prefix: str = "") -> str:
     for n in g.nodes:
         out.append(_node(n, placed.boxes[n.id], p))
     out.append("</g>")
-    out.append(_legend(placed))
+    out.append(_legend(placed, bool(g.fanouts)))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -113,14 +113,9 @@ def _tooltip(n: Node) -> str:
     return text
 
 
-def _legend(placed: Layout) -> str:
+def _legend(placed: Layout, fanout: bool) -> str:
     y = placed.legend_y
-    items = [
-        ("parameter", *style.COLOURS["parameter"], 1.2),
-        ("input", *style.COLOURS["input"], 1.2),
-        ("gate", *style.COLOURS["gate"], 1.2),
-        ("Σ fan-out: gradients summed", "#ffffff", style.FANOUT, 3.0),
-    ]
+    items = style.legend(fanout)
     out = [f'<g class="legend" transform="translate(16,{y:.1f})">']
     x = 0.0
     for label, fill, stroke, width in items:
