@@ -120,10 +120,11 @@ def test_defaults_match_torch(name):
             assert theirs[key] == value, key
 
 
-def test_float32_model_matches_torch_to_float_tolerance():
+@pytest.mark.parametrize("name", ["Adam", "Adagrad", "Adadelta", "Adamax", "NAdam"])
+def test_float32_model_matches_torch_to_float_tolerance(name):
     W = gg.tensor(W0.astype(np.float32), requires_grad=True)
     tW = torch.tensor(W0.astype(np.float32), requires_grad=True)
-    ours, theirs = optim.Adam([W], lr=0.01), torch.optim.Adam([tW], lr=0.01)
+    ours, theirs = getattr(optim, name)([W], lr=0.01), getattr(torch.optim, name)([tW], lr=0.01)
     x32 = X.astype(np.float32)
     for _ in range(STEPS):
         ours.zero_grad()
@@ -132,7 +133,8 @@ def test_float32_model_matches_torch_to_float_tolerance():
         torch.sigmoid(torch.tensor(x32) @ tW.T).sum().backward()
         ours.step()
         theirs.step()
-    assert W.dtype == np.float32
+    assert W.dtype == np.float32 and all(
+        v.dtype == np.float32 for v in ours.state[0].values() if isinstance(v, np.ndarray))
     np.testing.assert_allclose(W.numpy(), tW.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 

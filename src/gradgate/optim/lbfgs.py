@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..engine import enable_grad
 from .optimizer import Optimizer
 
@@ -77,7 +78,7 @@ class LBFGS(Optimizer):
 
     def _flat_grad(self) -> np.ndarray:
         """g: every parameter's gradient, flattened and concatenated (zeros where none)."""
-        pieces = [np.zeros(p.data.size, dtype=p.data.dtype) if p.grad is None
+        pieces = [np.zeros_like(p.data).reshape(-1) if p.grad is None  # on p's device
                   else p.grad.data.reshape(-1) for p in self._params]
         g = np.concatenate(pieces)
         return -g if self.param_groups[0]["maximize"] else g
@@ -226,16 +227,18 @@ class LBFGS(Optimizer):
                                          f"shape {v.shape}, the parameters have {size} "
                                          "numbers in all")
         super().load_state_dict({"param_groups": state_dict.get("param_groups"), "state": {}})
-        dtype = self._params[0].dtype
-        self.state = {int(i): {k: _copied(v, dtype) for k, v in values.items()}
+        first = self._params[0]
+        self.state = {int(i): {k: _copied(v, first) for k, v in values.items()}
                       for i, values in saved.items()}
 
 
-def _copied(value: Any, dtype: Any) -> Any:
+def _copied(value: Any, like: Any) -> Any:
+    """A saved value, copied: vectors in the parameters' dtype, on their device."""
     if isinstance(value, list):
-        return [_copied(v, dtype) for v in value]
-    if isinstance(value, np.ndarray) and value.ndim > 0:
-        return value.astype(dtype, copy=True)
+        return [_copied(v, like) for v in value]
+    if hasattr(value, "ndim") and value.ndim > 0:
+        host = backend.to_numpy(value).astype(like.dtype, copy=True)
+        return backend.to_device(host, like.device)
     if isinstance(value, (np.ndarray, np.generic)):
         return value.item()
     return value
