@@ -29,6 +29,7 @@ from .functional import *  # noqa: F403  (every gate's functional form, and the 
 from .gates import REGISTRY, Gate, register
 from .io import CheckpointError, load, save
 from .trace import trace
+from .weights import load_safetensors, save_safetensors
 
 __version__ = "0.1.0"
 

@@ -13,16 +13,29 @@ from gradgate.data.datasets import (
     xor,
 )
 from gradgate.data.files import CsvData, load_csv, load_npz, parse_csv
-from gradgate.data.loader import DataLoader, Dataset, TensorDataset
+from gradgate.data.loader import DataLoader, Dataset, TensorDataset, default_collate
+from gradgate.data.samplers import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    WeightedRandomSampler,
+)
 from gradgate.data.transforms import Standardizer, train_test_split
 
 __all__ = [
     "DATASET_NAMES",
+    "BatchSampler",
     "CsvData",
     "DataLoader",
     "Dataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
     "Standardizer",
     "TensorDataset",
+    "WeightedRandomSampler",
+    "default_collate",
     "digits",
     "iris",
     "load_csv",

@@ -1,4 +1,4 @@
-"""Gradient clipping by the norm of all gradients together."""
+"""Gradient clipping: by the norm of all gradients together, or element by element."""
 
 from __future__ import annotations
 
@@ -40,3 +40,18 @@ def clip_grad_norm_(
         for g in grads:
             g *= coefficient
     return Tensor(np.asarray(total, dtype=grads[0].dtype))
+
+
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
+    """Clamp every gradient element, in place, into [−c, c] with c = ``clip_value``
+    (as ``torch.nn.utils.clip_grad_value_``). Unlike clipping by the norm this changes the
+    direction of the gradient wherever some elements are clamped and others not."""
+    c = float(clip_value)
+    if not c >= 0.0:
+        raise ValueError(f"clip_grad_value_: clip_value must be a non-negative number, got "
+                         f"{clip_value!r}")
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    for p in params:
+        if p.grad is not None:
+            g = p.grad.data
+            np.clip(g, -c, c, out=g)

@@ -6,7 +6,8 @@ tensors) and that group's hyperparameters (``"lr"``, ...), and ``state``, a dict
 parameter's index (its position counting through all groups in order) to a dict of that
 parameter's running values (``"momentum_buffer"``, ``"exp_avg"``, ``"step"``, ...).
 ``step()`` updates every parameter that has a ``.grad``, in place on its ``.data`` array, so
-arrays shared with the model (views, aliases) stay valid.
+arrays shared with the model (views, aliases) stay valid. A group with ``"maximize": True``
+climbs instead: its rules see −g, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ class Optimizer:
                     # version moves, so that graph refuses a later backward
                     array = p.writable_array()
                     _follow(state, array)
-                    self.update(array, p.grad.data, state, group)
+                    g = -p.grad.data if group.get("maximize") else p.grad.data
+                    self.update(array, g, state, group)
                 index += 1
         return loss
 

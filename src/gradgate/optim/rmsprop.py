@@ -31,6 +31,8 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
         if not lr >= 0.0:
             raise ValueError(f"RMSprop: invalid learning rate {lr!r}")
@@ -43,7 +45,7 @@ class RMSprop(Optimizer):
         if not weight_decay >= 0.0:
             raise ValueError(f"RMSprop: invalid weight_decay {weight_decay!r}")
         defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
-                    "momentum": momentum, "centered": centered}
+                    "momentum": momentum, "centered": centered, "maximize": maximize}
         super().__init__(params, defaults)
 
     def update(

@@ -20,7 +20,8 @@ class SGD(Optimizer):
         g ← g + μ b  (Nesterov)   or   g ← b                    when μ ≠ 0
         w ← w − η g
 
-    With the defaults (μ = τ = λ = 0) a step is exactly w ← w − η · dE/dw.
+    With the defaults (μ = τ = λ = 0) a step is exactly w ← w − η · dE/dw; with
+    ``maximize=True`` the rule sees g = −dE/dw and so climbs E.
     """
 
     def __init__(
@@ -31,6 +32,8 @@ class SGD(Optimizer):
         dampening: float = 0.0,
         weight_decay: float = 0.0,
         nesterov: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
         if not lr >= 0.0:
             raise ValueError(f"SGD: invalid learning rate {lr!r}")
@@ -41,7 +44,7 @@ class SGD(Optimizer):
         if nesterov and (momentum <= 0.0 or dampening != 0.0):
             raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
         defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
-                    "weight_decay": weight_decay, "nesterov": nesterov}
+                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}
         super().__init__(params, defaults)
 
     def update(
