@@ -171,3 +171,130 @@ class LstmCell(Gate):
         i, f, u, o = a.chunk(4, dim=-1)
         c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(u)
         return torch.cat([torch.sigmoid(o) * torch.tanh(c_new), c_new], dim=-1)
+
+
+def _lstm_steps(xp, x, h, c, W_ih, W_hh, b):
+    """Run the LSTM over x (L, N, I) from (h, c): the lists of h_t, c_t and the gate values
+    (i, f, u, o) of every step. Shared by forward and vjp (which recomputes them)."""
+    H = h.shape[-1]
+    L, N = x.shape[0], x.shape[1]
+    projected = xp.reshape(xp.matmul(xp.reshape(x, (L * N, x.shape[2])), xp.transpose(W_ih))
+                           + b, (L, N, 4 * H))  # every step's input part in one product
+    W_hh_T = xp.transpose(W_hh)
+    hs, cs, gates = [], [], []
+    for t in range(L):
+        a = projected[t] + xp.matmul(h, W_hh_T)  # (N, 4H)
+        ifo = xp.sigmoid(a[:, : 2 * H])
+        i, f = ifo[:, :H], ifo[:, H:]
+        u = xp.tanh(a[:, 2 * H: 3 * H])
+        o = xp.sigmoid(a[:, 3 * H:])
+        c = f * c + i * u
+        h = o * xp.tanh(c)
+        hs.append(h)
+        cs.append(c)
+        gates.append((i, f, u, o))
+    return hs, cs, gates
+
+
+def _is_array(x) -> bool:
+    """True for a NumPy or CuPy array, False for a Tensor (a rule under create_graph)."""
+    return isinstance(x, np.ndarray) or hasattr(x, "__cuda_array_interface__")
+
+
+def _lstm_shapes_fit(x, h0, c0, W_ih, W_hh, b) -> bool:
+    if x.ndim != 3 or h0.ndim != 2 or tuple(c0.shape) != tuple(h0.shape):
+        return False
+    four_h = 4 * h0.shape[1]
+    return (h0.shape[0] == x.shape[1] and tuple(W_ih.shape) == (four_h, x.shape[2])
+            and tuple(W_hh.shape) == (four_h, h0.shape[1]) and tuple(b.shape) == (four_h,))
+
+
+@register
+class LstmLayer(Gate):
+    """One LSTM layer over a whole sequence, x (L, N, I) from (h₀, c₀) (N, H), with weights
+    W_ih (4H, I), W_hh (4H, H) and the summed bias b (4H,) in PyTorch's gate order (i, f, g,
+    o): a_t = W_ih x_t + W_hh h_{t−1} + b, c_t = f ⊙ c_{t−1} + i ⊙ u, h_t = o ⊙ tanh(c_t).
+    The output is (L + 1, N, H): h_1 … h_L, then c_L.
+
+    Backward through time, for g = [g_h1 … g_hL, g_c]: from the last step down, with
+    dh = 0 and dc = g_c at the start, dh_t = g_ht + dh and c_t receives
+    G_t = dc + dh_t ⊙ o_t ⊙ (1 − tanh² c_t); then
+    da_t = [G_t ⊙ u ⊙ i(1−i), G_t ⊙ c_{t−1} ⊙ f(1−f), G_t ⊙ i ⊙ (1−u²), dh_t ⊙ tanh c_t ⊙ o(1−o)],
+    dh = da_t W_hh (to h_{t−1}) and dc = G_t ⊙ f (to c_{t−1}). With the da_t stacked (L, N, 4H):
+    dE/dx = da W_ih, dE/dW_ih = Σ_t da_tᵀ x_t, dE/dW_hh = Σ_t da_tᵀ h_{t−1},
+    dE/db = Σ_t Σ_n da_t, and dE/dh₀, dE/dc₀ are the last dh, dc. The products over t run as
+    one matrix product each.
+
+    The forward keeps each step's gate values and cell state (as PyTorch's LSTM keeps its
+    workspace) and the vjp on arrays reuses them, since recomputing them would cost another
+    forward pass; under ``create_graph`` the vjp recomputes them from the input Tensors, so
+    that the graph of the gradient reaches the inputs and second derivatives stay right.
+    """
+
+    function = "lstm_layer"
+    formula = "{out} = [h_1 … h_L, c_L] of the LSTM over {x}"
+    gradients = ("da W_ih", "dh after step 1", "dc after step 1", "Σ_t da_tᵀ x_t",
+                 "Σ_t da_tᵀ h_{t−1}", "Σ_t Σ_n da_t")
+
+    def forward(self, xp, x, h0, c0, W_ih, W_hh, b):
+        if not _lstm_shapes_fit(x, h0, c0, W_ih, W_hh, b):
+            raise ValueError(
+                f"lstm_layer: shapes do not fit: x {x.shape} (L, N, I), h0 {h0.shape} and c0 "
+                f"{c0.shape} (N, H), W_ih {W_ih.shape} (4H, I), W_hh {W_hh.shape} (4H, H), "
+                f"b {b.shape} (4H,)")
+        hs, cs, gates = _lstm_steps(xp, x, h0, c0, W_ih, W_hh, b)
+        if not hs:
+            return xp.expand_dims(c0, 0), None
+        return xp.stack([*hs, cs[-1]], axis=0), (hs, cs, gates)
+
+    def vjp(self, xp, g, out, x, h0, c0, W_ih, W_hh, b, *, needs, saved):
+        H = h0.shape[-1]
+        L, N = x.shape[0], x.shape[1]
+        if saved is not None and _is_array(x):
+            hs, cs, gates = saved  # the fast path: arrays, nothing to differentiate again
+        else:  # create_graph: recomputed from the inputs, so the graph reaches them
+            hs, cs, gates = _lstm_steps(xp, x, h0, c0, W_ih, W_hh, b)
+        dh = None
+        dc = g[L]
+        das = [None] * L
+        for t in range(L - 1, -1, -1):
+            i, f, u, o = gates[t]
+            dh_t = g[t] if dh is None else g[t] + dh
+            tc = xp.tanh(cs[t])
+            G = dc + dh_t * o * (1 - tc * tc)
+            c_prev = cs[t - 1] if t else c0
+            da = xp.concatenate([G * u * i * (1 - i), G * c_prev * f * (1 - f),
+                                 G * i * (1 - u * u), dh_t * tc * o * (1 - o)], axis=-1)
+            das[t] = da
+            dh = xp.matmul(da, W_hh)
+            dc = G * f
+        if not das:  # an empty sequence: c_L is c0, nothing else is used
+            return None, None, g[0], None, None, None
+        dA = xp.reshape(xp.stack(das, axis=0), (L * N, 4 * H))
+        dA_T = xp.transpose(dA)
+        gx = xp.reshape(xp.matmul(dA, W_ih), x.shape) if needs[0] else None
+        gW_ih = xp.matmul(dA_T, xp.reshape(x, (L * N, x.shape[2]))) if needs[3] else None
+        if needs[4]:
+            previous = xp.reshape(xp.stack([h0, *hs[:-1]], axis=0), (L * N, H))
+            gW_hh = xp.matmul(dA_T, previous)
+        else:
+            gW_hh = None
+        gb = xp.sum(dA, axis=0) if needs[5] else None
+        return gx, dh, dc, gW_ih, gW_hh, gb
+
+    @staticmethod
+    def samples(draw):
+        r = draw.normal
+        return [Sample((r(3, 2, 3), r(2, 2), r(2, 2), r(8, 3), r(8, 2), r(8))),
+                Sample((r(4, 1, 2), r(1, 3), r(1, 3), r(12, 2) * 0.5, r(12, 3) * 0.5, r(12)))]
+
+    def reference(self, torch, x, h0, c0, W_ih, W_hh, b):
+        if not _lstm_shapes_fit(x, h0, c0, W_ih, W_hh, b):
+            raise ValueError("the shapes do not fit")  # as forward: no broadcasting
+        h, c, hs = h0, c0, []
+        for t in range(x.shape[0]):
+            i, f, u, o = (x[t] @ W_ih.T + h @ W_hh.T + b).chunk(4, dim=-1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(u)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            hs.append(h)
+        return torch.stack([*hs, c], dim=0)
