@@ -254,22 +254,27 @@ class LstmLayer(Gate):
             hs, cs, gates = saved  # the fast path: arrays, nothing to differentiate again
         else:  # create_graph: recomputed from the inputs, so the graph reaches them
             hs, cs, gates = _lstm_steps(xp, x, h0, c0, W_ih, W_hh, b)
+        if not hs:
+            return None, None, g[0], None, None, None  # an empty sequence: c_L is c0
+        # every step's local derivatives at once, (L, N, H) each; the loop is left with
+        # what depends on the gradient flowing back
+        i, f, u, o = (xp.stack([step[k] for step in gates], axis=0) for k in range(4))
+        c_all = xp.stack(cs, axis=0)
+        c_prev = xp.stack([c0, *cs[:-1]], axis=0)
+        tc = xp.tanh(c_all)
+        into_c = o * (1 - tc * tc)  # dc_t/dh_t
+        d_i, d_f = u * i * (1 - i), c_prev * f * (1 - f)
+        d_u, d_o = i * (1 - u * u), tc * o * (1 - o)
         dh = None
         dc = g[L]
         das = [None] * L
         for t in range(L - 1, -1, -1):
-            i, f, u, o = gates[t]
             dh_t = g[t] if dh is None else g[t] + dh
-            tc = xp.tanh(cs[t])
-            G = dc + dh_t * o * (1 - tc * tc)
-            c_prev = cs[t - 1] if t else c0
-            da = xp.concatenate([G * u * i * (1 - i), G * c_prev * f * (1 - f),
-                                 G * i * (1 - u * u), dh_t * tc * o * (1 - o)], axis=-1)
+            G = dc + dh_t * into_c[t]
+            da = xp.concatenate([G * d_i[t], G * d_f[t], G * d_u[t], dh_t * d_o[t]], axis=-1)
             das[t] = da
             dh = xp.matmul(da, W_hh)
-            dc = G * f
-        if not das:  # an empty sequence: c_L is c0, nothing else is used
-            return None, None, g[0], None, None, None
+            dc = G * f[t]
         dA = xp.reshape(xp.stack(das, axis=0), (L * N, 4 * H))
         dA_T = xp.transpose(dA)
         gx = xp.reshape(xp.matmul(dA, W_ih), x.shape) if needs[0] else None
