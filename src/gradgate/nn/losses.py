@@ -71,11 +71,15 @@ class CrossEntropyLoss(_Loss):
 
     As PyTorch's: logits (N, C, d1, ...) with labels (N, d1, ...), class probabilities of
     the logits' shape as targets, ``weight`` per class, ``ignore_index`` and
-    ``label_smoothing`` (see :func:`gradgate.functional.cross_entropy`).
+    ``label_smoothing`` (see :func:`gradgate.functional.cross_entropy`). A string as the
+    first argument is the reduction (``CrossEntropyLoss("sum")``), as it was before the
+    options came.
     """
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
+        if isinstance(weight, str):  # CrossEntropyLoss("sum"): the reduction, as before
+            weight, reduction = None, weight
         super().__init__(reduction)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must lie in [0, 1], got "
