@@ -1,7 +1,7 @@
 """An LSTM reads each 8×8 digit row by row (8 steps of 8 pixels) and classifies it from its
 last hidden state: pytorch/examples' MNIST LSTM, on gradgate's built-in digits.
 
-    python examples/lstm_digits.py [--epochs 30] [--seed 0]
+    python examples/lstm_digits.py [--epochs 20] [--seed 0]
 
 Result (seed 0, 20 epochs of Adam at lr 0.005, hidden 64, a fixed 297 of the 1,797 digits
 held out): 96.0 % test accuracy after the last epoch (97.0 % at best, epoch 19), in about
