@@ -69,7 +69,7 @@ class MultiheadAttention(Module):
         init.xavier_uniform_(self.in_proj_weight, generator=generator)
         self.in_proj_bias = Parameter(np.zeros(3 * embed_dim, dtype)) if bias else None
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype, generator=generator)
-        if bias:
+        if self.out_proj.bias is not None:
             init.zeros_(self.out_proj.bias)
 
     def _project(self, x: Any, k: int) -> Tensor:
@@ -159,6 +159,7 @@ class TransformerEncoderLayer(Module):
         self.norm2 = LayerNorm(d_model, layer_norm_eps, bias=bias, dtype=dtype)
         self.dropout1 = Dropout(dropout, generator)
         self.dropout2 = Dropout(dropout, generator)
+        self.activation: Any
         if isinstance(activation, str):
             if activation not in ("relu", "gelu"):
                 raise ValueError(f"TransformerEncoderLayer: activation must be 'relu', "

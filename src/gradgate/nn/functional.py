@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,6 +43,9 @@ for _name in _REEXPORTED:
     if _value is not None:
         globals()[_name] = _value
 logsigmoid = _functional.log_sigmoid
+
+if TYPE_CHECKING:  # the functions looked up above, for the type checker
+    def __getattr__(name: str) -> Any: ...
 
 
 def softmax(x: Any, dim: int = -1) -> Tensor:
@@ -270,4 +273,5 @@ def lstm_cell_update(a: Any, c: Any) -> Tensor:
 __all__ = sorted(name for name, value in globals().items()
                  if not name.startswith("_") and callable(value)
                  and name not in ("apply", "no_grad", "annotations", "Tensor", "Embedding",
-                                  "LstmCell", "Normalize", "Sequence", "Any"))
+                                  "LstmCell", "Normalize", "Sequence", "Any",
+                                  "TYPE_CHECKING"))

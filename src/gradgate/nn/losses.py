@@ -66,6 +66,7 @@ class MSELoss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
+    weight: Any  # a buffer: the class weights, or None
     """ℓ_n = −ln softmax(x_n)[y_n] for logits x (N, C) and integer labels y (N,), computed
     fused and stable as logsumexp(x_n) − x_n[y_n].   dE/dx_n = g_n (softmax(x_n) − onehot(y_n)).
 
@@ -94,6 +95,7 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
+    weight: Any
     """ℓ_n = −w[y_n] logp_n[y_n] for log-probabilities (N, C) (a LogSoftmax's output) and
     integer labels (N,); ``weight`` per class and ``ignore_index`` as PyTorch's."""
 

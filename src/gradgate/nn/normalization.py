@@ -29,6 +29,9 @@ class _BatchNorm(Module):
     """
 
     spatial: tuple[int, ...] = ()  # how many dimensions an input may have
+    running_mean: Any  # buffers (Tensors, or None without track_running_stats)
+    running_var: Any
+    num_batches_tracked: Any
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True,

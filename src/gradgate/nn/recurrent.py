@@ -73,6 +73,10 @@ def _uniform_parameters(module: Module, names: list[str], shapes: list[tuple[int
 
 class _Cell(Module):
     mode = "RNN_TANH"
+    weight_ih: Tensor  # set by _uniform_parameters, PyTorch's names
+    weight_hh: Tensor
+    bias_ih: Any
+    bias_hh: Any
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  dtype: Any = None, generator: np.random.Generator | None = None) -> None:
@@ -80,7 +84,8 @@ class _Cell(Module):
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         gh = _GATES[self.mode] * hidden_size
         names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if bias else [])
-        shapes = [(gh, input_size), (gh, hidden_size), (gh,), (gh,)][: len(names)]
+        shapes: list[tuple[int, ...]] = [(gh, input_size), (gh, hidden_size), (gh,), (gh,)]
+        shapes = shapes[: len(names)]
         _uniform_parameters(self, names, shapes, hidden_size, np.dtype(dtype or DEFAULT_FLOAT),
                             generator)
         if not bias:
@@ -151,6 +156,7 @@ class LSTMCell(_Cell):
 
 class _RNNBase(Module):
     mode = "RNN_TANH"
+    weight_ih_l0: Tensor  # and the others, set by _uniform_parameters
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
@@ -170,7 +176,8 @@ class _RNNBase(Module):
         self.generator = generator
         directions = 2 if bidirectional else 1
         gh = _GATES[self.mode] * hidden_size
-        names, shapes = [], []
+        names: list[str] = []
+        shapes: list[tuple[int, ...]] = []
         for layer in range(num_layers):
             width = input_size if layer == 0 else hidden_size * directions
             for suffix in ("", "_reverse")[:directions]:
@@ -182,7 +189,7 @@ class _RNNBase(Module):
         _uniform_parameters(self, names, shapes, hidden_size, np.dtype(dtype or DEFAULT_FLOAT),
                             generator)
 
-    def _weights(self, layer: int, suffix: str) -> tuple[Tensor, Tensor, Any, Any]:
+    def _weights(self, layer: int, suffix: str) -> tuple[Any, Any, Any, Any]:
         get = vars(self).get
         return (get(f"weight_ih_l{layer}{suffix}"), get(f"weight_hh_l{layer}{suffix}"),
                 get(f"bias_ih_l{layer}{suffix}"), get(f"bias_hh_l{layer}{suffix}"))
@@ -214,6 +221,7 @@ class _RNNBase(Module):
         L, N = _shape(x)[:2]
         if L == 0:
             raise ValueError(f"{name}: the input sequence is empty")
+        c0: Any = None
         if self.mode == "LSTM":
             h0, c0 = (None, None) if hx is None else hx
             h0 = self._initial(h0, N, unbatched, "h_0")
