@@ -419,6 +419,8 @@ def _run(
                 continue
             if type(g) is not np.ndarray and isinstance(g, np.generic):
                 g = np.asarray(g)  # NumPy gives 0-d results as scalars
+            if tensor_hooks and id(tensor) in tensor_hooks:  # dE/d(tensor) is complete here
+                g = _run_hooks(tensor, g, create_graph)
             node = tensor.node
             if node is None or tensor.retains_grad:
                 for observer in observers:
@@ -477,6 +479,59 @@ def _run(
     finally:
         _mode.enabled = previous_mode
     return found
+
+
+# Hooks on tensors' gradients (Tensor.register_hook): id(tensor) → (a weak reference to
+# it, {handle id: hook}). Backward looks here only while the table is not empty, so a run
+# without hooks pays one truth test per tensor.
+tensor_hooks: dict[int, tuple[Any, dict[int, Any]]] = {}
+
+
+def register_hook(tensor: Tensor, hook: Any) -> Any:
+    """Call ``hook(grad)`` when dE/d(tensor) is complete in a backward, before it reaches
+    ``.grad`` or the tensor's gate; a Tensor (or array) it returns replaces the gradient.
+    Returns a handle whose ``remove()`` takes the hook off."""
+    import weakref
+
+    if not tensor.requires_grad:
+        raise RuntimeError("register_hook: the tensor does not require grad, so no gradient "
+                           "will reach it")
+    key = id(tensor)
+    entry = tensor_hooks.get(key)
+    if entry is None or entry[0]() is not tensor:  # a new tensor (an old id may be reused)
+        def forget(_: Any, key: int = key) -> None:
+            tensor_hooks.pop(key, None)
+
+        entry = tensor_hooks[key] = (weakref.ref(tensor, forget), {})
+    return _HookHandle(entry[1], hook)
+
+
+class _HookHandle:
+    """What ``Tensor.register_hook`` returns: ``remove()`` takes the hook off."""
+
+    def __init__(self, table: dict[int, Any], hook: Any):
+        self._table, self.id = table, id(self)
+        table[self.id] = hook
+
+    def remove(self) -> None:
+        self._table.pop(self.id, None)
+
+
+def _run_hooks(tensor: Tensor, g: Any, create_graph: bool) -> Any:
+    reference, hooks = tensor_hooks[id(tensor)]
+    if reference() is not tensor:
+        return g
+    for hook in list(hooks.values()):
+        result = hook(g if create_graph else Tensor(g))
+        if result is not None:
+            value = result if create_graph or not isinstance(result, Tensor) else result._data
+            if create_graph and not isinstance(value, Tensor):
+                value = Tensor(value)
+            if tuple(value.shape) != tuple(tensor.shape):
+                raise RuntimeError(f"register_hook: a hook returned a gradient of shape "
+                                   f"{tuple(value.shape)} for a tensor of {tensor.shape}")
+            g = value
+    return g
 
 
 def _accumulate(tensor: Tensor, g: Any, create_graph: bool, handed_out: set[int]) -> None:

@@ -226,9 +226,137 @@ def binary_cross_entropy_with_logits(x, t, reduction: str = "mean") -> Tensor:
     return _reduce(apply(C.BCEWithLogits(), x, t), reduction, "binary_cross_entropy_with_logits")
 
 
-def cross_entropy(x, labels, reduction: str = "mean") -> Tensor:
-    """Cross-entropy of logits x (N, C) against integer class labels (N,)."""
-    return _reduce(apply(C.CrossEntropy(), x, labels), reduction, "cross_entropy")
+def cross_entropy(x, target, reduction: str = "mean", *, weight=None, ignore_index: int = -100,
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy of logits x (N, C) — or (N, C, d1, ...) — against integer class labels
+    (N,) — or (N, d1, ...) — or against class probabilities of x's shape, as PyTorch's.
+
+    ``weight`` (C,) weighs each class; labels equal to ``ignore_index`` add nothing (a mean is
+    taken over the weights of the others); ``label_smoothing`` ε mixes the target with the
+    uniform distribution: ℓ = (1 − ε) ℓ_label + ε/C · Σ_c w_c (−ln softmax(x)_c). Plain labels
+    on (N, C) logits run as the fused :class:`CrossEntropy` gate; the options compose
+    log_softmax with :func:`nll_loss` (and, for soft targets, a weighted sum).
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got "
+                         f"{label_smoothing!r}")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got "
+                         f"{reduction!r}")
+    labels = _data(target)
+    if not hasattr(labels, "dtype"):
+        labels = np.asarray(labels)
+    shape = _shape(x)
+    if labels.dtype.kind == "f":
+        return _soft_cross_entropy(x, target, weight, reduction, label_smoothing)
+    if weight is None and label_smoothing == 0.0 and len(shape) == 2 and labels.ndim == 1 \
+            and not (labels == ignore_index).any():
+        return _reduce(apply(C.CrossEntropy(), x, labels), reduction, "cross_entropy")
+    if len(shape) < 1:
+        raise ValueError(f"cross_entropy: logits need a class axis, got shape {shape}")
+    class_axis = 0 if len(shape) == 1 else 1
+    logp = apply(C.LogSoftmax(class_axis), x)
+    loss = nll_loss(logp, labels, weight=weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing == 0.0:
+        return loss
+    n_classes = shape[class_axis]
+    w = None if weight is None else _class_weights(weight, shape, class_axis)
+    smooth = -apply(R.Sum(axis=class_axis), logp if w is None else logp * w)
+    valid = labels != ignore_index
+    smooth = where(valid, smooth, 0.0)
+    if reduction == "mean":
+        if weight is None:
+            total = np.sum(valid)
+        else:
+            safe = np.where(valid, labels, 0)
+            total = np.sum(np.asarray(_data(weight))[safe] * valid)
+        smooth = _weighted_mean(apply(R.Sum(), smooth), float(total))
+    elif reduction == "sum":
+        smooth = apply(R.Sum(), smooth)
+    return loss * (1.0 - label_smoothing) + smooth * (label_smoothing / n_classes)
+
+
+def _class_weights(weight, shape: tuple[int, ...], class_axis: int) -> Any:
+    """The class weights (C,) as a constant array that broadcasts along the class axis."""
+    w = np.asarray(_data(weight))
+    if w.shape != (shape[class_axis],):
+        raise ValueError(f"cross_entropy: weight must be ({shape[class_axis]},), one per class, "
+                         f"got {w.shape}")
+    return w.reshape((-1,) + (1,) * (len(shape) - class_axis - 1))
+
+
+def _soft_cross_entropy(x, target, weight, reduction: str, label_smoothing: float) -> Tensor:
+    """ℓ_n = −Σ_c w_c t_nc ln softmax(x_n)_c for class probabilities t of x's shape; the mean
+    is over the examples (N · d1 · ...), as PyTorch's."""
+    shape = _shape(x)
+    if _shape(target) != shape:
+        raise ValueError(f"cross_entropy: probability targets must have the logits' shape "
+                         f"{shape}, got {_shape(target)}")
+    class_axis = 0 if len(shape) == 1 else 1
+    n_classes = shape[class_axis]
+    logp = apply(C.LogSoftmax(class_axis), x)
+    if label_smoothing:
+        target = target * (1.0 - label_smoothing) + label_smoothing / n_classes
+    product = logp * target
+    if weight is not None:
+        product = product * _class_weights(weight, shape, class_axis)
+    if reduction == "none":
+        return -apply(R.Sum(axis=class_axis), product)
+    total = -apply(R.Sum(), product)
+    if reduction == "mean":
+        examples = int(np.prod(shape)) // n_classes if n_classes else 0
+        return total / float(examples)  # max() here is the gate: this module shadows it
+    return total
+
+
+def nll_loss(logp, target, reduction: str = "mean", *, weight=None,
+             ignore_index: int = -100) -> Tensor:
+    """ℓ_n = −w[y_n] logp_n[y_n] for log-probabilities logp (N, C) — or (C,), or
+    (N, C, d1, ...) — and integer labels y (N,) (or (), or (N, d1, ...)).
+
+    Labels equal to ``ignore_index`` add nothing; the mean divides by the sum of the weights
+    w[y_n] of the others (by their number without ``weight``), as PyTorch. The pick is a
+    getitem, so dE/dlogp is −g w[y_n] at (n, y_n) and zero elsewhere.
+    """
+    labels = np.asarray(_data(target))
+    shape = _shape(logp)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: labels must be integers, got {labels.dtype}")
+    class_axis = 0 if len(shape) == 1 else 1
+    if len(shape) < 1 or labels.shape != shape[:class_axis] + shape[class_axis + 1:]:
+        raise ValueError(f"nll_loss: log-probabilities {shape} and labels {labels.shape} do not "
+                         "fit: the labels have the shape without the class axis (axis 1)")
+    n_classes = shape[class_axis]
+    valid = labels != ignore_index
+    safe = np.where(valid, labels, 0)
+    if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
+        raise ValueError(f"nll_loss: labels must lie in [0, {n_classes}) or equal ignore_index "
+                         f"({ignore_index}), got {int(safe.min())}..{int(safe.max())}")
+    if len(shape) == 1:
+        index: tuple = (safe,)
+    else:  # (n, y[n, i, ...], i, ...) for every place of the labels
+        grids = [np.arange(n).reshape([-1 if a == k else 1 for a in range(labels.ndim)])
+                 for k, n in enumerate(labels.shape)]
+        index = (grids[0], safe, *grids[1:])
+    picked = getitem(logp, index)  # (N, d1, ...)
+    if weight is None:
+        w = valid.astype(picked.dtype)
+    else:
+        weights = np.asarray(_data(weight))
+        if weights.shape != (n_classes,):
+            raise ValueError(f"nll_loss: weight must be ({n_classes},), one per class, got "
+                             f"{weights.shape}")
+        w = (weights[safe] * valid).astype(picked.dtype)
+    loss = -(picked * w)
+    if reduction == "mean":
+        return _weighted_mean(apply(R.Sum(), loss), float(w.sum()))
+    return _reduce(loss, reduction, "nll_loss")
+
+
+def _weighted_mean(total: Tensor, weight: float) -> Tensor:
+    """total / weight; with nothing to weigh (every label ignored) NaN, as PyTorch, whose
+    gradient is zero (every place has weight 0) rather than 0/0."""
+    return total / weight if weight else total + nan
 
 
 # --- helpers ---------------------------------------------------------------------------

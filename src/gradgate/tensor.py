@@ -227,6 +227,12 @@ class Tensor:
     def zero_grad(self) -> None:
         self.grad = None
 
+    def register_hook(self, hook: Any) -> Any:
+        """Call ``hook(grad)`` with dE/d(this tensor) once backward has it complete, before
+        it is accumulated into ``.grad`` or passed on to the gate that made this tensor; a
+        tensor the hook returns replaces the gradient. Returns a handle with ``remove()``."""
+        return engine.register_hook(self, hook)
+
     def backward(
         self,
         grad: Any = None,

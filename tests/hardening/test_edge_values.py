@@ -32,11 +32,13 @@ NON_FINITE_DIFFERS = {
     "BCEWithLogits": "logit ±inf: NaN (PyTorch ±inf)",
     "LogSoftmax": "+inf in a slice: −inf beside NaN (PyTorch: NaN for the slice)",
     "Pow": "d/dy at x = 0, y < 0: NaN (PyTorch −inf)",
+    "Gelu": "float32 +inf: +inf (PyTorch NaN)",
+    "Softsign": "d/dx at ±inf: 0 (PyTorch NaN)",
 }
 
 # The gradient with respect to a NaN element is not PyTorch's for these; the forward value
 # is (NaN), and test_gradient_at_nan_is_as_documented pins down the gradient.
-NAN_GRADIENT_DIFFERS = {"Abs", "Relu", "Maximum", "Minimum"}
+NAN_GRADIENT_DIFFERS = {"Abs", "Relu", "Maximum", "Minimum", "Hardtanh"}
 
 
 def _float_inputs(name: str, sample: Sample) -> list[int]:
@@ -150,6 +152,7 @@ NAN_GRADIENTS = [
     ("abs", gg.abs, [NAN], [NAN]),  # PyTorch: 0 (sign(NaN) = 0 there)
     ("leaky_relu", lambda x: gg.leaky_relu(x, 0.1), [NAN], [0.1]),
     ("clip", lambda x: gg.clip(x, -1.0, 1.0), [NAN], [0.0]),
+    ("hardtanh", gg.hardtanh, [NAN], [0.0]),  # PyTorch: 1 or 0, by dtype and position
     ("maximum", lambda x: gg.maximum(x, 1.0), [NAN], [0.0]),  # PyTorch: 1 to both
     ("minimum", lambda x: gg.minimum(x, 1.0), [NAN], [0.0]),  # PyTorch: 1 to both
     ("max", lambda x: gg.max(x), [NAN, 1.0], [NAN, NAN]),
@@ -174,6 +177,7 @@ REFUSED = {
     "LogSumExp": "empty-axis",  # reducing an empty axis: PyTorch gives −inf; max() refuses
     "Softmax": "empty-axis",
     "LogSoftmax": "empty-axis",
+    "Normalize": "empty-axis",  # no mean or variance of nothing; PyTorch gives NaN
 }
 
 

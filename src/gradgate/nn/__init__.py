@@ -5,7 +5,11 @@
     E = nn.SqErr()(model(x), t)
 """
 
-from . import init
+from . import functional, init
+from .activations import ELU, GELU, SELU, Hardtanh, LogSigmoid, LogSoftmax, SiLU, Softsign
+from .attention import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
+from .containers import ModuleDict, ModuleList
+from .embedding import Dropout1d, Dropout2d, Embedding
 from .layers import (
     Dropout,
     Identity,
@@ -21,6 +25,7 @@ from .losses import (
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     MSELoss,
+    NLLLoss,
     SqErr,
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -28,9 +33,41 @@ from .losses import (
     sqerr,
 )
 from .mlp import ACTIVATIONS, MLP, make_activation
-from .module import IncompatibleKeys, Module, Parameter
+from .module import IncompatibleKeys, Module, Parameter, RemovableHandle
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Dropout1d",
+    "Dropout2d",
+    "ELU",
+    "Embedding",
+    "GELU",
+    "GRU",
+    "GRUCell",
+    "GroupNorm",
+    "Hardtanh",
+    "LSTM",
+    "LSTMCell",
+    "LayerNorm",
+    "LogSigmoid",
+    "LogSoftmax",
+    "ModuleDict",
+    "ModuleList",
+    "MultiheadAttention",
+    "NLLLoss",
+    "RNN",
+    "RNNCell",
+    "RemovableHandle",
+    "SELU",
+    "SiLU",
+    "Softsign",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
+    "functional",
+
     "ACTIVATIONS",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",

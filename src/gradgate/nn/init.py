@@ -16,13 +16,15 @@ import numpy as np
 from .. import backend, factories
 from ..tensor import Tensor
 
-_GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2)}
+_GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2),
+          "selu": 3.0 / 4.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0,
+          "conv_transpose1d": 1.0, "conv_transpose2d": 1.0, "conv_transpose3d": 1.0}
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The gain that keeps activations' variance steady through ``nonlinearity``.
 
-    linear, identity, sigmoid: 1;  tanh: 5/3;  relu: √2;
+    linear, identity, sigmoid and the convolutions: 1;  tanh: 5/3;  relu: √2;  selu: 3/4;
     leaky_relu with negative slope a (``param``, default 0.01): √(2 / (1 + a²)).
     """
     if nonlinearity == "leaky_relu":
@@ -122,3 +124,71 @@ def kaiming_normal_(
 ) -> Tensor:
     """He et al. (2015): N(0, std²) with std = gain / √fan."""
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
+
+
+def ones_(tensor: Tensor) -> Tensor:
+    return _fill(tensor, 1)
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """The identity matrix (ones on the diagonal of a 2-d tensor, zeros elsewhere)."""
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: needs a 2-d tensor, got shape {tensor.shape}")
+    return _fill(tensor, np.eye(tensor.shape[0], tensor.shape[1]))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """A convolution weight (out, in, *kernel) that passes its input through: a one at the
+    kernel's centre for output channel k and input channel k (within each of ``groups``)."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(f"dirac_: needs a 3-, 4- or 5-d tensor, got shape {tensor.shape}")
+    out, width = tensor.shape[0], tensor.shape[1]
+    if out % groups:
+        raise ValueError(f"dirac_: the {out} output channels do not split into {groups} groups")
+    per_group = out // groups
+    values = np.zeros(tensor.shape)
+    centre = tuple(k // 2 for k in tensor.shape[2:])
+    for g in range(groups):
+        for k in range(min(per_group, width)):
+            values[(g * per_group + k, k, *centre)] = 1
+    return _fill(tensor, values)
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0,
+                generator: np.random.Generator | None = None) -> Tensor:
+    """A (semi-)orthogonal matrix (Saxe et al. 2013) times ``gain``: the Q of the QR
+    decomposition of a normal matrix, signs fixed by R's diagonal, as PyTorch's; a tensor of
+    more than 2 dimensions is treated as (shape[0], the rest)."""
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: needs a tensor of 2 or more dimensions, got shape "
+                         f"{tensor.shape}")
+    rows = tensor.shape[0]
+    cols = tensor.size // rows if rows else 0
+    flat = _rng(generator).standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (gain * q).reshape(tensor.shape))
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, generator: np.random.Generator | None = None) -> Tensor:
+    """Samples of N(mean, std²) restricted to [a, b] (absolute bounds, as PyTorch's): drawn
+    by redrawing the samples that fall outside until none does."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_: the bounds must satisfy a < b, got a={a}, b={b}")
+    rng = _rng(generator)
+    values = rng.normal(mean, std, tensor.shape)
+    outside = (values < a) | (values > b)
+    for _ in range(1000):
+        if not outside.any():
+            break
+        values[outside] = rng.normal(mean, std, int(outside.sum()))
+        outside = (values < a) | (values > b)
+    else:
+        raise ValueError(f"trunc_normal_: [{a}, {b}] is too far in the tails of "
+                         f"N({mean}, {std}²) to draw from")
+    return _fill(tensor, values)

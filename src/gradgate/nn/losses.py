@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import functional as F
 from ..functional import binary_cross_entropy_with_logits, cross_entropy, mse, sqerr  # re-exported
 from ..tensor import Tensor
@@ -19,6 +21,7 @@ __all__ = [
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
     "MSELoss",
+    "NLLLoss",
     "SqErr",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
@@ -63,12 +66,52 @@ class MSELoss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
+    weight: Any  # a buffer: the class weights, or None
     """ℓ_n = −ln softmax(x_n)[y_n] for logits x (N, C) and integer labels y (N,), computed
     fused and stable as logsumexp(x_n) − x_n[y_n].   dE/dx_n = g_n (softmax(x_n) − onehot(y_n)).
+
+    As PyTorch's: logits (N, C, d1, ...) with labels (N, d1, ...), class probabilities of
+    the logits' shape as targets, ``weight`` per class, ``ignore_index`` and
+    ``label_smoothing`` (see :func:`gradgate.functional.cross_entropy`). A string as the
+    first argument is the reduction (``CrossEntropyLoss("sum")``), as it was before the
+    options came.
     """
 
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
+                 label_smoothing: float = 0.0) -> None:
+        if isinstance(weight, str):  # CrossEntropyLoss("sum"): the reduction, as before
+            weight, reduction = None, weight
+        super().__init__(reduction)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"CrossEntropyLoss: label_smoothing must lie in [0, 1], got "
+                             f"{label_smoothing!r}")
+        self.ignore_index, self.label_smoothing = ignore_index, float(label_smoothing)
+        self.register_buffer("weight", None if weight is None else _constant(weight))
+
     def forward(self, x: Any, labels: Any) -> Tensor:
-        return F.cross_entropy(x, labels, self.reduction)
+        return F.cross_entropy(x, labels, self.reduction, weight=self.weight,
+                               ignore_index=self.ignore_index,
+                               label_smoothing=self.label_smoothing)
+
+
+class NLLLoss(_Loss):
+    weight: Any
+    """ℓ_n = −w[y_n] logp_n[y_n] for log-probabilities (N, C) (a LogSoftmax's output) and
+    integer labels (N,); ``weight`` per class and ``ignore_index`` as PyTorch's."""
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.ignore_index = ignore_index
+        self.register_buffer("weight", None if weight is None else _constant(weight))
+
+    def forward(self, logp: Any, labels: Any) -> Tensor:
+        return F.nll_loss(logp, labels, self.reduction, weight=self.weight,
+                          ignore_index=self.ignore_index)
+
+
+def _constant(weight: Any) -> Tensor:
+    return Tensor(np.array(weight.data if isinstance(weight, Tensor) else weight))
 
 
 class BCEWithLogitsLoss(_Loss):
