@@ -5,7 +5,19 @@ gate, write a :class:`Gate` subclass with ``forward``, ``vjp``, ``samples`` and
 ``reference`` and decorate it with :func:`register` (see ``docs/writing-a-gate.md``).
 """
 
-from . import elementwise, linalg, losses, reduce, shape  # noqa: F401  (fills REGISTRY)
+from . import (  # noqa: F401  (fills REGISTRY)
+    elementwise,
+    exponential,
+    linalg,
+    losses,
+    norms,
+    order,
+    reduce,
+    rounding,
+    scan,
+    shape,
+    trig,
+)
 from .base import REGISTRY, Draw, Gate, Sample, register, samples
 
 __all__ = ["REGISTRY", "Draw", "Gate", "Sample", "register", "samples"]
