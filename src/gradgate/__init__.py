@@ -9,19 +9,48 @@
 # isort: off
 from .tensor import Tensor, as_tensor, from_numpy, tensor  # first: the engine builds on it
 # isort: on
-from . import check, data, nn, optim, viz
+from . import check, data, dtypes, nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .check import jacobian
+from .conventions import ValuesIndices
+from .dtypes import (
+    bool,
+    complex64,
+    complex128,
+    double,
+    float,
+    float16,
+    float32,
+    float64,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    short,
+    uint8,
+)
 from .engine import apply, enable_grad, grad, is_grad_enabled, no_grad
 from .factories import (
     arange,
+    empty,
     eye,
     full,
+    full_like,
+    linspace,
+    logspace,
     manual_seed,
+    meshgrid,
+    multinomial,
     ones,
     ones_like,
     rand,
+    randint,
     randn,
+    randperm,
+    tril_indices,
     zeros,
     zeros_like,
 )

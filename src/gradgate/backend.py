@@ -9,6 +9,7 @@ offers the same names as differentiable operations.
 
 from __future__ import annotations
 
+import math
 import types
 from typing import Any
 
@@ -59,6 +60,20 @@ def make_namespace(module: types.ModuleType) -> types.SimpleNamespace:
             cupyx.scatter_add(out, index, g)
         return out
 
+    if module is np:
+        c_erf, c_erfc = np.frompyfunc(math.erf, 1, 1), np.frompyfunc(math.erfc, 1, 1)
+
+        def erf(x: Array) -> Array:
+            """The C library's erf, element by element (NumPy has none)."""
+            return np.asarray(c_erf(x), dtype=x.dtype)
+
+        def erfc(x: Array) -> Array:
+            return np.asarray(c_erfc(x), dtype=x.dtype)
+
+    else:  # CuPy
+        from cupyx.scipy.special import erf, erfc  # type: ignore[no-redef]
+
+    ns.erf, ns.erfc = erf, erfc
     ns.to_device = to_device
     ns.sigmoid = sigmoid
     ns.softmax = softmax

@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .dtypes import result_dtype
 from .gates.base import NEEDS, Gate
+from .gates.elementwise import Cast
 from .tensor import DEFAULT_FLOAT, SAVED, STAMP, Tensor, latest_change
 
 # --- grad mode -------------------------------------------------------------------------
@@ -234,6 +236,21 @@ def _as_tensors(gate: Gate, inputs: Sequence[Any]) -> tuple[Tensor, ...]:
     return tuple(out)
 
 
+def _promoted(part: slice, tensors: Sequence[Tensor]) -> tuple[Tensor, ...]:
+    """The tensors in ``part`` brought to PyTorch's result dtype (the one place that
+    promotes, ``gradgate.dtypes.result_dtype``); the cast is a gate, so a gradient flows
+    back to a tensor in its own dtype."""
+    chosen = list(tensors)
+    indices = range(len(chosen))[part]
+    dtype = result_dtype([chosen[k]._data for k in indices])
+    for k in indices:
+        t = chosen[k]
+        if t._data.dtype != dtype:
+            chosen[k] = apply(Cast(dtype), t) if t.requires_grad else Tensor(
+                t._data.astype(dtype))
+    return tuple(chosen)
+
+
 def _shares_buffer(out: Any, source: Any) -> bool:
     """True when ``out`` is a view into ``source``'s memory (NumPy collapses view chains to
     the array that owns the memory)."""
@@ -270,10 +287,16 @@ def apply(gate: Gate, *inputs: Any) -> Tensor:
         needs = tuple([t.requires_grad for t in tensors])
     kind = type(arrays[0])
     if len(arrays) > 1:
+        dtype, mixed = arrays[0].dtype, False
         for a in arrays:
             if type(a) is not kind:
                 devices = ", ".join(backend.device_of(b) for b in arrays)
                 raise ValueError(f"{gate.name}: inputs are on different devices ({devices})")
+            if a.dtype is not dtype:
+                mixed = True
+        if mixed and gate.promoted is not None:
+            tensors = _promoted(gate.promoted, tensors)
+            arrays = [t._data for t in tensors]
     xp = _numpy if kind is np.ndarray else backend.namespace_of(arrays[0])
     try:
         if gate.saves:

@@ -9,21 +9,26 @@ fast path and these on that one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import backend
+from .conventions import ValuesIndices, reduction_call, torch_keywords
 from .engine import apply
+from .factories import ones_like, zeros_like  # noqa: F401  (rules call xp.zeros_like)
 from .gates import REGISTRY
 from .gates import elementwise as E
 from .gates import linalg as L
 from .gates import losses as C
+from .gates import norms as N
+from .gates import order as O
 from .gates import reduce as R
 from .gates import shape as S
-from .gates.base import functional_form
-from .tensor import Tensor
+from .gates.base import functional_form, implements
+from .tensor import Tensor, _constant
 from .tensor import _raw as _data  # the array of a Tensor, anything else as it is
 
 nan = float("nan")
@@ -50,17 +55,24 @@ if TYPE_CHECKING:  # the functions made from the registry, for the type checker
     def __getattr__(name: str) -> _Function: ...
 
 
-def clamp(x, low=None, high=None) -> Tensor:
-    """PyTorch's name for :func:`clip`."""
-    return apply(E.Clip(low, high), x)
+def clamp(x, min=None, max=None) -> Tensor:
+    """PyTorch's name for :func:`clip`: ``clamp(x, min=0)``, ``clamp(x, -1, 1)``."""
+    return apply(E.Clip(min, max), x)
 
 
+@implements("where")
 def where(cond, x, y) -> Tensor:
     """x where cond is true, else y; cond (booleans) gets no gradient."""
     cond = _data(cond)
     if isinstance(cond, np.generic):  # comparing 0-d tensors gives a NumPy scalar
         cond = np.asarray(cond)
     return apply(E.Where(), cond, x, y)
+
+
+def lerp(start, end, weight) -> Tensor:
+    """start + weight (end − start), as ``torch.lerp``: composed of three gates, so every
+    input, the weight too, gets its gradient from theirs."""
+    return apply(E.Add(), start, apply(_MUL, weight, apply(E.Sub(), end, start)))
 
 
 def astype(x, dtype) -> Tensor:
@@ -84,28 +96,28 @@ def to_device(x, device) -> Tensor:
     return apply(S.ToDevice(device), x)
 
 
-def sign(x) -> Tensor:
-    """sign(x), a constant: its derivative is zero wherever it exists."""
-    s = np.sign(_data(x))
-    return Tensor(np.asarray(s) if isinstance(s, np.generic) else s)  # 0-d: not a scalar
-
-
 # --- shape -----------------------------------------------------------------------------
 
 
+@implements("reshape")
 def reshape(x, shape) -> Tensor:
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     return apply(S.Reshape(shape), x)
 
 
+@implements("transpose", "permute_dims")
 def transpose(x, axes=None) -> Tensor:
-    """Axes permuted (reversed when ``axes`` is None), as ``numpy.transpose``."""
-    return apply(S.Transpose(axes), x)
+    """Axes permuted (reversed when ``axes`` is None), as ``numpy.transpose``. (The method
+    ``t.transpose(a, b)`` swaps two dims, as PyTorch's; see docs/numpy-and-pytorch.md.)"""
+    return apply(S.Transpose(None if axes is None else tuple(axes)), x)
 
 
-permute = transpose
+def permute(x, dims) -> Tensor:
+    """PyTorch's name for :func:`transpose` with a permutation."""
+    return apply(S.Transpose(tuple(dims)), x)
 
 
+@implements("swapaxes")
 def swapaxes(x, axis1: int, axis2: int) -> Tensor:
     ndim = _ndim(x)
     axes = list(range(ndim))
@@ -113,17 +125,39 @@ def swapaxes(x, axis1: int, axis2: int) -> Tensor:
     return apply(S.Transpose(tuple(axes)), x)
 
 
+@implements("expand_dims")
 def expand_dims(x, axis) -> Tensor:
     """x with new size-1 axes at ``axis`` (an int or a tuple), as NumPy."""
     return reshape(x, np.expand_dims(np.empty(_shape(x), dtype=np.bool_), axis).shape)
 
 
+def unsqueeze(x, dim: int) -> Tensor:
+    """x with a new size-1 axis at ``dim``, as PyTorch."""
+    return expand_dims(x, dim)
+
+
+@implements("squeeze")
 def squeeze(x, axis=None) -> Tensor:
+    """x without its size-1 axes (or only ``axis``, which must have size 1, as NumPy)."""
     return reshape(x, np.squeeze(np.empty(_shape(x), dtype=np.bool_), axis).shape)
 
 
-def flatten(x) -> Tensor:
-    return reshape(x, (-1,))
+def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """x with dims ``start_dim`` to ``end_dim`` (inclusive) merged into one, as PyTorch."""
+    shape = _shape(x)
+    if not shape:
+        return reshape(x, (1,))
+    start, end = start_dim % len(shape), end_dim % len(shape)
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    return reshape(x, shape[:start] + (-1,) + shape[end + 1:])
+
+
+def unflatten(x, dim: int, sizes) -> Tensor:
+    """x with dim ``dim`` split into ``sizes`` (one may be −1), as PyTorch."""
+    shape = _shape(x)
+    dim = dim % len(shape)
+    return reshape(x, shape[:dim] + tuple(sizes) + shape[dim + 1:])
 
 
 def getitem(x, index) -> Tensor:
@@ -136,12 +170,19 @@ def scatter_add(g, index, shape) -> Tensor:
     return apply(S.ScatterAdd(_index(index), shape), g)
 
 
+@implements("concatenate", "concat")
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     if len(tensors) == 0:
         raise ValueError("concatenate: needs at least one tensor")
     return apply(S.Concatenate(axis), *tensors)
 
 
+def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    """PyTorch's name for :func:`concatenate`."""
+    return concatenate(tensors, axis=dim)
+
+
+@implements("stack")
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Tensors of one shape joined along a new axis."""
     if len(tensors) == 0:
@@ -152,6 +193,221 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     return concatenate([expand_dims(t, axis) for t in tensors], axis=axis)
 
 
+def chunk(x, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """x cut along ``dim`` into pieces of ceil(n / chunks) (the last may be smaller, and
+    there may be fewer than ``chunks``), as ``torch.chunk``; each piece is a view gate."""
+    if chunks < 1:
+        raise ValueError(f"chunk: chunks must be at least 1, got {chunks}")
+    n = _shape(x)[dim]
+    size = -(-n // chunks) or 1
+    lead = (slice(None),) * (dim % _ndim(x))
+    return tuple(getitem(x, lead + (slice(k, k + size),)) for k in range(0, n, size))
+
+
+def unbind(x, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices of x along ``dim``, that dim removed, as ``torch.unbind``."""
+    lead = (slice(None),) * (dim % _ndim(x))
+    return tuple(getitem(x, lead + (k,)) for k in range(_shape(x)[dim]))
+
+
+def expand(x, *sizes) -> Tensor:
+    """x broadcast to ``sizes``, −1 keeping a dim's size, as ``torch.Tensor.expand``."""
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+    shape = _shape(x)
+    lead = len(sizes) - len(shape)
+    if lead < 0:
+        raise ValueError(f"expand: {len(sizes)} sizes for a tensor of {len(shape)} dims")
+    full = tuple(shape[k - lead] if n == -1 and k >= lead else n for k, n in enumerate(sizes))
+    return apply(S.BroadcastTo(full), x)
+
+
+# --- reductions that PyTorch also answers with indices ------------------------------------
+
+
+def _values_at(x, indices: np.ndarray, axis: int, keepdims: bool) -> ValuesIndices:
+    """(x at ``indices`` along ``axis``, the indices), indices given with the axis kept
+    as size 1: the values are an indexing gate, so the gradient goes to those elements."""
+    shape = _shape(x)
+    if not shape:
+        return ValuesIndices(getitem(x, ()), Tensor(np.zeros((), dtype=np.int64)))
+    axis = axis % len(shape)
+    index = tuple(indices if a == axis else
+                  np.arange(n).reshape((n,) + (1,) * (len(shape) - a - 1))
+                  for a, n in enumerate(shape))
+    values = getitem(x, index)
+    indices = indices.astype(np.int64)
+    if not keepdims:
+        values, indices = squeeze(values, axis), np.squeeze(indices, axis)
+    return ValuesIndices(values, Tensor(indices))
+
+
+def _extreme(what: str, x, args: tuple, kwargs: dict, pick: Any, reduce: Any, pair: Any):
+    """max or min, called either way: ``reduce`` and ``pair`` are the gate classes."""
+    if len(args) == 1 and not kwargs and isinstance(args[0], (Tensor, np.ndarray)):
+        return apply(pair(), x, args[0])  # torch.max(a, b): the element-wise extreme
+    call = reduction_call(what, args, kwargs)
+    if not call.pytorch:
+        return apply(reduce(call.axis, call.keepdims), x)
+    data = _data(x)
+    if data.ndim and data.shape[call.axis] == 0:
+        raise IndexError(f"{what}: dim {call.axis} of shape {data.shape} is empty")
+    indices = pick(data, axis=call.axis % (data.ndim or 1), keepdims=True) if data.ndim \
+        else np.zeros((), dtype=np.int64)
+    return _values_at(x, indices, call.axis, call.keepdims)
+
+
+def max(x, *args, **kwargs):
+    """The largest elements, NumPy's way or PyTorch's (``gradgate.conventions``):
+
+    ``max(x)``, ``max(x, axis=1)``: the values (``amax``; tied elements share g);
+    ``max(x, 1)``, ``max(x, dim=1)``: ``(values, indices)``, the gradient to the index;
+    ``max(x, y)``: the element-wise ``maximum``.
+    """
+    return _extreme("max", x, args, kwargs, np.argmax, R.Max, E.Maximum)
+
+
+def min(x, *args, **kwargs):
+    """The smallest elements; called as :func:`max` is."""
+    return _extreme("min", x, args, kwargs, np.argmin, R.Min, E.Minimum)
+
+
+@implements("median")
+def median(x, *args, **kwargs):
+    """NumPy's median with ``axis=`` (or none): the mean of the two middle values of an
+    even count. With a ``dim`` (``median(x, 1)``, ``dim=1``), PyTorch's: ``(values,
+    indices)`` of the lower middle value, the index of its first occurrence (NaN, and its
+    index, where a slice holds one)."""
+    call = reduction_call("median", args, kwargs)
+    if not call.pytorch:
+        return apply(O.Median(call.axis, call.keepdims), x)
+    return _values_at(x, _lower_median_index(_data(x), call.axis), call.axis, call.keepdims)
+
+
+def _lower_median_index(a: np.ndarray, axis: int) -> np.ndarray:
+    if a.ndim == 0:
+        return np.zeros((), dtype=np.int64)
+    n = a.shape[axis]
+    if n == 0:
+        raise IndexError(f"median: dim {axis} of shape {a.shape} is empty")
+    middle = np.take(np.sort(a, axis=axis), [(n - 1) // 2], axis=axis)
+    nan = np.isnan(a).any(axis=axis, keepdims=True)
+    match = np.where(nan, np.isnan(a), a == middle)
+    return np.argmax(match, axis=axis, keepdims=True)
+
+
+def mode(x, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
+    """The most frequent value along ``dim`` (the smallest of equally frequent ones) and
+    the index of its last occurrence, as ``torch.mode``; the gradient goes to that index."""
+    a = _data(x)
+    if a.ndim == 0:
+        return _values_at(x, np.zeros((), dtype=np.int64), 0, keepdim)
+    t = np.moveaxis(a, dim, -1)  # (..., n)
+    n = t.shape[-1]
+    if n == 0:
+        raise IndexError(f"mode: dim {dim} of shape {a.shape} is empty")
+    counts = (t[..., :, None] == t[..., None, :]).sum(axis=-1)
+    frequent = counts == counts.max(axis=-1, keepdims=True)
+    value = np.where(frequent, t, np.inf).min(axis=-1, keepdims=True)
+    last = n - 1 - np.argmax((t == value)[..., ::-1], axis=-1, keepdims=True)
+    return _values_at(x, np.moveaxis(last, -1, dim), dim, keepdim)
+
+
+def _index_reduction(what: str, reduce: Any, x, args: tuple, kwargs: dict) -> Tensor:
+    kwargs = torch_keywords(what, kwargs)
+    return _constant(reduce(_data(x), *args, **kwargs))
+
+
+@implements("argmax")
+def argmax(x, *args, **kwargs) -> Tensor:
+    """Indices of the largest elements (the first of ties), NumPy's ``argmax``; ``dim=``
+    and ``keepdim=`` as PyTorch's. Indices carry no gradient."""
+    return _index_reduction("argmax", np.argmax, x, args, kwargs)
+
+
+@implements("argmin")
+def argmin(x, *args, **kwargs) -> Tensor:
+    """Indices of the smallest elements; see :func:`argmax`."""
+    return _index_reduction("argmin", np.argmin, x, args, kwargs)
+
+
+@implements("any")
+def any(x, *args, **kwargs) -> Tensor:
+    """Whether any element is true (non-zero), over ``axis``/``dim``; no gradient."""
+    return _index_reduction("any", np.any, x, args, kwargs)
+
+
+@implements("all")
+def all(x, *args, **kwargs) -> Tensor:
+    """Whether every element is true (non-zero), over ``axis``/``dim``; no gradient."""
+    return _index_reduction("all", np.all, x, args, kwargs)
+
+
+@implements("linalg.norm")
+def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
+    """``numpy.linalg.norm``: with ``axis`` None the 2-norm of every element (or, with
+    ``ord``, the vector norm of a 1-D or the matrix norm of a 2-D x); an int axis gives
+    vector norms (:class:`~gradgate.gates.norms.VectorNorm`), two axes matrix norms:
+    ``'fro'``, and ±1 / ±inf (the largest or smallest column / row sum of |x|), composed
+    of gates. Matrix ``ord`` 2, −2 and ``'nuc'`` need singular values and are refused."""
+    ndim = _ndim(x)
+    if axis is None:
+        if ord is None:
+            return apply(N.VectorNorm(2, None, keepdims), x)
+        if ndim not in (1, 2):
+            raise ValueError(f"norm: ord={ord!r} needs a 1-D or 2-D tensor, got {ndim}-D")
+        axis = tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if len(axes) == 1:
+        if isinstance(ord, str):
+            raise ValueError(f"norm: ord={ord!r} is a matrix norm; give two axes")
+        return apply(N.VectorNorm(ord, axes[0], keepdims), x)
+    if len(axes) != 2:
+        raise ValueError(f"norm: axis must be an int or two ints, got {axis}")
+    row, col = (a % ndim for a in axes)
+    if ord in (None, "fro"):
+        return apply(N.VectorNorm(2, (row, col), keepdims), x)
+    if ord in (1, -1, math.inf, -math.inf):
+        along, across = (row, col) if ord in (1, -1) else (col, row)
+        sums = apply(R.Sum(along, True), apply(E.Abs(), x))
+        out = apply((R.Max if ord > 0 else R.Min)(across, True), sums)
+        return out if keepdims else squeeze(out, (row, col))
+    raise ValueError(f"norm: matrix ord={ord!r} needs singular values, which gradgate.norm "
+                     "does not compute; use 'fro', 1, -1, inf or -inf")
+
+
+# --- comparisons (no gradient) ------------------------------------------------------------
+
+
+def eq(a, b) -> Tensor:
+    """a == b element-wise, a boolean tensor with no gradient (also ne, lt, le, gt, ge)."""
+    return _constant(np.equal(_data(a), _data(b)))
+
+
+def ne(a, b) -> Tensor:
+    return _constant(np.not_equal(_data(a), _data(b)))
+
+
+def lt(a, b) -> Tensor:
+    return _constant(np.less(_data(a), _data(b)))
+
+
+def le(a, b) -> Tensor:
+    return _constant(np.less_equal(_data(a), _data(b)))
+
+
+def gt(a, b) -> Tensor:
+    return _constant(np.greater(_data(a), _data(b)))
+
+
+def ge(a, b) -> Tensor:
+    return _constant(np.greater_equal(_data(a), _data(b)))
+
+
+def isnan(x) -> Tensor:
+    """Where x is NaN; no gradient (rules call it as ``xp.isnan``)."""
+    return _constant(np.isnan(_data(x)))
+
+
 # --- linear algebra --------------------------------------------------------------------
 
 
@@ -159,6 +415,7 @@ _MATVEC = L.MatVec()
 _MUL = E.Mul()
 
 
+@implements("matmul")
 def matmul(a, b) -> Tensor:
     """a @ b with NumPy's rules: vectors are promoted, batch axes broadcast.
 
@@ -195,6 +452,7 @@ def dot(a, b) -> Tensor:
     return matmul(a, b)
 
 
+@implements("outer")
 def outer(a, b) -> Tensor:
     """a ⊗ b = a bᵀ for vectors a (m,), b (n,): the shape of dE/dW (lecture 20.3b)."""
     return apply(_MUL, reshape(a, (-1, 1)), reshape(b, (1, -1)))

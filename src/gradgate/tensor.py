@@ -3,6 +3,7 @@ its gradient."""
 
 from __future__ import annotations
 
+import builtins
 import itertools
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,7 @@ class Tensor:
                  "__weakref__")
     __array_priority__ = 1000  # make ndarray <op> Tensor call the Tensor's reflected op
 
-    def __init__(self, data: Any, requires_grad: bool = False):
+    def __init__(self, data: Any, requires_grad: builtins.bool = False):
         if type(data) is not np.ndarray and backend.device_of_or_none(data) is None:
             data = _converted(data, None, "Tensor")
         self._data = data
@@ -91,7 +92,7 @@ class Tensor:
         bump(self._version)
 
     @property
-    def version(self) -> int:
+    def version(self) -> builtins.int:
         """The stamp of this buffer's last in-place change (0: never changed)."""
         return self._version[STAMP]
 
@@ -102,12 +103,20 @@ class Tensor:
         return self._data.shape
 
     @property
-    def ndim(self) -> int:
+    def ndim(self) -> builtins.int:
         return self._data.ndim
 
     @property
-    def size(self) -> int:
+    def size(self) -> Size:
+        """The number of elements, as NumPy's ``size``; called, the shape, as PyTorch's:
+        ``t.size()`` is ``t.shape`` and ``t.size(d)`` is ``t.shape[d]``."""
+        return Size(self._data.size, self._data.shape)
+
+    def numel(self) -> builtins.int:
         return self._data.size
+
+    def dim(self) -> builtins.int:
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
@@ -118,10 +127,10 @@ class Tensor:
         return backend.device_of(self._data)
 
     @property
-    def is_leaf(self) -> bool:
+    def is_leaf(self) -> builtins.bool:
         return self.node is None
 
-    def __len__(self) -> int:
+    def __len__(self) -> builtins.int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
@@ -147,10 +156,21 @@ class Tensor:
         return data if isinstance(data, np.ndarray) else backend.to_numpy(data)
 
     def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)``, ``np.array(t)``: an explicit conversion to the values, with no
+        gradient, whether or not t requires one (as ``t.numpy()``). NumPy *functions* on
+        a tensor never come here: they dispatch to gradgate (``gradgate.numpy_api``)."""
         a = self.numpy()
-        return a if dtype is None else a.astype(dtype)
+        if dtype is not None and np.dtype(dtype) != a.dtype:
+            return a.astype(dtype)
+        return a.copy() if copy else a
 
-    def item(self) -> float | int | bool:
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return numpy_api.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return numpy_api.array_function(func, args, kwargs)
+
+    def item(self) -> builtins.float | builtins.int | builtins.bool:
         if self.size != 1:
             raise ValueError(f"item: only a one-element tensor converts, this one is {self.shape}")
         return self._data.reshape(()).item()
@@ -158,13 +178,13 @@ class Tensor:
     def tolist(self) -> Any:
         return self.numpy().tolist()
 
-    def __float__(self) -> float:
+    def __float__(self) -> builtins.float:
         return float(self.item())
 
-    def __int__(self) -> int:
+    def __int__(self) -> builtins.int:
         return int(self.item())
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> builtins.bool:
         if self.size != 1:
             raise ValueError(
                 f"the truth value of a tensor of shape {self.shape} is ambiguous; "
@@ -172,14 +192,18 @@ class Tensor:
             )
         return bool(self.item())
 
-    def to(self, device: Any) -> Tensor:
-        """This tensor on ``device``; differentiable (gradients come back to this device)."""
-        return F.to_device(self, device)
+    def to(self, target: Any) -> Tensor:
+        """This tensor on a device (``"cpu"``, ``"cuda:0"``) or in a dtype (``gg.float64``,
+        ``np.int64``, ``"float32"``), as PyTorch's ``to``; differentiable (gradients come
+        back to this device and dtype; an integer dtype cuts the graph)."""
+        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
+            return F.to_device(self, target)
+        return F.astype(self, target)
 
     def cpu(self) -> Tensor:
         return F.to_device(self, "cpu")
 
-    def cuda(self, index: int = 0) -> Tensor:
+    def cuda(self, index: builtins.int = 0) -> Tensor:
         return F.to_device(self, f"cuda:{index}")
 
     def detach(self) -> Tensor:
@@ -189,7 +213,7 @@ class Tensor:
         t._version = self._version
         return t
 
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         """Mark a leaf as needing dE/d(it); only floating-point tensors can."""
         if requires_grad and self._data.dtype.kind not in "fc":
             raise TypeError(
@@ -255,6 +279,19 @@ class Tensor:
 
     def double(self) -> Tensor:
         return F.astype(self, np.float64)
+
+    def half(self) -> Tensor:
+        return F.astype(self, np.float16)
+
+    def long(self) -> Tensor:
+        """As int64: a constant, cut from the graph (no gradient flows through integers)."""
+        return F.astype(self, np.int64)
+
+    def int(self) -> Tensor:
+        return F.astype(self, np.int32)
+
+    def bool(self) -> Tensor:
+        return F.astype(self, np.bool_)
 
     # --- in-place changes (not recorded in the graph; counted by the version counter) -----
 
@@ -328,7 +365,7 @@ class Tensor:
         self._mutable("copy_")[...] = _raw(other)
         return self
 
-    def fill_(self, value: Any) -> Tensor:
+    def fill_(self, value: builtins.float) -> Tensor:
         self._mutable("fill_").fill(value)
         return self
 
@@ -366,6 +403,18 @@ class Tensor:
 
     def __rpow__(self, other):
         return F.pow(other, self)
+
+    def __mod__(self, other):
+        return F.remainder(self, other)
+
+    def __rmod__(self, other):
+        return F.remainder(other, self)
+
+    def __floordiv__(self, other):
+        return F.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return F.floor_divide(other, self)
 
     def __matmul__(self, other):
         return F.matmul(self, other)
@@ -421,36 +470,148 @@ class Tensor:
     def T(self) -> Tensor:
         return F.transpose(self)
 
-    def transpose(self, *axes) -> Tensor:
-        return F.transpose(self, _axes(axes))
+    def transpose(self, *dims) -> Tensor:
+        """Two dims, ``t.transpose(0, 1)``, are swapped, as PyTorch's; a permutation, as a
+        tuple (``t.transpose((1, 2, 0))``) or three or more dims, or none (reversed), is
+        NumPy's ``ndarray.transpose`` (``np.transpose(t, axes)`` is always NumPy's)."""
+        if len(dims) == 2 and all(isinstance(d, (int, np.integer)) for d in dims):
+            return F.swapaxes(self, *dims)
+        return F.transpose(self, _axes(dims))
 
-    def permute(self, *axes) -> Tensor:
-        return F.transpose(self, _axes(axes))
+    def permute(self, *dims) -> Tensor:
+        return F.permute(self, _axes(dims))
 
-    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+    def swapaxes(self, axis1: builtins.int, axis2: builtins.int) -> Tensor:
         return F.swapaxes(self, axis1, axis2)
+
+    swapdims = swapaxes
 
     def reshape(self, *shape) -> Tensor:
         return F.reshape(self, _axes(shape))
 
-    view = reshape
+    def view(self, *shape) -> Tensor:
+        """The same elements in a new shape, as PyTorch's ``view`` (and ``reshape``: a
+        gradgate tensor has no strides that could refuse it)."""
+        return F.reshape(self, _axes(shape))
 
-    def flatten(self) -> Tensor:
-        return F.reshape(self, (-1,))
+    def view_as(self, other: Tensor) -> Tensor:
+        return F.reshape(self, other.shape)
+
+    def contiguous(self) -> Tensor:
+        """This tensor: gradgate's arrays need no particular memory layout."""
+        return self
+
+    def flatten(self, start_dim: builtins.int = 0, end_dim: builtins.int = -1) -> Tensor:
+        return F.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim: builtins.int, sizes) -> Tensor:
+        return F.unflatten(self, dim, sizes)
 
     def expand_dims(self, axis) -> Tensor:
         return F.expand_dims(self, axis)
 
-    unsqueeze = expand_dims
+    def unsqueeze(self, dim: builtins.int) -> Tensor:
+        return F.unsqueeze(self, dim)
 
-    def squeeze(self, axis=None) -> Tensor:
-        return F.squeeze(self, axis)
+    def squeeze(self, dim=None) -> Tensor:
+        """Without size-1 dims; with ``dim``, only those of size 1 among them, others kept
+        as they are, as PyTorch's (``gg.squeeze``/``np.squeeze`` refuse them, as NumPy)."""
+        if dim is None:
+            return F.squeeze(self)
+        dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+        ndim = max(self.ndim, 1)
+        ones = tuple(d % ndim for d in dims if self.ndim and self.shape[d] == 1)
+        return F.squeeze(self, ones) if ones else self
 
-    def argmax(self, axis=None) -> Tensor:
-        return Tensor(self._data.argmax(axis=axis))
+    def expand(self, *sizes) -> Tensor:
+        return F.expand(self, *sizes)
 
-    def argmin(self, axis=None) -> Tensor:
-        return Tensor(self._data.argmin(axis=axis))
+    def expand_as(self, other: Tensor) -> Tensor:
+        return F.expand(self, other.shape)
+
+    def chunk(self, chunks: builtins.int, dim: builtins.int = 0) -> tuple[Tensor, ...]:
+        return F.chunk(self, chunks, dim)
+
+    def unbind(self, dim: builtins.int = 0) -> tuple[Tensor, ...]:
+        return F.unbind(self, dim)
+
+    # reductions that PyTorch answers with (values, indices) when given a dim
+    # (gradgate.conventions)
+
+    def max(self, *args, **kwargs):
+        return F.max(self, *args, **kwargs)
+
+    def min(self, *args, **kwargs):
+        return F.min(self, *args, **kwargs)
+
+    def median(self, *args, **kwargs):
+        """PyTorch's median: with no dim the lower middle value (``np.median(t)`` and
+        ``gg.median(t)`` are NumPy's, the mean of the two middle values); with a dim,
+        ``(values, indices)``; with ``axis=``, NumPy's."""
+        if not args and not kwargs:
+            return F.median(self.reshape(-1), 0).values
+        return F.median(self, *args, **kwargs)
+
+    def mode(self, dim: builtins.int = -1, keepdim: builtins.bool = False):
+        return F.mode(self, dim, keepdim)
+
+    def argmax(self, *args, **kwargs) -> Tensor:
+        return F.argmax(self, *args, **kwargs)
+
+    def argmin(self, *args, **kwargs) -> Tensor:
+        return F.argmin(self, *args, **kwargs)
+
+    def any(self, *args, **kwargs) -> Tensor:
+        return F.any(self, *args, **kwargs)
+
+    def all(self, *args, **kwargs) -> Tensor:
+        return F.all(self, *args, **kwargs)
+
+    def norm(self, ord=None, axis=None, keepdims: builtins.bool = False, **kwargs) -> Tensor:
+        """NumPy's ``linalg.norm`` of this tensor; ``p=``, ``dim=``, ``keepdim=`` as
+        PyTorch's ``norm`` names them."""
+        ord = kwargs.pop("p", ord)
+        kwargs = torch_keywords("norm", kwargs)
+        axis, keepdims = kwargs.pop("axis", axis), kwargs.pop("keepdims", keepdims)
+        if kwargs:
+            raise TypeError(f"norm: unexpected keyword arguments {sorted(kwargs)}")
+        return F.norm(self, ord, axis, keepdims)
+
+    def eq(self, other) -> Tensor:
+        return F.eq(self, other)
+
+    def ne(self, other) -> Tensor:
+        return F.ne(self, other)
+
+    def lt(self, other) -> Tensor:
+        return F.lt(self, other)
+
+    def le(self, other) -> Tensor:
+        return F.le(self, other)
+
+    def gt(self, other) -> Tensor:
+        return F.gt(self, other)
+
+    def ge(self, other) -> Tensor:
+        return F.ge(self, other)
+
+    def lerp(self, end, weight) -> Tensor:
+        return F.lerp(self, end, weight)
+
+
+class Size(int):
+    """A tensor's element count that, called, gives its shape: NumPy's ``t.size`` and
+    PyTorch's ``t.size()`` / ``t.size(d)`` at once."""
+
+    shape: tuple[int, ...]
+
+    def __new__(cls, count: int, shape: tuple[int, ...]) -> Size:
+        size = super().__new__(cls, count)
+        size.shape = shape
+        return size
+
+    def __call__(self, dim: int | None = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
 
 
 def _read_only(array: Any) -> Any:
@@ -564,8 +725,8 @@ def _install_methods() -> None:
     from .gates import REGISTRY
 
     for cls in REGISTRY.values():
-        for name in cls.methods:
-            function = getattr(F, name)
+        for name in cls.methods:  # a method named as a function calls it; else the gate's
+            function = getattr(F, name, None) or getattr(F, cls.function or name)
 
             def method(self: Tensor, *args: Any, _function: Any = function, **kwargs: Any) -> Any:
                 return _function(self, *args, **kwargs)
@@ -575,7 +736,9 @@ def _install_methods() -> None:
             setattr(Tensor, name, method)
 
 
-from . import engine  # noqa: E402  (engine and functional use Tensor)
+# engine, functional and numpy_api use Tensor, so they are imported after it
+from . import engine, numpy_api  # noqa: E402
 from . import functional as F  # noqa: E402
+from .conventions import torch_keywords  # noqa: E402
 
 _install_methods()

@@ -569,6 +569,23 @@ def _from_samples(name: str) -> Callable[[Builder], None]:
     return recipe
 
 
+def _fresh(name: str) -> Callable[[Builder], None]:
+    """The recipe of a gate with jumps, kinks or singular points inside its samples' range
+    (rounding, remainders, order statistics, norms with |s| or max, arctan2 and hypot at the
+    origin): one of its sample cases, every float input a new leaf holding the sample's
+    values, which are kept away from them."""
+    def recipe(b: Builder) -> None:
+        cases = REGISTRY[name].samples(Draw(b.rng))
+        sample = cases[b.draw(st.integers(0, len(cases) - 1), label="sample")]
+        args = tuple(b.leaf_from(a) if a.dtype.kind == "f" else Const(a) for a in sample.inputs)
+        b.add(name, dict(sample.params), args)
+
+    return recipe
+
+
+_KINKED = ("Sign", "Floor", "Ceil", "Trunc", "Round", "FloorDivide", "Remainder", "Fmod",
+           "Fmax", "Fmin", "Median", "VectorNorm", "Arctan2", "Hypot")
+
 RECIPES: dict[str, Callable[[Builder], None]] = {
     "Add": _binary("Add"),
     "Sub": _binary("Sub"),
@@ -612,6 +629,8 @@ RECIPES: dict[str, Callable[[Builder], None]] = {
     "BCEWithLogits": _bce,
     "CrossEntropy": _cross_entropy,
 }
+
+RECIPES.update({name: _fresh(name) for name in _KINKED})
 
 for _name in REGISTRY:  # every registered gate is fuzzed, by hand-written recipe or samples
     RECIPES.setdefault(_name, _from_samples(_name))

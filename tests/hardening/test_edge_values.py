@@ -34,11 +34,15 @@ NON_FINITE_DIFFERS = {
     "Pow": "d/dy at x = 0, y < 0: NaN (PyTorch −inf)",
     "Gelu": "float32 +inf: +inf (PyTorch NaN)",
     "Softsign": "d/dx at ±inf: 0 (PyTorch NaN)",
+    "Prod": "±inf in a slice: the product of the others (PyTorch: NaN from inf / inf)",
+    "Cumprod": "±inf in a slice: the products of the others (PyTorch: NaN from inf / inf)",
+    "Median": "±inf in every element: NumPy's ±inf (the reference, torch.quantile: NaN)",
 }
 
 # The gradient with respect to a NaN element is not PyTorch's for these; the forward value
 # is (NaN), and test_gradient_at_nan_is_as_documented pins down the gradient.
-NAN_GRADIENT_DIFFERS = {"Abs", "Relu", "Maximum", "Minimum", "Hardtanh"}
+NAN_GRADIENT_DIFFERS = {"Abs", "Relu", "Maximum", "Minimum", "Hardtanh", "Cumprod", "Median",
+                        "VectorNorm"}
 
 
 def _float_inputs(name: str, sample: Sample) -> list[int]:

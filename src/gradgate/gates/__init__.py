@@ -5,7 +5,21 @@ gate, write a :class:`Gate` subclass with ``forward``, ``vjp``, ``samples`` and
 ``reference`` and decorate it with :func:`register` (see ``docs/writing-a-gate.md``).
 """
 
-from . import activations, elementwise, layers, linalg, losses, reduce, shape  # noqa: F401  (fills REGISTRY)
+from . import (  # noqa: F401  (fills REGISTRY)
+    activations,
+    elementwise,
+    exponential,
+    layers,
+    linalg,
+    losses,
+    norms,
+    order,
+    reduce,
+    rounding,
+    scan,
+    shape,
+    trig,
+)
 from .base import REGISTRY, Draw, Gate, Sample, register, samples
 
 __all__ = ["REGISTRY", "Draw", "Gate", "Sample", "register", "samples"]

@@ -62,6 +62,16 @@ class Gate:
     ``gradients`` per input, J^T g in text with ``{g}`` for dE/d(out):
                   ``("{g} ⊙ {out} ⊙ (1 − {out})",)``; ``tex_gradients`` in LaTeX. Empty
                   where only the general (∂out/∂x)ᵀ g form is shown.
+    ``numpy``     the NumPy functions (and ufuncs) that ``gradgate.<function>`` computes
+                  with NumPy's meaning, so that ``np.sin(t)`` on a Tensor runs this gate
+                  (``gradgate.numpy_api``); ``numpy_keywords`` renames NumPy's keywords
+                  to the constructor's (``{"ddof": "correction"}``) and
+                  ``numpy_defaults`` gives the constructor values that make NumPy's
+                  defaults (``{"correction": 0}``).
+    ``promoted``  which inputs are brought to one dtype, PyTorch's result type
+                  (``gradgate.dtypes.result_dtype``), before the rule runs: a slice of
+                  the inputs, or None where the dtypes mean different things (labels,
+                  indices).
     """
 
     function: ClassVar[str | None] = None
@@ -70,6 +80,10 @@ class Gate:
     tex: ClassVar[str] = ""
     gradients: ClassVar[tuple[str, ...]] = ()
     tex_gradients: ClassVar[tuple[str, ...]] = ()
+    numpy: ClassVar[tuple[str, ...]] = ()
+    numpy_keywords: ClassVar[dict[str, str]] = {}
+    numpy_defaults: ClassVar[dict[str, Any]] = {}
+    promoted: ClassVar[slice | None] = None
     vjp_keywords: ClassVar[frozenset[str]] = frozenset()  # set for each subclass, below
     saves: ClassVar[bool] = False  # "saved" in vjp_keywords: forward returns (output, saved)
 
@@ -216,6 +230,7 @@ def samples(rng: np.random.Generator | None = None) -> dict[str, list[Sample]]:
 def functional_form(cls: type[Gate]) -> Callable[..., Any]:
     """``gradgate.<cls.function>``: apply a gate of ``cls`` to the inputs, the remaining
     arguments going to its constructor. Parameterless gates share one instance."""
+    from ..conventions import torch_keywords
     from ..engine import apply  # the engine imports the gates; this runs after both
 
     names = forward_input_names(cls)
@@ -231,6 +246,8 @@ def functional_form(cls: type[Gate]) -> Callable[..., Any]:
         count = len(names)
 
         def with_params(*args: Any, **kwargs: Any) -> Any:
+            if "dim" in kwargs or "keepdim" in kwargs:  # PyTorch's names for axis, keepdims
+                kwargs = torch_keywords(cls.function or cls.__name__, kwargs)
             if len(args) < count:
                 raise TypeError(f"{cls.function}() takes {count} input(s): "
                                 f"{', '.join(names)}")
@@ -261,3 +278,14 @@ def functional_form(cls: type[Gate]) -> Callable[..., Any]:
     fn.__doc__ = cls.__doc__
     fn.__module__ = "gradgate.functional"
     return fn
+
+
+def implements(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a hand-written function of ``gradgate.functional`` as computing the NumPy
+    functions ``names`` with NumPy's meaning, as ``Gate.numpy`` marks a gate's form."""
+
+    def mark(function: Callable[..., Any]) -> Callable[..., Any]:
+        function.numpy = names  # type: ignore[attr-defined]
+        return function
+
+    return mark

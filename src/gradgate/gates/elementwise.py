@@ -36,7 +36,8 @@ class Add(Gate):
     J is the identity for both inputs: dE/dx = dE/dy = dE/dz.
     """
 
-    function = "add"
+    function, methods, numpy = "add", ("add",), ("add",)
+    promoted = slice(None)
     formula, tex = "{out} = {x} + {y}", "{out} = {x} + {y}"
     gradients = tex_gradients = ("{g}", "{g}")
 
@@ -56,7 +57,8 @@ class Add(Gate):
 class Sub(Gate):
     """z = x − y.   dE/dx = g,  dE/dy = −g."""
 
-    function = "sub"
+    function, methods, numpy = "sub", ("sub", "subtract"), ("subtract",)
+    promoted = slice(None)
     formula, tex = "{out} = {x} − {y}", "{out} = {x} - {y}"
     gradients, tex_gradients = ("{g}", "−{g}"), ("{g}", "-{g}")
 
@@ -76,7 +78,8 @@ class Sub(Gate):
 class Mul(Gate):
     """z = x ⊙ y.   dE/dx = g ⊙ y,  dE/dy = g ⊙ x."""
 
-    function = "mul"
+    function, methods, numpy = "mul", ("mul", "multiply"), ("multiply",)
+    promoted = slice(None)
     formula, tex = "{out} = {x} ⊙ {y}", "{out} = {x} \\odot {y}"
     gradients = ("{y} ⊙ {g}", "{x} ⊙ {g}")
     tex_gradients = ("{y} \\odot {g}", "{x} \\odot {g}")
@@ -97,7 +100,8 @@ class Mul(Gate):
 class Div(Gate):
     """z = x / y.   dE/dx = g / y,  dE/dy = −g ⊙ z / y."""
 
-    function = "div"
+    function, methods, numpy = "div", ("div", "divide"), ("divide", "true_divide")
+    promoted = slice(None)
     formula, tex = "{out} = {x} / {y}", "{out} = {x} / {y}"
     gradients = ("{g} / {y}", "−{g} ⊙ {out} / {y}")
     tex_gradients = ("{g} / {y}", "-{g} \\odot {out} / {y}")
@@ -127,8 +131,8 @@ class Pow(Gate):
     dE/dy = g ⊙ z ln x, taken as 0 where x = 0 and NaN where x < 0 (as PyTorch).
     """
 
-    function = "pow"
-    methods = ("pow",)
+    function, methods, numpy = "pow", ("pow",), ("power", "pow")
+    promoted = slice(None)
     formula, tex = "{out} = {x} ** {y}", "{out} = {x}^{{{y}}}"
     gradients = ("{y} {x}^({y} − 1) ⊙ {g}", "{out} ln {x} ⊙ {g}")
 
@@ -180,7 +184,8 @@ class _Extreme(Gate):
 class Maximum(_Extreme):
     """z = max(x, y) element-wise; the gradient goes to the larger input."""
 
-    function = "maximum"
+    function, methods, numpy = "maximum", ("maximum",), ("maximum",)
+    promoted = slice(None)
     formula, tex = "{out} = max({x}, {y})", "{out} = \\max({x}, {y})"
 
     def forward(self, xp, x, y):
@@ -198,7 +203,8 @@ class Maximum(_Extreme):
 class Minimum(_Extreme):
     """z = min(x, y) element-wise; the gradient goes to the smaller input."""
 
-    function = "minimum"
+    function, methods, numpy = "minimum", ("minimum",), ("minimum",)
+    promoted = slice(None)
     formula, tex = "{out} = min({x}, {y})", "{out} = \\min({x}, {y})"
 
     def forward(self, xp, x, y):
@@ -216,6 +222,7 @@ class Minimum(_Extreme):
 class Where(Gate):
     """z = x where cond else y.  cond gets no gradient; dE/dx = g·[cond], dE/dy = g·[¬cond]."""
 
+    promoted = slice(1, None)  # x and y; cond stays boolean
     formula = "{out} = {x} where {cond} else {y}"
     tex = "{out} = [{cond}]\\,{x} + [\\lnot {cond}]\\,{y}"
 
@@ -244,7 +251,7 @@ class Where(Gate):
 class Neg(Gate):
     """o = −s.   dE/ds = −g."""
 
-    function = "neg"
+    function, methods, numpy = "neg", ("neg", "negative"), ("negative",)
     formula, tex = "{out} = −{s}", "{out} = -{s}"
     gradients, tex_gradients = ("−{g}",), ("-{g}",)
 
@@ -264,7 +271,7 @@ class Neg(Gate):
 class Exp(Gate):
     """o = e^s.   dE/ds = g ⊙ o.  Overflows quietly to inf, as PyTorch does."""
 
-    function, methods = "exp", ("exp",)
+    function, methods, numpy = "exp", ("exp",), ("exp",)
     formula, tex = "{out} = e^{s}", "{out} = e^{{{s}}}"
     gradients, tex_gradients = ("{out} ⊙ {g}",), ("{out} \\odot {g}",)
 
@@ -285,7 +292,7 @@ class Exp(Gate):
 class Log(Gate):
     """o = ln s.   dE/ds = g / s."""
 
-    function, methods = "log", ("log",)
+    function, methods, numpy = "log", ("log",), ("log",)
     formula, tex = "{out} = ln {s}", "{out} = \\ln {s}"
     gradients, tex_gradients = ("{g} / {s}",), ("{g} / {s}",)
 
@@ -307,7 +314,7 @@ class Log(Gate):
 class Sqrt(Gate):
     """o = √s.   dE/ds = g / (2o)."""
 
-    function, methods = "sqrt", ("sqrt",)
+    function, methods, numpy = "sqrt", ("sqrt",), ("sqrt",)
     formula, tex = "{out} = √{s}", "{out} = \\sqrt{{{s}}}"
     gradients, tex_gradients = ("{g} / (2 {out})",), ("{g} / (2 {out})",)
 
@@ -327,7 +334,7 @@ class Sqrt(Gate):
 class Abs(Gate):
     """o = |s|.   dE/ds = g ⊙ sign(s), with the subgradient 0 at s = 0 (as PyTorch)."""
 
-    function, methods = "abs", ("abs",)
+    function, methods, numpy = "abs", ("abs", "absolute"), ("absolute", "abs", "fabs")
     formula, tex = "{out} = |{s}|", "{out} = |{s}|"
     gradients = ("sign({s}) ⊙ {g}",)
     tex_gradients = ("\\operatorname{{sign}}({s}) \\odot {g}",)
@@ -348,7 +355,7 @@ class Abs(Gate):
 class Tanh(Gate):
     """o = tanh s.   dE/ds = g ⊙ (1 − o²)."""
 
-    function, methods = "tanh", ("tanh",)
+    function, methods, numpy = "tanh", ("tanh",), ("tanh",)
     formula, tex = "{out} = tanh {s}", "{out} = \\tanh {s}"
     gradients, tex_gradients = ("(1 − {out}²) ⊙ {g}",), ("(1 - {out}^2) \\odot {g}",)
 
@@ -414,7 +421,7 @@ class Relu(Gate):
 class LeakyRelu(Gate):
     """o = s where s > 0 else slope·s.   dE/ds = g where s > 0, else slope·g."""
 
-    function = "leaky_relu"
+    function, methods = "leaky_relu", ("leaky_relu",)
     formula = "{out} = {s} where {s} > 0 else slope·{s}"
 
     def __init__(self, slope: float = 0.01):
@@ -438,7 +445,7 @@ class LeakyRelu(Gate):
 class Softplus(Gate):
     """o = ln(1 + e^s), computed as logaddexp(0, s).   dE/ds = g ⊙ σ(s)."""
 
-    function = "softplus"
+    function, methods = "softplus", ("softplus",)
     formula, tex = "{out} = ln(1 + e^{s})", "{out} = \\ln(1 + e^{{{s}}})"
     gradients, tex_gradients = ("σ({s}) ⊙ {g}",), ("\\sigma({s}) \\odot {g}",)
 
@@ -458,8 +465,8 @@ class Softplus(Gate):
 class Clip(Gate):
     """o = min(max(s, low), high).   dE/ds = g where low ≤ s ≤ high, else 0 (as PyTorch)."""
 
-    function = "clip"
-    methods = ("clip", "clamp")
+    function, methods, numpy = "clip", ("clip", "clamp"), ("clip",)
+    numpy_keywords = {"a_min": "low", "a_max": "high", "min": "low", "max": "high"}
     formula = "{out} = min(max({s}, low), high)"
 
     def __init__(self, low: float | None = None, high: float | None = None):

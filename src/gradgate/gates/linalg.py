@@ -68,6 +68,7 @@ class MatMul(Gate):
     matrices by ``gradgate.matmul`` before they reach this gate.
     """
 
+    promoted = slice(None)
     formula, tex = "{out} = {A} {B}", "{out} = {A}\\, {B}"
     gradients = ("{g} {B}ᵀ", "{A}ᵀ {g}")
     tex_gradients = ("{g}\\, {B}^\\top", "{A}^\\top {g}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .base import Gate, Sample, register
 
 
@@ -76,7 +78,7 @@ class Reduction(Gate):
 class Sum(Reduction):
     """o = Σ s over the axes.   dE/ds = g, copied along every summed axis."""
 
-    function, methods = "sum", ("sum",)
+    function, methods, numpy = "sum", ("sum",), ("sum",)
     formula, tex = "{out} = Σ {s}", "{out} = \\sum {s}"
 
     def reduce(self, xp, s, axes):
@@ -94,7 +96,7 @@ class Sum(Reduction):
 class Mean(Reduction):
     """o = (1/N) Σ s over the axes.   dE/ds = g / N, copied along every averaged axis."""
 
-    function, methods = "mean", ("mean",)
+    function, methods, numpy = "mean", ("mean",), ("mean",)
     formula, tex = "{out} = mean {s}", "{out} = \\tfrac{{1}}{{N}} \\sum {s}"
 
     def reduce(self, xp, s, axes):
@@ -134,7 +136,7 @@ class _Extremum(Reduction):
 class Max(_Extremum):
     """o = max s over the axes."""
 
-    function, methods = "max", ("max",)
+    function, methods, numpy = "amax", ("amax",), ("amax", "max")
     formula, tex = "{out} = max {s}", "{out} = \\max {s}"
 
     def reduce(self, xp, s, axes):
@@ -148,7 +150,7 @@ class Max(_Extremum):
 class Min(_Extremum):
     """o = min s over the axes."""
 
-    function, methods = "min", ("min",)
+    function, methods, numpy = "amin", ("amin",), ("amin", "min")
     formula, tex = "{out} = min {s}", "{out} = \\min {s}"
 
     def reduce(self, xp, s, axes):
@@ -194,7 +196,9 @@ class Var(Reduction):
         super().__init__(axis, keepdims)
         self.correction = correction
 
-    function, methods = "var", ("var",)
+    function, methods, numpy = "var", ("var",), ("var",)
+    numpy_keywords = {"ddof": "correction"}
+    numpy_defaults = {"correction": 0}
     formula = "{out} = Σ ({s} − mean {s})² / (N − correction)"
 
     def reduce(self, xp, s, axes):
@@ -215,3 +219,116 @@ class Var(Reduction):
 
     def reference(self, torch, s):
         return torch.var(s, dim=self._dims(s), keepdim=self.keepdims, correction=self.correction)
+
+
+@register
+class Prod(Reduction):
+    """o = Π s over the axes.
+
+    dE/ds_k = g ⊙ Π_{j≠k} s_j: g ⊙ o / s_k when no element of s is 0 (as PyTorch), else
+    the product of the others computed directly (exclusive products from both ends), so
+    that a zero gets the product of the rest and not 0/0.
+    """
+
+    function, methods, numpy = "prod", ("prod",), ("prod",)
+    formula, tex = "{out} = Π {s}", "{out} = \\prod {s}"
+
+    def reduce(self, xp, s, axes):
+        return xp.prod(s, axis=axes, keepdims=self.keepdims)
+
+    def vjp(self, xp, g, o, s):
+        axes = normalize_axis(self.axis, s.ndim)
+        g = self._expand(xp, g, axes)
+        if not xp.any(s == 0):
+            return (g * self._expand(xp, o, axes) / s,)
+        return (g * _others_product(xp, s, axes),)
+
+    @staticmethod
+    def samples(draw):
+        u = draw.positive
+        return [
+            Sample((u(3, 4) * np.where(draw.uniform(3, 4) > 0, 1.0, -1.0),)),
+            Sample((u(3, 4),), {"axis": 1}),
+            Sample((u(2, 3, 4),), {"axis": (0, 2), "keepdims": True}),
+            Sample((u(3, 4) * (draw.uniform(3, 4) > -0.6),), {"axis": 0}),  # some zeros
+        ]
+
+    def reference(self, torch, s):
+        dims = range(s.ndim) if self.axis is None else normalize_axis(self.axis, s.ndim)
+        for d in sorted(dims, reverse=True):
+            s = torch.prod(s, dim=d, keepdim=True)
+        if not self.keepdims:
+            s = s.reshape([n for k, n in enumerate(s.shape) if k not in set(dims)])
+        return s
+
+
+def axes_last(xp, s, axes):
+    """s with the ``axes`` moved to the end and flattened into one: (t, order), where t
+    has shape (kept sizes..., N) and ``order`` is the permutation applied."""
+    kept = [a for a in range(s.ndim) if a not in axes]
+    order = tuple(kept + list(axes))
+    n = 1
+    for a in axes:
+        n *= s.shape[a]
+    return xp.transpose(s, order).reshape(tuple(s.shape[a] for a in kept) + (n,)), order
+
+
+def axes_back(xp, t, shape, order):
+    """The inverse of :func:`axes_last`: t (kept sizes..., N) back to ``shape``."""
+    t = t.reshape(tuple(shape[a] for a in order))
+    inverse = [0] * len(order)
+    for k, a in enumerate(order):
+        inverse[a] = k
+    return xp.transpose(t, tuple(inverse))
+
+
+def _others_product(xp, s, axes):
+    """Π_{j≠k} s_j for every element k, the product over ``axes`` of all the others: the
+    exclusive running products from the left and from the right, multiplied."""
+    t, order = axes_last(xp, s, axes)
+    ones = xp.ones_like(t[..., :1])
+    left = xp.cumprod(xp.concatenate([ones, t[..., :-1]], axis=-1), axis=-1)
+    flipped = t[..., ::-1]
+    right = xp.cumprod(xp.concatenate([ones, flipped[..., :-1]], axis=-1), axis=-1)[..., ::-1]
+    return axes_back(xp, left * right, s.shape, order)
+
+
+@register
+class Std(Reduction):
+    """o = √(Σ (s − mean s)² / (N − correction)) over the axes (unbiased by default, as
+    ``torch.std``; ``correction=0``, NumPy's ``ddof=0``, gives NumPy's default).
+
+    dE/ds = g ⊙ (s − mean s) / (o (N − correction)); 0 where o = 0 (a constant slice), as
+    PyTorch.
+    """
+
+    numpy_keywords = {"ddof": "correction"}
+    numpy_defaults = {"correction": 0}
+
+    def __init__(self, axis=None, keepdims: bool = False, correction: int = 1):
+        super().__init__(axis, keepdims)
+        self.correction = correction
+
+    function, methods, numpy = "std", ("std",), ("std",)
+    formula = "{out} = √(Σ ({s} − mean {s})² / (N − correction))"
+
+    def reduce(self, xp, s, axes):
+        return xp.std(s, axis=axes, keepdims=self.keepdims, ddof=self.correction)
+
+    def vjp(self, xp, g, o, s):
+        axes = normalize_axis(self.axis, s.ndim)
+        d = s - xp.mean(s, axis=axes, keepdims=True)
+        dof = self._count(s, axes) - self.correction
+        scale = 1 / dof if dof else math.inf
+        o = self._expand(xp, o, axes)
+        g = xp.where(o == 0, 0, self._expand(xp, g, axes) / xp.where(o == 0, 1, o))
+        return (g * d * scale,)
+
+    @staticmethod
+    def samples(draw):
+        return Reduction.samples(draw) + [
+            Sample((draw.normal(3, 4),), {"axis": 1, "correction": 0})
+        ]
+
+    def reference(self, torch, s):
+        return torch.std(s, dim=self._dims(s), keepdim=self.keepdims, correction=self.correction)

@@ -198,6 +198,7 @@ class ScatterAdd(Gate):
 class Concatenate(Gate):
     """o = [s_1, s_2, ...] joined along ``axis``.   dE/ds_k = the slice of g that s_k filled."""
 
+    promoted = slice(None)
     formula = "{out} = [x0, x1, …] joined"
 
     def __init__(self, axis: int = 0):
