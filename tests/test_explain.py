@@ -7,11 +7,10 @@ import pytest
 
 import gradgate as gg
 import gradgate.check
-from gradgate.gates import REGISTRY, Gate
+from gradgate.gates import REGISTRY, Gate, samples
 from gradgate.gates.elementwise import Add, Sigmoid
 from gradgate.gates.linalg import MatVec
 from gradgate.gates.losses import Softmax, SqErr
-from gradgate.gates import samples
 
 local_jacobian = gradgate.check.local_jacobian
 explain_gate = gradgate.check.explain_gate

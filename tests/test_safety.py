@@ -51,7 +51,8 @@ def test_rebinding_data_or_a_retained_graph_step_is_refused_at_backward():
     W, x = params()
     loss = gg.sigmoid(gg.matvec(W, x)).sum()
     W.data = W.data - 0.1  # a new array: allowed, and stamped
-    with pytest.raises(RuntimeError, match=r"MatVec: input 0 \(W, shape \(2, 3\)\) changed in place"):
+    changed = r"MatVec: input 0 \(W, shape \(2, 3\)\) changed in place"
+    with pytest.raises(RuntimeError, match=changed):
         loss.backward()
     W, x = params()
     loss = gg.sigmoid(gg.matvec(W, x)).sum()

@@ -7,7 +7,8 @@
 """
 
 # isort: off
-from .tensor import Tensor, as_tensor, from_numpy, tensor  # first: the engine and the gates' API build on it
+# first: the engine and the gates' API build on it
+from .tensor import Tensor, as_tensor, from_numpy, tensor
 # isort: on
 from . import check, data, nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly

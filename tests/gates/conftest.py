@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import gradgate as gg
-from gradgate.gates import REGISTRY
-from gradgate.gates import Sample, samples
+from gradgate.gates import REGISTRY, Sample, samples
 
 SAMPLES = samples(np.random.default_rng(1234))
 CASES = [(name, k, s) for name, cases in sorted(SAMPLES.items()) for k, s in enumerate(cases)]

@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 
 import gradgate as gg
-from gradgate.gates import REGISTRY
-from gradgate.gates import Sample, samples
+from gradgate.gates import REGISTRY, Sample, samples
 
 from .reference import differences, needs_torch, run_gradgate, run_torch, torch
 

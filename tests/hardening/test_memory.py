@@ -20,10 +20,8 @@ import pytest
 import gradgate as gg
 from gradgate import nn, optim
 from gradgate.engine import apply
-from gradgate.gates import REGISTRY
-from gradgate.gates import elementwise as E
+from gradgate.gates import REGISTRY, samples
 from gradgate.gates.base import Gate
-from gradgate.gates import samples
 
 PACKAGE = os.path.dirname(gg.__file__)
 STEPS = int(os.environ.get("GRADGATE_MEMORY_STEPS", "10000"))
