@@ -10,7 +10,7 @@
 # first: the engine and the gates' API build on it
 from .tensor import Tensor, as_tensor, from_numpy, tensor
 # isort: on
-from . import check, data, nn, optim, viz
+from . import check, data, linalg, nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .check import jacobian
 from .engine import apply, enable_grad, grad, is_grad_enabled, no_grad

@@ -5,7 +5,15 @@ gate, write a :class:`Gate` subclass with ``forward``, ``vjp``, ``samples`` and
 ``reference`` and decorate it with :func:`register` (see ``docs/writing-a-gate.md``).
 """
 
-from . import elementwise, linalg, losses, reduce, shape  # noqa: F401  (fills REGISTRY)
+from . import (  # noqa: F401  (fills REGISTRY)
+    decompositions,
+    elementwise,
+    indexing,
+    linalg,
+    losses,
+    reduce,
+    shape,
+)
 from .base import REGISTRY, Draw, Gate, Sample, register, samples
 
 __all__ = ["REGISTRY", "Draw", "Gate", "Sample", "register", "samples"]

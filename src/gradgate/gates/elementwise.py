@@ -217,6 +217,7 @@ class Where(Gate):
     """z = x where cond else y.  cond gets no gradient; dE/dx = g·[cond], dE/dy = g·[¬cond]."""
 
     formula = "{out} = {x} where {cond} else {y}"
+    methods = ("masked_fill", "tril", "triu")  # gradgate.indexing composes them of Where
     tex = "{out} = [{cond}]\\,{x} + [\\lnot {cond}]\\,{y}"
 
     def forward(self, xp, cond, x, y):
