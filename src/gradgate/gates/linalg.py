@@ -7,7 +7,6 @@ from __future__ import annotations
 import collections
 import functools
 import math
-from typing import Any
 
 import numpy as np
 
@@ -164,30 +163,14 @@ def parse_subscripts(subscripts: str, ndims: tuple[int, ...]) -> tuple[tuple[str
     return tuple(explicit), output
 
 
-@functools.lru_cache(maxsize=1024)
-def contraction_path(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> Any:
-    """The pairwise contraction order NumPy's greedy optimiser picks for these shapes,
-    found once per (subscripts, shapes) and then reused (``np.einsum(optimize=True)``
-    searches again on every call)."""
-    if len(shapes) < 3 and not _needs_blas(subscripts):
-        return False  # one operand, or two with nothing to contract: einsum's own loop
-    dummies = [np.lib.stride_tricks.as_strided(np.empty(1), s, [0] * len(s)) for s in shapes]
-    return np.einsum_path(subscripts, *dummies, optimize="greedy")[0]
-
-
-def _needs_blas(subscripts: str) -> bool:
-    inputs, _, output = subscripts.partition("->")
-    terms = inputs.split(",")
-    return len(terms) == 2 and bool(set(terms[0]) & set(terms[1]) - set(output))
-
-
 @register
 class Einsum(Gate):
     """o = Σ over the summed letters of Π_k x_k, in Einstein notation (``"ij,jk->ik"``).
 
     Any subscripts NumPy takes: implicit or explicit output, ``...``, repeated letters in
     one operand (a diagonal: ``"ii->i"``), size-1 axes broadcasting. The contraction order
-    is NumPy's greedy one, found once per subscripts and shapes.
+    is NumPy's greedy one, found once per subscripts and shapes, and each pairwise step a
+    (batched) matrix product (``backend.einsum``).
 
     The gradient of an einsum is an einsum: dE/dx_k is g contracted with every other
     operand, written back on x_k's letters. A letter that x_k alone holds (summed inside
@@ -209,13 +192,20 @@ class Einsum(Gate):
         subscripts = ",".join(terms) + "->" + output
         for term, x in zip(terms, operands, strict=True):
             for letter in set(term):
-                sizes = {n for t, n in zip(term, x.shape, strict=True) if t == letter}
-                if len(sizes) > 1:
+                repeated = {n for t, n in zip(term, x.shape, strict=True) if t == letter}
+                if len(repeated) > 1:
                     raise ValueError(f"einsum: repeated subscript {letter!r} in {term!r} "
-                                     f"names axes of sizes {sorted(sizes)}")
-        path = contraction_path(subscripts, tuple(x.shape for x in operands))
+                                     f"names axes of sizes {sorted(repeated)}")
+        sizes: dict[str, set[int]] = {}
+        for term, x in zip(terms, operands, strict=True):
+            for letter, n in zip(term, x.shape, strict=True):
+                sizes.setdefault(letter, set()).add(n)
+        for letter, found in sizes.items():
+            if len(found - {1}) > 1:
+                raise ValueError(f"einsum: subscript {letter!r} names axes of sizes "
+                                 f"{sorted(found)} in {self.subscripts!r}")
         try:
-            return xp.einsum(subscripts, *operands, optimize=path)
+            return xp.einsum(subscripts, *operands)
         except ValueError as e:
             shapes = ", ".join(str(x.shape) for x in operands)
             raise ValueError(f"einsum: {self.subscripts!r} on shapes {shapes}: {e}") from None
@@ -254,10 +244,8 @@ def _einsum_grad(xp, g, output: str, terms: tuple[str, ...], operands, k: int):
     present = set(output).union(*(terms[j] for j in others))
     letters = "".join(dict.fromkeys(term))  # x_k's letters, each once, in order
     kept = "".join(c for c in letters if c in present)
-    subscripts = ",".join([output, *(terms[j] for j in others)]) + "->" + kept
-    inputs = [g, *(operands[j] for j in others)]
-    shapes = tuple(tuple(a.shape) for a in inputs)
-    grad = xp.einsum(subscripts, *inputs, optimize=contraction_path(subscripts, shapes))
+    grad = xp.einsum(",".join([output, *(terms[j] for j in others)]) + "->" + kept, g,
+                     *(operands[j] for j in others))
     size = {c: n for c, n in zip(term, x.shape, strict=True)}
     if len(kept) < len(letters):  # constant along the letters x_k alone holds: broadcast
         sizes = iter(grad.shape)
