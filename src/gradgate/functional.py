@@ -9,6 +9,7 @@ fast path and these on that one.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -200,7 +201,7 @@ def tensordot(a, b, axes: Any = 2) -> Tensor:
     paired in ``axes = (a_axes, b_axes)``, as ``numpy.tensordot``: an einsum."""
     na, nb = _ndim(a), _ndim(b)
     if isinstance(axes, (int, np.integer)):
-        if not 0 <= axes <= min(na, nb):
+        if not 0 <= axes <= builtins.min(na, nb):  # min, max: gates here
             raise ValueError(f"tensordot: axes={axes} for tensors of {na} and {nb} dimensions")
         pairs = [(na - int(axes) + k, k) for k in range(int(axes))]
     else:
@@ -209,7 +210,7 @@ def tensordot(a, b, axes: Any = 2) -> Tensor:
         right = [right] if isinstance(right, (int, np.integer)) else list(right)
         if len(left) != len(right):
             raise ValueError("tensordot: axes must pair as many axes of a as of b")
-        pairs = [(int(i) % max(na, 1), int(j) % max(nb, 1))
+        pairs = [(int(i) % builtins.max(na, 1), int(j) % builtins.max(nb, 1))
                  for i, j in zip(left, right, strict=True)]
     letters = L._LETTERS
     if na + nb > len(letters):
@@ -255,7 +256,7 @@ def kron(a, b) -> Tensor:
     input gets leading size-1 axes): an outer product broadcast and reshaped."""
     a = a if isinstance(a, Tensor) else Tensor(np.asarray(a))
     b = b if isinstance(b, Tensor) else Tensor(np.asarray(b))
-    ndim = max(a.ndim, b.ndim)
+    ndim = builtins.max(a.ndim, b.ndim)
     sa = (1,) * (ndim - a.ndim) + a.shape
     sb = (1,) * (ndim - b.ndim) + b.shape
     left = reshape(a, tuple(d for n in sa for d in (n, 1)))
