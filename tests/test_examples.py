@@ -52,7 +52,8 @@ def test_example_runs_and_agrees_with_the_lecture(script, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(EXPECTED[script])
 
 
-@pytest.mark.parametrize("page", ["visualising.md", "writing-a-gate.md", "layers.md"])
+@pytest.mark.parametrize("page", ["visualising.md", "writing-a-gate.md", "layers.md",
+                                  "linear-algebra.md", "indexing.md"])
 def test_the_code_in_the_docs_runs(page, tmp_path):
     """The Python blocks of a docs page, run in order as one script."""
     text = (ROOT / "docs" / page).read_text(encoding="utf-8")

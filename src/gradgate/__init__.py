@@ -9,7 +9,7 @@
 # isort: off
 from .tensor import Tensor, as_tensor, from_numpy, tensor  # first: the engine builds on it
 # isort: on
-from . import check, data, dtypes, nn, optim, viz
+from . import check, data, dtypes, linalg, nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .check import jacobian
 from .conventions import ValuesIndices

@@ -9,6 +9,7 @@ fast path and these on that one.
 
 from __future__ import annotations
 
+import builtins
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -165,8 +166,9 @@ def getitem(x, index) -> Tensor:
     return apply(S.GetItem(_index(index)), x)
 
 
-def scatter_add(g, index, shape) -> Tensor:
-    """zeros(shape) with g added at index (repeats summed): the transpose of getitem."""
+def scatter_into(g, index, shape) -> Tensor:
+    """zeros(shape) with g added at index (repeats summed): the transpose of getitem.
+    Rules call it as ``xp.scatter_add(g, index, shape)`` (see ``indexing.scatter_add``)."""
     return apply(S.ScatterAdd(_index(index), shape), g)
 
 
@@ -371,8 +373,12 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
         sums = apply(R.Sum(along, True), apply(E.Abs(), x))
         out = apply((R.Max if ord > 0 else R.Min)(across, True), sums)
         return out if keepdims else squeeze(out, (row, col))
-    raise ValueError(f"norm: matrix ord={ord!r} needs singular values, which gradgate.norm "
-                     "does not compute; use 'fro', 1, -1, inf or -inf")
+    if ord in (2, -2, "nuc"):  # from the singular values
+        from . import linalg
+
+        return linalg.norm(x, ord, (row, col), keepdims)
+    raise ValueError(f"norm: ord={ord!r} is not a matrix norm (None, 'fro', 'nuc', ±1, ±2, "
+                     "±inf)")
 
 
 # --- comparisons (no gradient) ------------------------------------------------------------
@@ -445,11 +451,97 @@ def matmul(a, b) -> Tensor:
     return c
 
 
+def einsum(subscripts: str, *operands, optimize: Any = None) -> Tensor:
+    """Einstein summation, as ``numpy.einsum`` (see :class:`~gradgate.gates.linalg.Einsum`):
+    any subscripts, ``...`` and repeated letters included, contracted pairwise in NumPy's
+    greedy order (``optimize`` is accepted for NumPy's signature; the order is always
+    optimised)."""
+    if not isinstance(subscripts, str):
+        raise TypeError("einsum: the subscripts come first, as a string ('ij,jk->ik')")
+    return apply(L.Einsum(subscripts), *operands)
+
+
+def tensordot(a, b, axes: Any = 2) -> Tensor:
+    """Σ over the last ``axes`` axes of a and the first of b (an int), or over the axes
+    paired in ``axes = (a_axes, b_axes)``, as ``numpy.tensordot``: an einsum."""
+    na, nb = _ndim(a), _ndim(b)
+    if isinstance(axes, (int, np.integer)):
+        if not 0 <= axes <= builtins.min(na, nb):  # min, max: gates here
+            raise ValueError(f"tensordot: axes={axes} for tensors of {na} and {nb} dimensions")
+        pairs = [(na - int(axes) + k, k) for k in range(int(axes))]
+    else:
+        left, right = axes
+        left = [left] if isinstance(left, (int, np.integer)) else list(left)
+        right = [right] if isinstance(right, (int, np.integer)) else list(right)
+        if len(left) != len(right):
+            raise ValueError("tensordot: axes must pair as many axes of a as of b")
+        pairs = [(int(i) % builtins.max(na, 1), int(j) % builtins.max(nb, 1))
+                 for i, j in zip(left, right, strict=True)]
+    letters = L._LETTERS
+    if na + nb > len(letters):
+        raise ValueError("tensordot: too many dimensions")
+    sa = list(letters[:na])
+    sb = list(letters[na:na + nb])
+    for i, j in pairs:
+        sb[j] = sa[i]
+    summed = {sa[i] for i, _ in pairs}
+    out = [c for c in sa if c not in summed] + [c for c in sb if c not in summed]
+    return einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out), a, b)
+
+
 def dot(a, b) -> Tensor:
-    """Inner product of two vectors."""
-    if _ndim(a) != 1 or _ndim(b) != 1:
-        raise ValueError(f"dot: needs two vectors, got shapes {_shape(a)} and {_shape(b)}")
-    return matmul(a, b)
+    """NumPy's dot: a * b for a scalar; the inner product of vectors; matmul of matrices;
+    Σ over the last axis of a and b's only axis for a vector b; otherwise Σ over the last
+    axis of a and the second-to-last of b (``dot(a, b)[i, j, k, m] = Σ a[i, j, :]
+    b[k, :, m]``)."""
+    na, nb = _ndim(a), _ndim(b)
+    if na == 0 or nb == 0:
+        return apply(_MUL, a, b)
+    if na <= 2 and nb <= 2:
+        return matmul(a, b)
+    if nb == 1:
+        return tensordot(a, b, axes=([-1], [0]))
+    return tensordot(a, b, axes=([-1], [-2]))
+
+
+def inner(a, b) -> Tensor:
+    """NumPy's inner: a * b for a scalar, else Σ over the last axes of a and b."""
+    if _ndim(a) == 0 or _ndim(b) == 0:
+        return apply(_MUL, a, b)
+    return tensordot(a, b, axes=([-1], [-1]))
+
+
+def vdot(a, b) -> Tensor:
+    """Σ a ⊙ b over the flattened arrays (real tensors: no conjugate)."""
+    return dot(reshape(a, (-1,)), reshape(b, (-1,)))
+
+
+def kron(a, b) -> Tensor:
+    """The Kronecker product: blocks a[i, j] · b, as ``numpy.kron`` (the lower-dimensional
+    input gets leading size-1 axes): an outer product broadcast and reshaped."""
+    a = a if isinstance(a, Tensor) else Tensor(np.asarray(a))
+    b = b if isinstance(b, Tensor) else Tensor(np.asarray(b))
+    ndim = builtins.max(a.ndim, b.ndim)
+    sa = (1,) * (ndim - a.ndim) + a.shape
+    sb = (1,) * (ndim - b.ndim) + b.shape
+    left = reshape(a, tuple(d for n in sa for d in (n, 1)))
+    right = reshape(b, tuple(d for n in sb for d in (1, n)))
+    return reshape(apply(_MUL, left, right), tuple(m * n for m, n in zip(sa, sb, strict=True)))
+
+
+def cross(a, b, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """The cross product of 3-vectors along ``axis`` (PyTorch's ``dim``), batches
+    broadcast: c = (a₁b₂ − a₂b₁, a₂b₀ − a₀b₂, a₀b₁ − a₁b₀)."""
+    axis = axis if dim is None else dim
+    a = a if isinstance(a, Tensor) else Tensor(np.asarray(a))
+    b = b if isinstance(b, Tensor) else Tensor(np.asarray(b))
+    if a.ndim == 0 or b.ndim == 0 or a.shape[axis] != 3 or b.shape[axis] != 3:
+        raise ValueError(f"cross: needs vectors of 3 along axis {axis}, got shapes {a.shape} "
+                         f"and {b.shape}")
+    a, b = swapaxes(a, axis, -1), swapaxes(b, axis, -1)
+    nxt, prv = np.array([1, 2, 0]), np.array([2, 0, 1])
+    c = a[..., nxt] * b[..., prv] - a[..., prv] * b[..., nxt]
+    return swapaxes(c, -1, axis)
 
 
 @implements("outer")
@@ -625,6 +717,11 @@ def arange(*args: Any, **kwargs: Any) -> Tensor:
     return Tensor(np.arange(*args, **kwargs))
 
 
+def eye(n: int, m: int | None = None, k: int = 0, dtype: Any = float) -> Tensor:
+    """NumPy's ``eye`` as a constant tensor (rules call ``xp.eye``)."""
+    return Tensor(np.eye(n, m, k, dtype=dtype))
+
+
 def _shape(x: Any) -> tuple[int, ...]:
     return tuple(np.shape(_data(x)))
 
@@ -644,7 +741,13 @@ def _index(index: Any) -> Any:
     return index
 
 
-__all__ = [name for name, value in globals().items()
+# compositions built on the functions above; ``linalg`` is what rules reach as xp.linalg
+from . import linalg  # noqa: E402, F401  (xp.linalg for rules)
+from .indexing import *  # noqa: E402, F403
+from .indexing import __all__ as _indexing_names  # noqa: E402
+from .indexing import trace  # noqa: E402, F401  (not gradgate.trace: that is the tracer)
+
+__all__ = [*_indexing_names] + [name for name, value in globals().items()
            if not name.startswith("_") and callable(value) and name not in (
-               "apply", "functional_form", "arange")
+               "apply", "functional_form", "arange", "eye", "scatter_into")
            and getattr(value, "__module__", "") == __name__]

@@ -545,11 +545,11 @@ def _cross_entropy(b: Builder) -> None:
     b.add("CrossEntropy", {}, (x, Const(b.rng.integers(0, c, n))))
 
 
-def _from_samples(name: str) -> Callable[[Builder], None]:
+def _from_samples(name: str, reuse: bool = True) -> Callable[[Builder], None]:
     """The recipe of a gate with no hand-written one: one of the gate's own sample cases
     (``Gate.samples``), each float input either an earlier value of the same shape that
     lies within the sample's range (so the gate's domain holds) or the sample's array as a
-    new leaf; integer and boolean inputs stay constants."""
+    new leaf (always, without ``reuse``); integer and boolean inputs stay constants."""
     def recipe(b: Builder) -> None:
         cases = REGISTRY[name].samples(Draw(b.rng))
         sample = cases[b.draw(st.integers(0, len(cases) - 1), label="sample")]
@@ -561,7 +561,7 @@ def _from_samples(name: str) -> Callable[[Builder], None]:
             low, high = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
             k = b.pick(lambda v, a=a, low=low, high=high: v.shape == a.shape and v.size > 0
                        and bool(v.min() >= low) and bool(v.max() <= high))
-            if k is None or not b.draw(st.booleans(), label="reuse"):
+            if not reuse or k is None or not b.draw(st.booleans(), label="reuse"):
                 k = b.leaf_from(a)
             args.append(k)
         b.add(name, dict(sample.params), tuple(args))
@@ -631,6 +631,11 @@ RECIPES: dict[str, Callable[[Builder], None]] = {
 }
 
 RECIPES.update({name: _fresh(name) for name in _KINKED})
+# Matrix functions need a matrix in their domain (invertible, positive definite, distinct
+# eigenvalues or singular values, full rank): an earlier value of the graph is rarely one,
+# and a degenerate one makes backward raise, by design. They take their own samples.
+for _name in ("Inv", "Solve", "Det", "SlogDet", "Cholesky", "Eigh", "Svd", "Qr", "Pinv"):
+    RECIPES[_name] = _from_samples(_name, reuse=False)
 
 for _name in REGISTRY:  # every registered gate is fuzzed, by hand-written recipe or samples
     RECIPES.setdefault(_name, _from_samples(_name))

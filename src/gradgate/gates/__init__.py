@@ -7,8 +7,10 @@ gate, write a :class:`Gate` subclass with ``forward``, ``vjp``, ``samples`` and
 
 from . import (  # noqa: F401  (fills REGISTRY)
     activations,
+    decompositions,
     elementwise,
     exponential,
+    indexing,
     layers,
     linalg,
     losses,

@@ -224,6 +224,7 @@ class Where(Gate):
 
     promoted = slice(1, None)  # x and y; cond stays boolean
     formula = "{out} = {x} where {cond} else {y}"
+    methods = ("masked_fill", "tril", "triu")  # gradgate.indexing composes them of Where
     tex = "{out} = [{cond}]\\,{x} + [\\lnot {cond}]\\,{y}"
 
     def forward(self, xp, cond, x, y):

@@ -95,7 +95,7 @@ class BroadcastTo(Gate):
     """
 
     function = "broadcast_to"
-    methods = ("broadcast_to",)
+    methods = ("broadcast_to", "tile")  # tile: a broadcast onto new axes, then a reshape
     formula = "{out} = {s} broadcast"
 
     def __init__(self, shape: tuple[int, ...]):
@@ -130,6 +130,10 @@ class GetItem(Gate):
     """
 
     formula, tex = "{out} = {s}[index]", "{out} = {s}[\\,\\mathrm{{index}}\\,]"
+    # gradgate.indexing composes these of GetItem, each with an index built for it
+    methods = ("take", "take_along_axis", "gather", "index_select", "flip", "roll",
+               "diagonal", "trace", "repeat_interleave", "sort", "argsort", "topk",
+               "moveaxis", "movedim", "ravel")
 
     def __init__(self, index):
         self.index = index if isinstance(index, tuple) else (index,)
