@@ -59,6 +59,16 @@ def make_namespace(module: types.ModuleType) -> types.SimpleNamespace:
             cupyx.scatter_add(out, index, g)
         return out
 
+    def apply(gate: Any, *arrays: Array) -> Array:
+        """Another gate's forward on arrays. A rule whose J^T g is itself a gate (a
+        convolution's input gradient is a transposed convolution) calls ``xp.apply``: here
+        that runs the forward, and under ``create_graph=True`` ``gradgate.functional.apply``
+        records the gate, whose own vjp then gives the next derivative."""
+        if gate.saves:
+            return gate.forward(ns, *arrays)[0]
+        return gate.forward(ns, *arrays)
+
+    ns.apply = apply
     ns.to_device = to_device
     ns.sigmoid = sigmoid
     ns.softmax = softmax

@@ -174,6 +174,7 @@ REFUSED = {
     "LogSumExp": "empty-axis",  # reducing an empty axis: PyTorch gives −inf; max() refuses
     "Softmax": "empty-axis",
     "LogSoftmax": "empty-axis",
+    "Conv": "empty-axis",  # 0 input channels: PyTorch gives 0 output channels
 }
 
 

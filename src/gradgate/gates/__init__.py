@@ -5,7 +5,7 @@ gate, write a :class:`Gate` subclass with ``forward``, ``vjp``, ``samples`` and
 ``reference`` and decorate it with :func:`register` (see ``docs/writing-a-gate.md``).
 """
 
-from . import elementwise, linalg, losses, reduce, shape  # noqa: F401  (fills REGISTRY)
+from . import conv, elementwise, linalg, losses, pool, reduce, shape  # noqa: F401  (fills REGISTRY)
 from .base import REGISTRY, Draw, Gate, Sample, register, samples
 
 __all__ = ["REGISTRY", "Draw", "Gate", "Sample", "register", "samples"]
