@@ -6,6 +6,18 @@
 """
 
 from . import init
+from .conv import (
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    ConvTranspose2d,
+    Flatten,
+    MaxPool1d,
+    MaxPool2d,
+    Unflatten,
+)
 from .layers import (
     Dropout,
     Identity,
@@ -28,19 +40,29 @@ from .losses import (
     sqerr,
 )
 from .mlp import ACTIVATIONS, MLP, make_activation
+from .models import digits_cnn
 from .module import IncompatibleKeys, Module, Parameter
 
 __all__ = [
     "ACTIVATIONS",
+    "AdaptiveAvgPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
     "BCEWithLogitsLoss",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Flatten",
     "Identity",
     "IncompatibleKeys",
     "LeakyReLU",
     "Linear",
     "MLP",
     "MSELoss",
+    "MaxPool1d",
+    "MaxPool2d",
     "Module",
     "Parameter",
     "ReLU",
@@ -49,8 +71,10 @@ __all__ = [
     "Softmax",
     "SqErr",
     "Tanh",
+    "Unflatten",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "digits_cnn",
     "init",
     "make_activation",
     "mse",
