@@ -5,14 +5,15 @@ MNIST program: a ``Net``, ``train`` and ``test`` functions, and command-line set
     python examples/cnn_digits.py --epochs 1 --seed 3
 
 The 1,797 digits are split 70/30 (stratified, by ``--seed``), each pixel standardised with
-the training part's statistics; Adam (lr 1e-3) on batches of 32 minimises cross-entropy.
+the training part's statistics; Adam (lr 1e-3, cosine-annealed to 0 over the epochs) on
+batches of 32 minimises cross-entropy.
 
 Result, 30 epochs, test accuracy on the 540 held-out digits after the last epoch
-(seeds 0–4; single-threaded BLAS, about 0.6 s an epoch):
+(seeds 0–4; single-threaded BLAS, about 0.7 s an epoch):
 
-    seed 0: 99.07 %   seed 1: 98.33 %   seed 2: 97.96 %   seed 3: 99.07 %   seed 4: 99.07 %
+    seed 0: 99.26 %   seed 1: 98.89 %   seed 2: 98.33 %   seed 3: 99.26 %   seed 4: 99.26 %
 
-so 98.7 % on average, 97.96 % at worst: short of 98.5 % for seeds 1 and 2.
+99.0 % on average, 98.33 % at worst: seed 2 falls 1 digit short of 98.5 % (8 errors allowed).
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> float:
 
     model = Net(np.random.default_rng(args.seed))
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
+    schedule = optim.lr_scheduler.CosineAnnealingLR(optimizer, args.epochs)
     loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size,
                         shuffle=True, seed=args.seed)
     accuracy = 0.0
@@ -97,6 +99,7 @@ def main(argv: list[str] | None = None) -> float:
         start = time.perf_counter()
         loss = train(model, loader, optimizer, epoch, args.log_interval)
         print(f"Epoch {epoch}: train loss {loss:.4f} ({time.perf_counter() - start:.2f} s)")
+        schedule.step()
         accuracy = test(model, x_test, y_test)
     return accuracy
 

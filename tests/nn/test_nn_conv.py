@@ -127,11 +127,11 @@ def test_digits_cnn_matches_its_torch_twin_and_has_its_state_dict_names():
     ours = nn.digits_cnn(dtype=np.float64, generator=np.random.default_rng(0)).eval()
     theirs = torch.nn.Sequential(
         torch.nn.Unflatten(1, (1, 8, 8)),
-        torch.nn.Conv2d(1, 16, 3, padding="same"), torch.nn.ReLU(),
-        torch.nn.Conv2d(16, 32, 3, padding="same"), torch.nn.ReLU(),
+        torch.nn.Conv2d(1, 32, 3, padding="same"), torch.nn.ReLU(),
+        torch.nn.Conv2d(32, 64, 3, padding="same"), torch.nn.ReLU(),
         torch.nn.MaxPool2d(2), torch.nn.Flatten(),
-        torch.nn.Linear(512, 64), torch.nn.ReLU(), torch.nn.Dropout(0.25),
-        torch.nn.Linear(64, 10)).eval()
+        torch.nn.Linear(1024, 128), torch.nn.ReLU(), torch.nn.Dropout(0.25),
+        torch.nn.Linear(128, 10)).eval()
     compare(ours, theirs, (5, 64), np.float64)
 
 
