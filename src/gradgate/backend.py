@@ -75,6 +75,7 @@ def make_namespace(module: types.ModuleType) -> types.SimpleNamespace:
         from cupyx.scipy.special import erf, erfc  # type: ignore[no-redef]
 
     ns.erf, ns.erfc = erf, erfc
+
     def einsum(subscripts: str, *operands: Array, optimize: Any = None) -> Array:
         """``einsum`` with explicit subscripts ("ij,jk->ik", as rules write them) contracted
         pairwise in NumPy's greedy order, found once per shapes, each pair a (batched)
@@ -85,6 +86,17 @@ def make_namespace(module: types.ModuleType) -> types.SimpleNamespace:
         return contract(module, tuple(inputs.split(",")), output, operands)
 
     ns.einsum = einsum
+
+    def apply(gate: Any, *arrays: Array) -> Array:
+        """Another gate's forward on arrays. A rule whose J^T g is itself a gate (a
+        convolution's input gradient is a transposed convolution) calls ``xp.apply``: here
+        that runs the forward, and under ``create_graph=True`` ``gradgate.functional.apply``
+        records the gate, whose own vjp then gives the next derivative."""
+        if gate.saves:
+            return gate.forward(ns, *arrays)[0]
+        return gate.forward(ns, *arrays)
+
+    ns.apply = apply
     ns.to_device = to_device
     ns.sigmoid = sigmoid
     ns.softmax = softmax

@@ -21,11 +21,13 @@ from .conventions import ValuesIndices, reduction_call, torch_keywords
 from .engine import apply
 from .factories import ones_like, zeros_like  # noqa: F401  (rules call xp.zeros_like)
 from .gates import REGISTRY
+from .gates import conv as K
 from .gates import elementwise as E
 from .gates import linalg as L
 from .gates import losses as C
 from .gates import norms as N
 from .gates import order as O
+from .gates import pool as P
 from .gates import reduce as R
 from .gates import shape as S
 from .gates.base import functional_form, implements
@@ -707,6 +709,156 @@ def _weighted_mean(total: Tensor, weight: float) -> Tensor:
     """total / weight; with nothing to weigh (every label ignored) NaN, as PyTorch, whose
     gradient is zero (every place has weight 0) rather than 0/0."""
     return total / weight if weight else total + nan
+
+
+# --- convolution and pooling (PyTorch's torch.nn.functional names and signatures) -------
+
+
+def _batched(x, d: int, what: str) -> tuple[Any, bool]:
+    """x as (N, C, *spatial) with d spatial axes, and whether a batch axis was added to an
+    unbatched (C, *spatial) input (taken off again by :func:`_unbatched`)."""
+    ndim = _ndim(x)
+    if ndim == d + 1:
+        return reshape(x, (1, *_shape(x))), True
+    if ndim != d + 2:
+        raise ValueError(f"{what}: needs an input (N, C, {'L' if d == 1 else 'H, W'}) or "
+                         f"(C, {'L' if d == 1 else 'H, W'}), got shape {_shape(x)}")
+    return x, False
+
+
+def _unbatched(y: Tensor, added: bool) -> Tensor:
+    return reshape(y, y.shape[1:]) if added else y
+
+
+def _with_bias(y: Tensor, bias, d: int) -> Tensor:
+    if bias is None:
+        return y
+    if _shape(bias) != (y.shape[1],):
+        raise ValueError(f"conv: bias of shape {_shape(bias)} does not fit {y.shape[1]} "
+                         "output channels")
+    return y + reshape(bias, (y.shape[1],) + (1,) * d)
+
+
+def _conv(x, weight, bias, d: int, what: str, **params: Any) -> Tensor:
+    x, added = _batched(x, d, what)
+    if _ndim(weight) != d + 2:
+        raise ValueError(f"{what}: needs a weight (out, in/groups, *kernel) of {d + 2} axes, "
+                         f"got shape {_shape(weight)}")
+    return _unbatched(_with_bias(apply(K.Conv(**params), x, weight), bias, d), added)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """y = x ⋆ W + b over one spatial axis: x (N, C, L), W (O, C/groups, k), b (O,)."""
+    return _conv(input, weight, bias, 1, "conv1d", stride=stride, padding=padding,
+                 dilation=dilation, groups=groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """y = x ⋆ W + b over two spatial axes: x (N, C, H, W), W (O, C/groups, kh, kw), b (O,).
+
+    ``padding`` is an int, a pair, "valid" or "same" (stride 1; an odd total puts the
+    extra zero after, as PyTorch does). See the ``Conv`` gate for the gradients.
+    """
+    return _conv(input, weight, bias, 2, "conv2d", stride=stride, padding=padding,
+                 dilation=dilation, groups=groups)
+
+
+def _conv_transpose(x, weight, bias, d: int, what: str, **params: Any) -> Tensor:
+    x, added = _batched(x, d, what)
+    if _ndim(weight) != d + 2:
+        raise ValueError(f"{what}: needs a weight (in, out/groups, *kernel) of {d + 2} axes, "
+                         f"got shape {_shape(weight)}")
+    return _unbatched(_with_bias(apply(K.ConvTranspose(**params), x, weight), bias, d), added)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1) -> Tensor:
+    """The transpose of conv1d in its input: x (N, C, L), W (C, O/groups, k), b (O,)."""
+    return _conv_transpose(input, weight, bias, 1, "conv_transpose1d", stride=stride,
+                           padding=padding, output_padding=output_padding, dilation=dilation,
+                           groups=groups)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1) -> Tensor:
+    """The transpose of conv2d in its input: x (N, C, H, W), W (C, O/groups, kh, kw),
+    b (O,); PyTorch's argument order (groups before dilation)."""
+    return _conv_transpose(input, weight, bias, 2, "conv_transpose2d", stride=stride,
+                           padding=padding, output_padding=output_padding, dilation=dilation,
+                           groups=groups)
+
+
+def _pool(x, d: int, what: str, gate: Any) -> Tensor:
+    x, added = _batched(x, d, what)
+    return _unbatched(apply(gate, x), added)
+
+
+def _no_ceil(ceil_mode: bool, what: str) -> None:
+    if ceil_mode:
+        raise ValueError(f"{what}: ceil_mode=True is not supported; pad the input instead")
+
+
+def _kernel(value, d: int, what: str) -> tuple[int, ...]:
+    return K.ints(value, d, "kernel_size", what)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False) -> Any:
+    """The largest element of each window of k along L: x (N, C, L) or (C, L)."""
+    return _max_pool(input, 1, "max_pool1d", kernel_size, stride, padding, dilation,
+                     ceil_mode, return_indices)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False) -> Any:
+    """The largest element of each kh × kw window (padding counts as −∞): x (N, C, H, W)
+    or (C, H, W). ``stride`` defaults to the kernel; ``return_indices=True`` also gives
+    each maximum's flat position in its H × W plane (as PyTorch's indices)."""
+    return _max_pool(input, 2, "max_pool2d", kernel_size, stride, padding, dilation,
+                     ceil_mode, return_indices)
+
+
+def _max_pool(x, d, what, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    _no_ceil(ceil_mode, what)
+    gate = P.MaxPool(_kernel(kernel_size, d, what), stride, padding, dilation)
+    y = _pool(x, d, what, gate)
+    if not return_indices:
+        return y
+    with_batch, added = _batched(x, d, what)
+    _, index = gate.forward(backend.namespace_of(_data(with_batch)), _data(with_batch))
+    plane = int(np.prod(_shape(with_batch)[2:]))
+    index = index % plane  # within each (n, c) plane, as PyTorch numbers them
+    return y, Tensor(index[0] if added else index)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True) -> Tensor:
+    """The mean of each window of k along L: x (N, C, L) or (C, L)."""
+    _no_ceil(ceil_mode, "avg_pool1d")
+    return _pool(input, 1, "avg_pool1d", P.AvgPool(_kernel(kernel_size, 1, "avg_pool1d"),
+                                                   stride, padding, count_include_pad))
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True) -> Tensor:
+    """The mean of each kh × kw window: x (N, C, H, W) or (C, H, W). Padded zeros count
+    in the mean unless ``count_include_pad=False``."""
+    _no_ceil(ceil_mode, "avg_pool2d")
+    return _pool(input, 2, "avg_pool2d", P.AvgPool(_kernel(kernel_size, 2, "avg_pool2d"),
+                                                   stride, padding, count_include_pad))
+
+
+def adaptive_avg_pool1d(input, output_size) -> Tensor:
+    """The mean of each of ``output_size`` bins along L (PyTorch's bins)."""
+    size = (output_size,) if not isinstance(output_size, (tuple, list)) else output_size
+    return _pool(input, 1, "adaptive_avg_pool1d", P.AdaptiveAvgPool(tuple(size)))
+
+
+def adaptive_avg_pool2d(input, output_size) -> Tensor:
+    """The mean of each of oh × ow bins (an int for both, None keeps that axis):
+    ``adaptive_avg_pool2d(x, 1)`` is global average pooling."""
+    size = (output_size,) * 2 if not isinstance(output_size, (tuple, list)) else output_size
+    return _pool(input, 2, "adaptive_avg_pool2d", P.AdaptiveAvgPool(tuple(size)))
 
 
 # --- helpers ---------------------------------------------------------------------------

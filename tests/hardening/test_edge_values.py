@@ -197,6 +197,7 @@ REFUSED = {
     "LogSoftmax": "empty-axis",
     "Normalize": "empty-axis",  # no mean or variance of nothing; PyTorch gives NaN
     "Pad": "empty-axis",  # reflect, edge and wrap have nothing to copy from an empty tensor
+    "Conv": "empty-axis",  # 0 input channels: PyTorch gives 0 output channels
 }
 
 

@@ -7,6 +7,7 @@ gate, write a :class:`Gate` subclass with ``forward``, ``vjp``, ``samples`` and
 
 from . import (  # noqa: F401  (fills REGISTRY)
     activations,
+    conv,
     decompositions,
     elementwise,
     exponential,
@@ -16,6 +17,7 @@ from . import (  # noqa: F401  (fills REGISTRY)
     losses,
     norms,
     order,
+    pool,
     reduce,
     rounding,
     scan,

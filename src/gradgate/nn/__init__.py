@@ -9,6 +9,18 @@ from . import functional, init
 from .activations import ELU, GELU, SELU, Hardtanh, LogSigmoid, LogSoftmax, SiLU, Softsign
 from .attention import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 from .containers import ModuleDict, ModuleList
+from .conv import (
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    ConvTranspose2d,
+    Flatten,
+    MaxPool1d,
+    MaxPool2d,
+    Unflatten,
+)
 from .embedding import Dropout1d, Dropout2d, Embedding
 from .layers import (
     Dropout,
@@ -33,6 +45,7 @@ from .losses import (
     sqerr,
 )
 from .mlp import ACTIVATIONS, MLP, make_activation
+from .models import digits_cnn
 from .module import IncompatibleKeys, Module, Parameter, RemovableHandle
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -69,15 +82,24 @@ __all__ = [
     "functional",
 
     "ACTIVATIONS",
+    "AdaptiveAvgPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
     "BCEWithLogitsLoss",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Flatten",
     "Identity",
     "IncompatibleKeys",
     "LeakyReLU",
     "Linear",
     "MLP",
     "MSELoss",
+    "MaxPool1d",
+    "MaxPool2d",
     "Module",
     "Parameter",
     "ReLU",
@@ -86,8 +108,10 @@ __all__ = [
     "Softmax",
     "SqErr",
     "Tanh",
+    "Unflatten",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "digits_cnn",
     "init",
     "make_activation",
     "mse",

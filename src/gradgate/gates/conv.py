@@ -1,0 +1,489 @@
+"""Convolutions: the sliding dot product, its transpose, and its weight gradient.
+
+Three gates, each the derivative of the others, so that every order of derivative is again
+one of them (a gate's J^T g calls another gate through ``xp.apply``):
+
+    Conv            y = x ⋆ W             (PyTorch's conv1d/conv2d: a cross-correlation)
+    ConvTranspose   y = x ⋆ᵀ W            (the transpose of Conv in x: conv_transpose2d)
+    ConvWeightGrad  dW = x ⋆ g            (Conv's J^T g with respect to W)
+
+    Conv:           dE/dx = ConvTranspose(g, W)     dE/dW = ConvWeightGrad(x, g)
+    ConvTranspose:  dE/dx = Conv(g, W)              dE/dW = ConvWeightGrad(g, x)
+    ConvWeightGrad: dE/dx = ConvTranspose(g', G)    dE/dg' = Conv(x, G)
+
+The gates work on any number d ≥ 1 of spatial axes: inputs (N, C, *spatial), weights
+(O, C/groups, *kernel). Inside, the padding of every axis is a pair (before, after); an
+"after" may be negative, which crops: that is how a transpose gets exactly its input's size
+back when a stride dropped the last rows.
+
+Computing: one im2col copy of the windows (a strided view, copied once into a matrix of
+shape (C·K, N·L), K taps per window, L windows per image) and one matrix product (GEMM);
+the transpose is one GEMM and a scatter of its columns, one strided add per kernel tap.
+No Python loop runs over positions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from .base import Gate, Sample, register
+
+Pairs = tuple[tuple[int, int], ...]
+
+
+# --- parameters --------------------------------------------------------------------------
+
+
+def ints(value, d: int, what: str, gate: str) -> tuple[int, ...]:
+    """An int for every one of d axes, from one int or a tuple of d."""
+    values = (value,) * d if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != d or not all(isinstance(v, (int, np.integer)) for v in values):
+        raise ValueError(f"{gate}: {what} must be an int or {d} ints, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def padding_pairs(padding, d: int, kernel: tuple[int, ...], dilation: tuple[int, ...],
+                  stride: tuple[int, ...], gate: str) -> Pairs:
+    """(before, after) for each spatial axis from PyTorch's forms: an int, d ints, "valid",
+    "same" (the output as large as the input: d·(k − 1) zeros, the odd one after), or
+    already d pairs."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * d
+        if padding != "same":
+            raise ValueError(f"{gate}: padding must be 'same', 'valid', an int or {d} ints, "
+                             f"got {padding!r}")
+        if any(s != 1 for s in stride):
+            raise ValueError(f"{gate}: padding='same' needs stride 1, got stride {stride}")
+        totals = [di * (k - 1) for di, k in zip(dilation, kernel, strict=True)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    if not isinstance(padding, (int, np.integer)) and all(
+            isinstance(p, (tuple, list)) for p in padding):
+        pairs = tuple((int(lo), int(hi)) for lo, hi in padding)
+        if len(pairs) != d:
+            raise ValueError(f"{gate}: padding has {len(pairs)} pairs for {d} spatial axes")
+        return pairs
+    values = ints(padding, d, "padding", gate)
+    if any(p < 0 for p in values):
+        raise ValueError(f"{gate}: padding must not be negative, got {padding!r}")
+    return tuple((p, p) for p in values)
+
+
+def _positive(values: tuple[int, ...], what: str, gate: str) -> tuple[int, ...]:
+    if any(v < 1 for v in values):
+        raise ValueError(f"{gate}: {what} must be positive, got {values}")
+    return values
+
+
+def _check_inputs(gate: str, x, W, groups: int, transposed: bool = False) -> int:
+    """The number d of spatial axes, after checking x (N, C, *spatial) against the weight
+    (O, C/groups, *kernel), or (C, O/groups, *kernel) for a transpose."""
+    if W.ndim < 3 or x.ndim != W.ndim:
+        raise ValueError(
+            f"{gate}: needs an input (N, C, *spatial) and a weight (out, in/groups, *kernel) "
+            f"with as many axes, got shapes {x.shape} and {W.shape}")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{gate}: groups must be a positive integer, got {groups!r}")
+    if transposed:
+        if x.shape[1] != W.shape[0] or W.shape[0] % groups:
+            raise ValueError(
+                f"{gate}: input of shape {x.shape} has {x.shape[1]} channels; a weight of "
+                f"shape {W.shape} with groups={groups} needs {W.shape[0]}, a multiple of "
+                f"{groups}")
+    elif x.shape[1] != W.shape[1] * groups or W.shape[0] % groups:
+        raise ValueError(
+            f"{gate}: input of shape {x.shape} has {x.shape[1]} channels; a weight of shape "
+            f"{W.shape} with groups={groups} needs {W.shape[1] * groups}, and out channels "
+            f"{W.shape[0]} divisible by {groups}")
+    if not transposed and x.shape[1] == 0:
+        raise ValueError(f"{gate}: input of shape {x.shape} has no channels")
+    if not transposed and W.shape[0] == 0:
+        raise ValueError(f"{gate}: weight of shape {W.shape} has no output channels")
+    if 0 in W.shape[2:]:
+        raise ValueError(f"{gate}: the kernel of weight {W.shape} is empty")
+    return W.ndim - 2
+
+
+# --- the arithmetic ----------------------------------------------------------------------
+
+
+def pad(xp, x, pairs: Pairs, value: float = 0.0):
+    """x with (before, after) elements of ``value`` on each spatial axis; a negative
+    number crops instead."""
+    if any(lo < 0 or hi < 0 for lo, hi in pairs):
+        x = x[(slice(None), slice(None)) + tuple(
+            slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(pairs, x.shape[2:],
+                                                                      strict=True))]
+    if any(lo > 0 or hi > 0 for lo, hi in pairs):
+        widths = ((0, 0), (0, 0)) + tuple((max(lo, 0), max(hi, 0)) for lo, hi in pairs)
+        x = xp.pad(x, widths, constant_values=value)
+    return x
+
+
+def windows(xp, x, kernel: tuple[int, ...], stride: tuple[int, ...],
+            dilation: tuple[int, ...], gate: str):
+    """A strided view (N, C, *out, *kernel) of x (N, C, *spatial), no copy:
+    view[n, c, i, a] = x[n, c, i·s + a·d] for each spatial axis."""
+    spatial = x.shape[2:]
+    out = tuple((n - di * (k - 1) - 1) // s + 1
+                for n, k, s, di in zip(spatial, kernel, stride, dilation, strict=True))
+    if any(n - di * (k - 1) < 1 for n, k, di in zip(spatial, kernel, dilation, strict=True)):
+        raise ValueError(
+            f"{gate}: the kernel {kernel} (dilation {dilation}) is larger than the padded "
+            f"input {spatial}")
+    steps = x.strides[2:]
+    strides = x.strides[:2] + tuple(st * s for st, s in zip(steps, stride, strict=True)) + \
+        tuple(st * di for st, di in zip(steps, dilation, strict=True))
+    view = xp.lib.stride_tricks.as_strided(x, x.shape[:2] + out + kernel, strides)
+    return view, out
+
+
+def columns(xp, x, kernel, stride, dilation, gate: str):
+    """im2col: the windows of x copied once into a matrix (C·K, N·L), one column per
+    window (N images × L positions), one row per channel and kernel tap."""
+    view, out = windows(xp, x, kernel, stride, dilation, gate)
+    d = len(kernel)
+    order = (1, *range(2 + d, 2 + 2 * d), 0, *range(2, 2 + d))  # (C, *kernel, N, *out)
+    cols = xp.ascontiguousarray(xp.transpose(view, order))
+    return cols.reshape(x.shape[1] * math.prod(kernel), x.shape[0] * math.prod(out)), out
+
+
+def correlate(xp, x, W, stride, pairs: Pairs, dilation, groups: int, gate: str = "Conv"):
+    """y[n, o, i] = Σ_c Σ_a W[o, c, a] · xpad[n, g·C/groups + c, i·s + a·d]: Conv's forward."""
+    N, O = x.shape[0], W.shape[0]
+    kernel = W.shape[2:]
+    cols, out = columns(xp, pad(xp, x, pairs), kernel, stride, dilation, gate)  # (C·K, N·L)
+    if groups == 1:
+        y = W.reshape(O, cols.shape[0]) @ cols  # (O, N·L): one GEMM
+    else:
+        rows = cols.shape[0] // groups  # C/groups·K
+        y = (W.reshape(groups, O // groups, rows)
+             @ cols.reshape(groups, rows, cols.shape[1])).reshape(O, cols.shape[1])
+    y = y.reshape((O, N) + out)
+    return xp.ascontiguousarray(xp.swapaxes(y, 0, 1))  # (N, O, *out)
+
+
+def correlate_weight(xp, x, gy, kernel, stride, pairs: Pairs, dilation, groups: int,
+                     gate: str = "ConvWeightGrad"):
+    """dW[o, c, a] = Σ_n Σ_i gy[n, o, i] · xpad[n, c, i·s + a·d]: a correlation of the
+    input with the output gradient, one GEMM over all N·L windows."""
+    N, C, O = x.shape[0], x.shape[1], gy.shape[1]
+    cols, out = columns(xp, pad(xp, x, pairs), kernel, stride, dilation, gate)  # (C·K, N·L)
+    if gy.ndim != x.ndim or gy.shape[0] != N or tuple(gy.shape[2:]) != out or O % groups:
+        raise ValueError(
+            f"{gate}: an output gradient of shape {gy.shape} does not fit input {x.shape} "
+            f"and kernel {kernel} (expected ({N}, out, *{out}) with out divisible by "
+            f"{groups})")
+    L = math.prod(out)
+    g2 = xp.swapaxes(gy.reshape(N, O, L), 0, 1).reshape(groups, O // groups, N * L)
+    cols = cols.reshape(groups, cols.shape[0] // groups, N * L)  # (groups, C/groups·K, N·L)
+    dW = g2 @ xp.swapaxes(cols, -1, -2)  # (groups, O/groups, C/groups·K)
+    return dW.reshape((O, C // groups) + tuple(kernel))
+
+
+def transpose_size(n: int, k: int, s: int, di: int, pair: tuple[int, int]) -> int:
+    """The length a transposed convolution gives an axis of length n."""
+    return (n - 1) * s - pair[0] - pair[1] + di * (k - 1) + 1
+
+
+def scatter(xp, x, W, stride, pairs: Pairs, dilation, groups: int,
+            gate: str = "ConvTranspose"):
+    """y[n, o, i·s + a·d − before] += Σ_c x[n, c, i] · W[c, o, a]: ConvTranspose's forward.
+
+    One GEMM gives every tap's contribution (Wᵀ x, of shape (O·K, N·L)); each of the K taps
+    is then added into the output with one strided add (col2im)."""
+    N, C = x.shape[:2]
+    kernel = W.shape[2:]
+    O = W.shape[1] * groups
+    spatial = x.shape[2:]
+    size = tuple(transpose_size(n, k, s, di, p)
+                 for n, k, s, di, p in zip(spatial, kernel, stride, dilation, pairs, strict=True))
+    if any(n < 1 for n in size) or any(lo < 0 for lo, _ in pairs):
+        raise ValueError(f"{gate}: input {x.shape}, weight {W.shape}, stride {stride}, "
+                         f"padding {pairs} give an output of size {size}")
+    L, K = math.prod(spatial), math.prod(kernel)
+    x2 = xp.swapaxes(x.reshape(N, C, L), 0, 1).reshape(groups, C // groups, N * L)
+    W3 = W.reshape(groups, C // groups, O // groups * K)  # (groups, C/groups, O/groups·K)
+    cols = (xp.swapaxes(W3, -1, -2) @ x2).reshape((O,) + tuple(kernel) + (N,) + spatial)
+    natural = tuple((n - 1) * s + di * (k - 1) + 1
+                    for n, k, s, di in zip(spatial, kernel, stride, dilation, strict=True))
+    full = tuple(max(m, lo + n) for m, (lo, _), n in zip(natural, pairs, size, strict=True))
+    y = xp.zeros((O, N) + full, dtype=cols.dtype)
+    for tap in itertools.product(*(range(k) for k in kernel)):  # K taps, not positions
+        place = (slice(None), slice(None)) + tuple(
+            slice(a * di, a * di + (n - 1) * s + 1, s)
+            for a, di, n, s in zip(tap, dilation, spatial, stride, strict=True))
+        y[place] += cols[(slice(None),) + tap]
+    y = y[(slice(None), slice(None)) + tuple(
+        slice(lo, lo + n) for (lo, _), n in zip(pairs, size, strict=True))]
+    return xp.ascontiguousarray(xp.swapaxes(y, 0, 1))  # (N, O, *size)
+
+
+def inverse_pairs(pairs: Pairs, inner: tuple[int, ...], outer: tuple[int, ...],
+                  kernel, stride, dilation) -> Pairs:
+    """The padding under which the transpose of a convolution maps its ``inner`` axis
+    lengths back to exactly ``outer``: the stride may have left the last rows of the
+    input unread, and the transpose must then give zeros there (a smaller "after")."""
+    return tuple(
+        (lo, (m - 1) * s - lo + di * (k - 1) + 1 - n)
+        for (lo, _), m, n, k, s, di in zip(pairs, inner, outer, kernel, stride, dilation,
+                                           strict=True))
+
+
+# --- the gates ---------------------------------------------------------------------------
+
+
+class _Convolution(Gate):
+    """The parameters the three convolution gates share, resolved for given shapes."""
+
+    def __init__(self, stride=1, padding=0, dilation=1, groups: int = 1):
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
+
+    def resolve(self, d: int, kernel: tuple[int, ...]):
+        name = self.name
+        stride = _positive(ints(self.stride, d, "stride", name), "stride", name)
+        dilation = _positive(ints(self.dilation, d, "dilation", name), "dilation", name)
+        pairs = padding_pairs(self.padding, d, kernel, dilation, stride, name)
+        return stride, pairs, dilation
+
+
+def _torch_padded(torch, x, pairs: Pairs):
+    """x padded (negative: cropped) on its spatial axes, with torch.nn.functional.pad."""
+    widths = [w for lo, hi in reversed(pairs) for w in (lo, hi)]
+    return torch.nn.functional.pad(x, widths) if any(widths) else x
+
+
+def _torch_conv(torch, d: int):
+    F = torch.nn.functional
+    return {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[d]
+
+
+def _torch_conv_transpose(torch, d: int):
+    F = torch.nn.functional
+    return {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[d]
+
+
+@register
+class Conv(_Convolution):
+    """y = x ⋆ W, a convolution (PyTorch's, a cross-correlation) over d spatial axes.
+
+    x (N, C, *spatial), W (O, C/groups, *kernel), y (N, O, *out); channels are split in
+    ``groups`` groups, each convolved with its own O/groups filters. In one dimension, with
+    stride s, dilation d and p zeros padded before:
+
+        y_i = Σ_a W_a x_(i·s + a·d − p)
+
+    Each y_i is a dot product, so ∂y_i/∂x_m = W_a where m = i·s + a·d − p, and
+    J^T g collects, for every input x_m, the g_i of each window that read it:
+
+        dE/dx_m = Σ_(i, a: i·s + a·d − p = m) g_i W_a
+
+    With s = d = 1 that is dE/dx_m = Σ_a g_(m + p − a) W_a: g padded by k − 1 − p zeros
+    and correlated with the kernel flipped (W_(k−1−a)), a *full* convolution with the
+    flipped kernel. A stride spreads g apart (s − 1 zeros between its elements) before that
+    convolution. That is the transposed convolution: dE/dx = ConvTranspose(g, W).
+
+        dE/dW_a = Σ_i g_i x_(i·s + a·d − p)
+
+    the correlation of the input with the output gradient (g plays the kernel, spread by
+    the stride), summed over the batch: dE/dW = ConvWeightGrad(x, g).
+    """
+
+    formula, tex = "{out} = {x} ⋆ {W}", "{out} = {x} \\star {W}"
+    gradients = ("{g} ⋆ᵀ {W}  (full convolution, flipped kernel)", "{x} ⋆ {g}")
+    tex_gradients = ("{g} \\star^\\top {W}", "{x} \\star {g}")
+
+    def forward(self, xp, x, W):
+        d = _check_inputs(self.name, x, W, self.groups)
+        stride, pairs, dilation = self.resolve(d, W.shape[2:])
+        return correlate(xp, x, W, stride, pairs, dilation, self.groups, self.name)
+
+    def vjp(self, xp, g, y, x, W, *, needs):
+        d = W.ndim - 2
+        kernel = tuple(W.shape[2:])
+        stride, pairs, dilation = self.resolve(d, kernel)
+        gx = gW = None
+        if needs[0]:
+            back = inverse_pairs(pairs, tuple(y.shape[2:]), tuple(x.shape[2:]), kernel,
+                                 stride, dilation)
+            gx = xp.apply(ConvTranspose(stride, back, 0, dilation, self.groups), g, W)
+        if needs[1]:
+            gW = xp.apply(ConvWeightGrad(kernel, stride, pairs, dilation, self.groups), x, g)
+        return gx, gW
+
+    @staticmethod
+    def samples(draw):
+        r = draw.normal
+        return [
+            Sample((r(2, 3, 6, 5), r(4, 3, 3, 2))),
+            Sample((r(2, 4, 7, 6), r(6, 2, 3, 3)),
+                   {"stride": 2, "padding": 1, "groups": 2}),
+            Sample((r(1, 2, 7, 7), r(3, 2, 2, 3)), {"padding": "same", "dilation": 2}),
+            Sample((r(2, 2, 9), r(3, 2, 3)), {"stride": 3, "padding": (2,), "dilation": 2}),
+            Sample((r(1, 2, 8, 7), r(2, 2, 2, 2)), {"stride": (3, 4)}),  # stride > kernel
+        ]
+
+    def reference(self, torch, x, W):
+        d = W.ndim - 2
+        stride, pairs, dilation = self.resolve(d, tuple(W.shape[2:]))
+        return _torch_conv(torch, d)(_torch_padded(torch, x, pairs), W, None, stride, 0,
+                                     dilation, self.groups)
+
+
+@register
+class ConvTranspose(_Convolution):
+    """y = x ⋆ᵀ W, the transposed convolution (PyTorch's conv_transpose1d/2d).
+
+    x (N, C, *spatial), W (C, O/groups, *kernel), y (N, O, *out). Each input element
+    spreads a copy of the kernel into the output, in one dimension
+
+        y_(i·s + a·d − p) += x_i W_a,    out = (n − 1)·s − 2p + d·(k − 1) + 1 + output_padding
+
+    so it is the transpose of Conv in x: as a matrix, ConvTranspose(·, W) = Convᵀ(·, W),
+    and J^T g = Conv(g, W), the (strided) correlation of g with the kernel. In W,
+    dE/dW_a = Σ_i x_i g_(i·s + a·d − p) = ConvWeightGrad(g, x): g is read in windows and
+    x is the other factor.
+    """
+
+    formula, tex = "{out} = {x} ⋆ᵀ {W}", "{out} = {x} \\star^\\top {W}"
+    gradients = ("{g} ⋆ {W}", "{g} ⋆ {x}")
+    tex_gradients = ("{g} \\star {W}", "{g} \\star {x}")
+
+    def __init__(self, stride=1, padding=0, output_padding=0, dilation=1, groups: int = 1):
+        super().__init__(stride, padding, dilation, groups)
+        self.output_padding = output_padding
+
+    def resolve_all(self, d: int, kernel: tuple[int, ...]):
+        """stride, the pairs with output_padding added after, dilation."""
+        if self.padding == "same" or self.padding == "valid":
+            raise ValueError(f"{self.name}: padding must be ints, got {self.padding!r}")
+        stride, pairs, dilation = self.resolve(d, kernel)
+        extra = ints(self.output_padding, d, "output_padding", self.name)
+        for e, s, di in zip(extra, stride, dilation, strict=True):
+            if not 0 <= e < max(s, di):
+                raise ValueError(f"{self.name}: output_padding {extra} must be smaller than "
+                                 f"the stride {stride} or the dilation {dilation}")
+        return stride, tuple((lo, hi - e) for (lo, hi), e in zip(pairs, extra, strict=True)), \
+            dilation
+
+    def forward(self, xp, x, W):
+        d = _check_inputs(self.name, x, W, self.groups, transposed=True)
+        stride, pairs, dilation = self.resolve_all(d, W.shape[2:])
+        return scatter(xp, x, W, stride, pairs, dilation, self.groups, self.name)
+
+    def vjp(self, xp, g, y, x, W, *, needs):
+        d = W.ndim - 2
+        kernel = tuple(W.shape[2:])
+        stride, pairs, dilation = self.resolve_all(d, kernel)
+        gx = gW = None
+        if needs[0]:
+            gx = xp.apply(Conv(stride, pairs, dilation, self.groups), g, W)
+        if needs[1]:
+            gW = xp.apply(ConvWeightGrad(kernel, stride, pairs, dilation, self.groups), g, x)
+        return gx, gW
+
+    @staticmethod
+    def samples(draw):
+        r = draw.normal
+        return [
+            Sample((r(2, 3, 4, 3), r(3, 2, 3, 2))),
+            Sample((r(2, 4, 3, 4), r(4, 3, 3, 3)),
+                   {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2}),
+            Sample((r(1, 2, 3, 3), r(2, 2, 2, 3)),
+                   {"stride": (2, 3), "dilation": 2, "output_padding": (1, 0)}),
+            Sample((r(2, 2, 5), r(2, 3, 3)), {"stride": 3, "padding": 2}),
+        ]
+
+    def reference(self, torch, x, W):
+        d = W.ndim - 2
+        stride, pairs, dilation = self.resolve_all(d, tuple(W.shape[2:]))
+        y = _torch_conv_transpose(torch, d)(x, W, None, stride, 0, 0, self.groups, dilation)
+        return _torch_padded(torch, y, tuple((-lo, -hi) for lo, hi in pairs))
+
+
+@register
+class ConvWeightGrad(_Convolution):
+    """dW = x ⋆ g: Conv's weight gradient as a gate of its own, so that it too has a vjp.
+
+    x (N, C, *spatial) is Conv's input and g (N, O, *out) its output gradient; dW has the
+    weight's shape (O, C/groups, *kernel_size). In one dimension
+    dW_a = Σ_n Σ_i g_i x_(i·s + a·d − p). It is bilinear: for an upstream G (of W's shape),
+
+        dE/dx = ConvTranspose(g, G)    (x enters as Conv's input does)
+        dE/dg = Conv(x, G)             (g enters as Conv's output gradient)
+    """
+
+    formula, tex = "{out} = {x} ⋆ {gy}", "{out} = {x} \\star {gy}"
+    gradients = ("{gy} ⋆ᵀ {g}", "{x} ⋆ {g}")
+    tex_gradients = ("{gy} \\star^\\top {g}", "{x} \\star {g}")
+
+    def __init__(self, kernel_size, stride=1, padding=0, dilation=1, groups: int = 1):
+        super().__init__(stride, padding, dilation, groups)
+        self.kernel_size = kernel_size
+
+    def _kernel(self, d: int) -> tuple[int, ...]:
+        return _positive(ints(self.kernel_size, d, "kernel_size", self.name), "kernel_size",
+                         self.name)
+
+    def forward(self, xp, x, gy):
+        if x.ndim < 3:
+            raise ValueError(f"{self.name}: needs an input (N, C, *spatial), got shape "
+                             f"{x.shape}")
+        d = x.ndim - 2
+        kernel = self._kernel(d)
+        if x.shape[1] % self.groups:
+            raise ValueError(f"{self.name}: input of shape {x.shape}: channels not "
+                             f"divisible by groups={self.groups}")
+        if gy.ndim != x.ndim or gy.shape[1] == 0:
+            raise ValueError(f"{self.name}: an output gradient of shape {gy.shape} for an "
+                             f"input of shape {x.shape} has no channels")
+        stride, pairs, dilation = self.resolve(d, kernel)
+        return correlate_weight(xp, x, gy, kernel, stride, pairs, dilation, self.groups,
+                                self.name)
+
+    def vjp(self, xp, G, dW, x, gy, *, needs):
+        d = x.ndim - 2
+        kernel = self._kernel(d)
+        stride, pairs, dilation = self.resolve(d, kernel)
+        gx = ggy = None
+        if needs[0]:
+            back = inverse_pairs(pairs, tuple(gy.shape[2:]), tuple(x.shape[2:]), kernel,
+                                 stride, dilation)
+            gx = xp.apply(ConvTranspose(stride, back, 0, dilation, self.groups), gy, G)
+        if needs[1]:
+            ggy = xp.apply(Conv(stride, pairs, dilation, self.groups), x, G)
+        return gx, ggy
+
+    @staticmethod
+    def samples(draw):
+        r = draw.normal
+        return [
+            Sample((r(2, 3, 5, 4), r(2, 2, 3, 3)), {"kernel_size": (3, 2)}),
+            Sample((r(2, 4, 6, 5), r(2, 2, 3, 3)),
+                   {"kernel_size": 3, "stride": 2, "padding": 1, "groups": 2}),
+            Sample((r(1, 2, 8), r(1, 3, 3)),
+                   {"kernel_size": 2, "stride": 3, "padding": ((1, 0),), "dilation": 2}),
+        ]
+
+    def reference(self, torch, x, gy):
+        d = x.ndim - 2
+        kernel = self._kernel(d)
+        stride, pairs, dilation = self.resolve(d, kernel)
+        cols = _torch_padded(torch, x, pairs)
+        if d == 1:  # unfold takes images: a line is an image one row high
+            cols, kernel2, stride, dilation = cols[:, :, None], (1, *kernel), (1, *stride), \
+                (1, *dilation)
+        else:
+            kernel2 = kernel
+        cols = torch.nn.functional.unfold(cols, kernel2, dilation, 0, stride)  # (N, C·K, L)
+        (N, C), O, G = x.shape[:2], gy.shape[1], self.groups
+        L = math.prod(gy.shape[2:])
+        cols = cols.reshape(N, G, C // G * math.prod(kernel), L)
+        dW = torch.einsum("ngol,ngkl->gok", gy.reshape(N, G, O // G, L), cols)
+        return dW.reshape((O, C // G) + kernel)

@@ -1,0 +1,299 @@
+"""Pooling: the maximum or the mean of each window, over d spatial axes.
+
+Inputs are (N, C, *spatial); windows slide over the spatial axes as a convolution's do
+(kernel, stride, padding, dilation), each channel on its own. The windows are a strided
+view of the (padded) input (``conv.windows``); nothing loops over positions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backend import device_of, to_device
+from .base import Gate, Sample, register
+from .conv import ConvTranspose, ints, pad, windows
+
+
+def _refuse_empty(gate: str, x) -> None:
+    """An empty batch is fine; an empty channel or spatial axis has no windows."""
+    if 0 in x.shape[1:]:
+        raise ValueError(f"{gate}: input of shape {x.shape} is empty along a channel or "
+                         f"spatial axis")
+
+
+class _Pool(Gate):
+    """kernel_size, stride (the kernel's by default) and padding, resolved per axis."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.padding = padding
+
+    def spatial_axes(self, x) -> int:
+        """d: the kernel's length when it is a tuple, else all axes after (N, C)."""
+        d = len(self.kernel_size) if isinstance(self.kernel_size, (tuple, list)) else x.ndim - 2
+        if d < 1 or x.ndim != d + 2:
+            raise ValueError(f"{self.name}: needs an input (N, C, *spatial) with {max(d, 1)} "
+                             f"spatial axes for kernel_size {self.kernel_size!r}, got shape "
+                             f"{x.shape}")
+        return d
+
+    def resolve(self, x):
+        name = self.name
+        d = self.spatial_axes(x)
+        _refuse_empty(name, x)
+        kernel = ints(self.kernel_size, d, "kernel_size", name)
+        stride = kernel if self.stride is None or self.stride == () else ints(
+            self.stride, d, "stride", name)
+        padding = ints(self.padding, d, "padding", name)
+        if any(k < 1 for k in kernel) or any(s < 1 for s in stride):
+            raise ValueError(f"{name}: kernel_size {kernel} and stride {stride} must be "
+                             f"positive")
+        if any(not 0 <= p <= k // 2 for p, k in zip(padding, kernel, strict=True)):
+            raise ValueError(f"{name}: padding {padding} must be at least 0 and at most half "
+                             f"the kernel {kernel}")
+        return d, kernel, stride, padding
+
+
+@register
+class MaxPool(_Pool):
+    """y = the largest element of each window (padding counts as −∞), as PyTorch's
+    max_pool1d/2d.
+
+    y_i = x_m(i) where m(i) is the window's argmax (its first, on ties; a NaN wins, as in
+    PyTorch). J has one 1 per row, at m(i), so J^T g puts each g_i at x_m(i) and sums
+    where windows overlap and share their maximum: dE/dx = scatter-add of g to the argmax
+    positions. The positions are not differentiable (they are constant where the
+    maximum is unique), so forward saves them for vjp.
+    """
+
+    formula, tex = "{out} = max over each window of {x}", "{out} = \\max_{\\mathrm{window}} {x}"
+    gradients = ("{g} added at each window's argmax",)
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+        super().__init__(kernel_size, stride, padding)
+        self.dilation = dilation
+
+    def forward(self, xp, x):
+        d, kernel, stride, padding = self.resolve(x)
+        dilation = ints(self.dilation, d, "dilation", self.name)
+        if any(di < 1 for di in dilation):
+            raise ValueError(f"{self.name}: dilation must be positive, got {dilation}")
+        if x.dtype.kind != "f":
+            raise ValueError(f"{self.name}: needs floating-point input, got {x.dtype}")
+        pairs = tuple((p, p) for p in padding)
+        view, out = windows(xp, pad(xp, x, pairs, -np.inf), kernel, stride, dilation,
+                            self.name)
+        taps = math.prod(kernel)
+        flat = view.reshape(x.shape[:2] + out + (taps,))  # one copy: (N, C, *out, K)
+        arg = flat.argmax(axis=-1)
+        y = xp.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+        nan = xp.isnan(y)
+        if nan.any():  # PyTorch keeps the last NaN of a window
+            last = taps - 1 - xp.isnan(flat[..., ::-1]).argmax(axis=-1)
+            arg = xp.where(nan, last, arg)
+        # the argmax's position in x: per axis, i·s + a·dilation − padding
+        where = xp.unravel_index(arg, kernel)
+        index = xp.zeros(arg.shape, dtype=np.int64)
+        shape = (1, 1) + (1,) * d
+        for axis, (tap, k, s, di, p, n) in enumerate(
+                zip(where, kernel, stride, dilation, padding, x.shape[2:], strict=True)):
+            starts = (xp.arange(out[axis]) * s - p).reshape(
+                shape[:2 + axis] + (out[axis],) + shape[3 + axis:])
+            position = starts + tap * di
+            # All of a window −∞ (or padding): PyTorch names the first element inside x.
+            first = starts + (-(starts // di)).clip(0) * di  # the window's first index ≥ 0
+            if bool(((first > starts + (k - 1) * di) | (first >= n)).any()):
+                raise ValueError(f"{self.name}: a window of kernel {kernel}, dilation "
+                                 f"{dilation}, padding {padding} lies wholly in the padding "
+                                 f"of an input of shape {x.shape}")
+            position = xp.where((position < 0) | (position >= n), first, position)
+            index = index * n + position
+        planes = xp.arange(x.shape[0] * x.shape[1]).reshape(x.shape[:2] + (1,) * d)
+        index = planes * math.prod(x.shape[2:]) + index
+        return y, index
+
+    def vjp(self, xp, g, y, x, *, saved):
+        flat = xp.scatter_add(g.reshape((g.size,)), (saved.reshape(saved.size),), (x.size,))
+        return (flat.reshape(x.shape),)
+
+    @staticmethod
+    def samples(draw):
+        return [
+            Sample((draw.apart(2, 3, 6, 5),), {"kernel_size": (2, 2)}),
+            Sample((draw.apart(2, 2, 7, 6),), {"kernel_size": (3, 2), "stride": (2, 1),
+                                               "padding": (1, 1)}),
+            Sample((draw.apart(1, 2, 9, 8),), {"kernel_size": (2, 3), "stride": 2,
+                                               "dilation": 2}),
+            Sample((draw.apart(1, 2, 7, 8),), {"kernel_size": (3, 2), "stride": (2, 3),
+                                               "dilation": (1, 2), "padding": (1, 0)}),
+            Sample((draw.apart(2, 3, 9),), {"kernel_size": (3,), "stride": 2, "padding": 1}),
+        ]
+
+    def reference(self, torch, x):
+        d, kernel, stride, padding = self.resolve(x)
+        F = torch.nn.functional
+        pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[d]
+        return pool(x, kernel, stride, padding, ints(self.dilation, d, "dilation", self.name))
+
+
+@register
+class AvgPool(_Pool):
+    """y = the mean of each window, as PyTorch's avg_pool1d/2d.
+
+    Padding adds zeros that count in the mean (``count_include_pad=True``, PyTorch's
+    default) or not. y_i = Σ_(m in window i) x_m / c_i with c_i the window's count, so J^T g
+    gives each x_m the sum of g_i / c_i over the windows that hold it: a transposed
+    convolution of g / c with a kernel of ones, channel by channel.
+    """
+
+    formula, tex = "{out} = mean over each window of {x}", \
+        "{out} = \\mathrm{{mean}}_{\\mathrm{window}} {x}"
+    gradients = ("{g} / count spread over each window",)
+
+    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
+        super().__init__(kernel_size, stride, padding)
+        self.count_include_pad = count_include_pad
+
+    def counts(self, x, d, kernel, stride, padding, out):
+        """The divisor of each window, (*out), on the host: the kernel's size, or the
+        number of its elements inside x."""
+        if self.count_include_pad:
+            return float(math.prod(kernel))
+        count = np.ones((1, 1) + tuple(x.shape[2:]))
+        pairs = tuple((p, p) for p in padding)
+        view, _ = windows(np, pad(np, count, pairs), kernel, stride, (1,) * d, self.name)
+        return view.sum(axis=tuple(range(-d, 0)))[0, 0]
+
+    def forward(self, xp, x):
+        d, kernel, stride, padding = self.resolve(x)
+        pairs = tuple((p, p) for p in padding)
+        view, out = windows(xp, pad(xp, x, pairs), kernel, stride, (1,) * d, self.name)
+        total = view.sum(axis=tuple(range(-d, 0)))
+        count = self.counts(x, d, kernel, stride, padding, out)
+        return total / to_device(np.asarray(count, dtype=x.dtype), device_of(x))
+
+    def vjp(self, xp, g, y, x):
+        d, kernel, stride, padding = self.resolve(x)
+        out = tuple(y.shape[2:])
+        count = self.counts(x, d, kernel, stride, padding, out)
+        count = to_device(np.asarray(count, dtype=x.dtype), device_of(x))
+        ones = to_device(np.ones((1, 1) + kernel, dtype=x.dtype), device_of(x))
+        # the windows' sum is Conv with a kernel of ones; its transpose, per channel:
+        pairs = tuple((p, (m - 1) * s - p + k - n)
+                      for p, m, s, k, n in zip(padding, out, stride, kernel, x.shape[2:],
+                                               strict=True))
+        planes = (x.shape[0] * x.shape[1], 1) + out
+        spread = xp.apply(ConvTranspose(stride, pairs), (g / count).reshape(planes), ones)
+        return (spread.reshape(x.shape),)
+
+    @staticmethod
+    def samples(draw):
+        r = draw.normal
+        return [
+            Sample((r(2, 3, 6, 5),), {"kernel_size": (2, 2)}),
+            Sample((r(2, 2, 7, 6),), {"kernel_size": (3, 2), "stride": (2, 1),
+                                      "padding": (1, 1)}),
+            Sample((r(1, 2, 7, 7),), {"kernel_size": (3, 3), "stride": 2, "padding": 1,
+                                      "count_include_pad": False}),
+            Sample((r(2, 3, 9),), {"kernel_size": (3,), "stride": 2, "padding": 1}),
+        ]
+
+    def reference(self, torch, x):
+        d, kernel, stride, padding = self.resolve(x)
+        F = torch.nn.functional
+        pool = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[d]
+        return pool(x, kernel, stride, padding, False, self.count_include_pad)
+
+
+def bins(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's adaptive bins of an axis of length n into m: [⌊i·n/m⌋, ⌈(i+1)·n/m⌉)."""
+    i = np.arange(m)
+    return (i * n) // m, -((-(i + 1) * n) // m)
+
+
+def averaging(n: int, m: int, dtype) -> np.ndarray:
+    """A (m, n): row i averages bin i, so pooling an axis is A @ x along it."""
+    start, stop = bins(n, m)
+    A = np.zeros((m, n), dtype=dtype)
+    inside = (np.arange(n) >= start[:, None]) & (np.arange(n) < stop[:, None])
+    A[inside] = 1.0
+    return A / (stop - start)[:, None]
+
+
+@register
+class AdaptiveAvgPool(Gate):
+    """y = the mean of each of output_size bins per spatial axis (PyTorch's
+    adaptive_avg_pool1d/2d): bin i of an axis of length n into m is [⌊i·n/m⌋, ⌈(i+1)·n/m⌉).
+
+    Pooling is linear and separable: y = A_h x A_wᵀ with A (m, n) averaging each bin (the
+    last axis alone in 1-D), so J^T g = A_hᵀ g A_w. The forward sums the bins directly
+    (np.add.reduceat), so an infinite element stays in its own bins.
+    """
+
+    formula, tex = "{out} = A {x} Aᵀ", "{out} = A_h\\, {x}\\, A_w^\\top"
+    gradients = ("A_hᵀ {g} A_w",)
+
+    def __init__(self, output_size):
+        self.output_size = output_size
+
+    def sizes(self, x) -> tuple[int, ...]:
+        size = self.output_size
+        d = len(size) if isinstance(size, (tuple, list)) else x.ndim - 2
+        if d not in (1, 2) or x.ndim != d + 2:
+            raise ValueError(f"{self.name}: needs an input (N, C, L) or (N, C, H, W) for "
+                             f"output_size {size!r}, got shape {x.shape}")
+        size = (size,) * d if not isinstance(size, (tuple, list)) else tuple(size)
+        size = tuple(n if m is None else m for m, n in zip(size, x.shape[2:], strict=True))
+        if any(isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1
+               for m in size):
+            raise ValueError(f"{self.name}: output_size must be positive ints, got "
+                             f"{self.output_size!r}")
+        return tuple(int(m) for m in size)
+
+    def forward(self, xp, x):
+        sizes = self.sizes(x)
+        _refuse_empty(self.name, x)
+        y = x
+        for axis, m in enumerate(sizes, start=2):
+            n = x.shape[axis]
+            start, stop = bins(n, m)
+            # Σ x[start:stop] for every bin: reduceat over the bounds interleaved; the sums
+            # between bins are dropped (a zero appended keeps the last bound in range)
+            widths = [(0, 0)] * y.ndim
+            widths[axis] = (0, 1)
+            bounds = np.stack([start, stop], axis=1).reshape(-1)
+            sums = xp.add.reduceat(xp.pad(y, widths), to_device(bounds, device_of(x)),
+                                   axis=axis)
+            sums = xp.take(sums, to_device(np.arange(0, 2 * m, 2), device_of(x)), axis=axis)
+            shape = [1] * y.ndim
+            shape[axis] = m
+            y = sums / to_device((stop - start).astype(x.dtype).reshape(shape), device_of(x))
+        return y
+
+    def vjp(self, xp, g, y, x):
+        sizes = self.sizes(x)
+        where = device_of(x)
+        A_last = to_device(averaging(x.shape[-1], sizes[-1], x.dtype), where)
+        gx = xp.matmul(g, A_last)  # (..., m) @ (m, n)
+        if len(sizes) == 2:
+            A_first = to_device(averaging(x.shape[-2], sizes[0], x.dtype).T, where)
+            gx = xp.matmul(A_first, gx)  # (n, m) @ (..., m, n_last)
+        return (gx,)
+
+    @staticmethod
+    def samples(draw):
+        r = draw.normal
+        return [
+            Sample((r(2, 3, 6, 5),), {"output_size": (3, 2)}),
+            Sample((r(1, 2, 7, 5),), {"output_size": (3, None)}),
+            Sample((r(2, 2, 4, 5),), {"output_size": (1, 2)}),
+            Sample((r(2, 3, 10),), {"output_size": (4,)}),
+        ]
+
+    def reference(self, torch, x):
+        F = torch.nn.functional
+        size = self.sizes(x)
+        return (F.adaptive_avg_pool1d if len(size) == 1 else F.adaptive_avg_pool2d)(x, size)
