@@ -16,6 +16,7 @@ gate, write one such class and decorate it with :func:`register` (docs/writing-a
 from __future__ import annotations
 
 import inspect
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -222,9 +223,12 @@ class Draw:
 
 
 def samples(rng: np.random.Generator | None = None) -> dict[str, list[Sample]]:
-    """Every registered gate's sample cases, by gate name, drawn from ``rng``."""
-    draw = Draw(rng or np.random.default_rng(0))
-    return {name: cls.samples(draw) for name, cls in sorted(REGISTRY.items())}
+    """Every registered gate's sample cases, by gate name. One seed is drawn from ``rng``;
+    each gate draws from its own generator, seeded by that and its name, so that a gate's
+    samples do not change when other gates are added."""
+    seed = int((rng or np.random.default_rng(0)).integers(2**32))
+    return {name: cls.samples(Draw(np.random.default_rng([seed, zlib.crc32(name.encode())])))
+            for name, cls in sorted(REGISTRY.items())}
 
 
 def functional_form(cls: type[Gate]) -> Callable[..., Any]:
