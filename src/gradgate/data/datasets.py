@@ -16,6 +16,7 @@ from importlib import resources
 
 import numpy as np
 
+from gradgate.arguments import count
 from gradgate.data.files import CsvData, load_csv, load_npz, parse_csv
 
 __all__ = ["DATASET_NAMES", "digits", "iris", "load_dataset", "moons", "spirals", "xor"]
@@ -88,8 +89,7 @@ def spirals(
     plus Gaussian noise of standard deviation ``noise``; the rows come in a shuffled order.
     """
     _check_size(n, noise)
-    if not _is_count(classes):
-        raise ValueError(f"classes must be a positive integer, got {classes!r}")
+    count(classes, "classes")
     rng = np.random.default_rng(seed)
     sizes = [n // classes + (k < n % classes) for k in range(classes)]
     points, labels = [], []
@@ -152,12 +152,6 @@ def _shipped_table(filename: str) -> CsvData:
 
 def _check_size(n: int, noise: float) -> None:
     """Reject a non-positive or non-integer ``n`` and a negative ``noise``."""
-    if not _is_count(n):
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    count(n, "n")
     if not noise >= 0:
         raise ValueError(f"noise must be a non-negative number, got {noise!r}")
-
-
-def _is_count(value: object) -> bool:
-    """True for a positive Python or NumPy integer (``True`` does not count)."""
-    return isinstance(value, int | np.integer) and not isinstance(value, bool) and bool(value > 0)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gradgate.arguments import count
+
 if TYPE_CHECKING:
     from gradgate.tensor import Tensor
 
@@ -76,12 +78,8 @@ class DataLoader:
         drop_last: bool = False,
         seed: int | None = None,
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.dataset = dataset
-        self.batch_size = int(batch_size)
+        self.batch_size = count(batch_size, "batch_size")
         self.shuffle = shuffle
         self.drop_last = drop_last
         self._generator = np.random.default_rng(seed)
