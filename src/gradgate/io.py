@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import sys
-import tokenize
 import zipfile
 import zlib
 from typing import IO, Any
 
 import numpy as np
 
+from .archives import ArchiveError, check_entry_sizes, check_npy_entry
 from .backend import parse_device
 
 __all__ = ["CheckpointError", "FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
@@ -36,7 +35,6 @@ FORMAT_VERSION = 1
 _MANIFEST = "manifest.json"
 _ARRAY_KINDS = "biufc"  # bool, signed int, unsigned int, float, complex
 _MAX_MANIFEST_BYTES = 64 * 2**20
-_DEFLATE_MAX_RATIO = 1032  # deflate cannot expand data by more than this (plus a few bytes)
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # same object, same bytes: no timestamps in entries
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # an archive with entries; an empty archive
 _PICKLE_0_STARTS = b"(}]cIJKLFSVNUX)"  # first opcodes of protocol 0 and 1 pickles
@@ -319,7 +317,10 @@ class _Decoder:
                                   "gradgate never unpickles (unpickling can run arbitrary code)")
             raise self._error("no manifest.json inside, so not a gradgate checkpoint")
         info = self._archive.getinfo(_MANIFEST)
-        self._check_entry_sizes(info)
+        try:
+            check_entry_sizes(info, self._archive_size)
+        except ArchiveError as error:
+            raise self._error(str(error)) from None
         if info.file_size > _MAX_MANIFEST_BYTES:
             raise self._error(f"manifest.json is implausibly large ({info.file_size} bytes)")
         try:
@@ -338,21 +339,6 @@ class _Decoder:
         if "root" not in manifest:
             raise self._error("manifest.json has no 'root' node")
         return manifest
-
-    def _check_entry_sizes(self, info: zipfile.ZipInfo) -> None:
-        """Refuse entries whose declared sizes the file cannot back, before reading any."""
-        if info.flag_bits & 0x1:
-            raise self._error(f"entry {info.filename!r} is encrypted")
-        if info.compress_type == zipfile.ZIP_STORED:
-            plausible = info.file_size == info.compress_size
-        elif info.compress_type == zipfile.ZIP_DEFLATED:
-            plausible = info.file_size <= _DEFLATE_MAX_RATIO * info.compress_size + 64
-        else:
-            raise self._error(f"entry {info.filename!r} uses an unsupported compression method "
-                              f"({info.compress_type})")
-        if not plausible or info.header_offset + info.compress_size > self._archive_size:
-            raise self._error(f"entry {info.filename!r} declares sizes the file cannot hold "
-                              "(truncated or corrupted)")
 
     def _decode(self, node: Any, where: str) -> Any:
         if not isinstance(node, dict) or not isinstance(node.get("type"), str):
@@ -413,20 +399,15 @@ class _Decoder:
         if entry not in self._entries:
             raise self._error(f"the manifest refers to a missing entry {entry!r}")
         info = self._archive.getinfo(entry)
-        self._check_entry_sizes(info)
-
-        with self._archive.open(info) as stream:
-            header_shape, header_dtype, header_bytes = self._read_npy_header(stream, entry)
+        try:  # before reading: a lying header must not make us allocate its size
+            header_shape, header_dtype = check_npy_entry(self._archive, info, self._archive_size)
+        except ArchiveError as error:
+            raise self._error(str(error)) from None
         self._refuse_unsafe(header_dtype, f"entry {entry!r}")
         if header_dtype != dtype or header_shape != tuple(shape):
             raise self._error(f"entry {entry!r} holds dtype {header_dtype.str!r} shape "
                               f"{header_shape}, but the manifest says dtype {dtype.str!r} shape "
                               f"{tuple(shape)}")
-        declared = header_bytes + math.prod(shape) * dtype.itemsize
-        if declared != info.file_size:
-            # Checked before reading: a lying header must not make us allocate its size.
-            raise self._error(f"entry {entry!r} declares {declared} bytes but holds "
-                              f"{info.file_size}")
 
         with self._archive.open(info) as stream:
             try:
@@ -452,22 +433,6 @@ class _Decoder:
         if dtype.kind not in _ARRAY_KINDS:
             raise self._error(f"{what} has dtype {dtype.str!r}; only bool and numeric dtypes "
                               "are allowed")
-
-    def _read_npy_header(self, stream: IO[bytes], entry: str) -> tuple[tuple, np.dtype, int]:
-        """Return the shape, dtype and byte length of the `.npy` header that starts `stream`."""
-        fmt = np.lib.format
-        try:
-            version = fmt.read_magic(stream)
-            if version == (1, 0):
-                shape, _, dtype = fmt.read_array_header_1_0(stream)
-            elif version == (2, 0):
-                shape, _, dtype = fmt.read_array_header_2_0(stream)
-            else:
-                raise ValueError(f".npy format version {version} is not supported")
-        except (ValueError, TypeError, SyntaxError, EOFError, tokenize.TokenError) as error:
-            reason = _reason(error)
-            raise self._error(f"entry {entry!r} is not a valid .npy array ({reason})") from None
-        return tuple(shape), dtype, stream.tell()
 
 
 def _is_int(value: Any) -> bool:

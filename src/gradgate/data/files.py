@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
-import math
 import os
-import tokenize
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -18,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from gradgate.archives import ArchiveError, check_npy_entry
 
 __all__ = ["CsvData", "load_csv", "load_npz", "parse_csv"]
 
@@ -208,51 +208,18 @@ def load_npz(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
                 f"{source}: missing array(s) {missing}; found {sorted(archive.files)} "
                 "(save with np.savez(path, x=features, y=labels))"
             )
+        size = os.path.getsize(source)
         for key in ("x", "y"):  # the entry NumPy reads: "x" itself if there is one, else "x.npy"
             entry = key if key in archive.zip.namelist() else f"{key}.npy"
-            _check_declared_size(archive.zip, entry, source)
+            try:  # before NumPy allocates what the header declares
+                check_npy_entry(archive.zip, archive.zip.getinfo(entry), size)
+            except ArchiveError as error:
+                raise ValueError(f"{source}: {error}") from None
         try:
             x, y = archive["x"], archive["y"]
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
             raise ValueError(f"{source}: could not read arrays x and y ({error})") from error
     return _check_npz_arrays(x, y, source)
-
-
-_DEFLATE_MAX_RATIO = 1032  # deflate never expands data by more than this (plus a few bytes)
-
-
-def _check_declared_size(archive: zipfile.ZipFile, entry: str, source: str) -> None:
-    """Refuse an entry whose sizes its file cannot back, before NumPy allocates the array
-    its header declares: a lying header must cost neither memory nor time."""
-    info = archive.getinfo(entry)
-    if info.compress_type == zipfile.ZIP_STORED:
-        plausible = info.file_size == info.compress_size
-    elif info.compress_type == zipfile.ZIP_DEFLATED:
-        plausible = info.file_size <= _DEFLATE_MAX_RATIO * info.compress_size + 64
-    else:
-        raise ValueError(f"{source}: entry {entry!r} uses compression method "
-                         f"{info.compress_type}; np.savez writes stored or deflated entries")
-    if not plausible or info.header_offset + info.compress_size > os.path.getsize(source):
-        raise ValueError(f"{source}: entry {entry!r} declares sizes the file cannot hold "
-                         "(truncated or corrupted)")
-    fmt = np.lib.format
-    try:
-        with archive.open(info) as stream:
-            version = fmt.read_magic(stream)
-            if version not in ((1, 0), (2, 0)):
-                raise ValueError(f".npy format version {version} is not supported")
-            read_header = fmt.read_array_header_1_0 if version == (1, 0) else \
-                fmt.read_array_header_2_0
-            shape, _, dtype = read_header(stream)
-    except (ValueError, TypeError, SyntaxError, tokenize.TokenError, EOFError, OSError,
-            RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error) as error:
-        # TokenError: NumPy's parser of old-style headers, on unbalanced brackets
-        raise ValueError(f"{source}: entry {entry!r} is not a valid .npy array ({error})") \
-            from None
-    declared = math.prod(shape) * dtype.itemsize
-    if declared > info.file_size:
-        raise ValueError(f"{source}: entry {entry!r} declares an array of shape {shape} "
-                         f"({declared} bytes) but holds {info.file_size} bytes")
 
 
 def _check_npz_arrays(x: np.ndarray, y: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
