@@ -5,7 +5,7 @@
     print(format_summary(result))
 """
 
-from .config import LOSSES, OPTIMIZERS, InputError, TrainConfig
+from .config import ACTIVATIONS, LOSSES, OPTIMIZERS, InputError, TrainConfig
 from .loop import (
     CHECKPOINT_FILE,
     HISTORY_COLUMNS,
@@ -21,6 +21,7 @@ from .progress import BarProgress, Callback, LineProgress
 from .report import format_summary
 
 __all__ = [
+    "ACTIVATIONS",
     "CHECKPOINT_FILE",
     "HISTORY_COLUMNS",
     "LOSSES",

@@ -3,20 +3,51 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import backend
-from ..nn.mlp import ACTIVATIONS
+import numpy as np
 
-LOSSES = ("sqerr", "mse", "cross_entropy", "bce")
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+from .. import backend, nn, optim
+from ..nn import ACTIVATIONS
 
-# Learning rates that work on the built-in data sets; --lr overrides. Plain SGD needs one
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Loss:
+    """How a training run uses one loss: the module, what the network's outputs go
+    through first, what they are compared with, and how the outputs read as class scores."""
+
+    module: type[nn.Module]
+    output_activation: str | None  # a name in ACTIVATIONS, after the last layer, or none
+    one_hot: bool  # compared with one-hot rows (t_j = 1 for the true class j), else labels
+    summed: bool  # summed over the batch (SqErr): reported divided by the examples
+    scores: Callable[[Array], Array] | None  # outputs → per-class scores in [0, 1]
+    sgd_lr: float  # a plain-SGD learning rate that works on the built-in data sets
+
+
+# The one table of losses that training, the command line and its pictures read. The
+# lecture's outputs are sigmoids compared with one-hot targets; the cross-entropies take
+# raw scores (logits) and apply softmax or sigmoid inside the loss. Plain SGD needs a rate
 # per loss: SqErr is summed over the batch, the others are averaged (MSE over every output
 # too), so their gradients are 16 to 80 times smaller at the default batch size.
-SGD_LR = {"sqerr": 0.1, "mse": 2.0, "cross_entropy": 0.5, "bce": 1.0}
-ADAPTIVE_LR = 1e-3  # adam, adamw, rmsprop
+LOSSES: dict[str, Loss] = {
+    "sqerr": Loss(nn.SqErr, "sigmoid", one_hot=True, summed=True, scores=None, sgd_lr=0.1),
+    "mse": Loss(nn.MSELoss, "sigmoid", one_hot=True, summed=False, scores=None, sgd_lr=2.0),
+    "cross_entropy": Loss(nn.CrossEntropyLoss, None, one_hot=False, summed=False,
+                          scores=backend.numpy_namespace.softmax, sgd_lr=0.5),
+    "bce": Loss(nn.BCEWithLogitsLoss, None, one_hot=True, summed=False,
+                scores=backend.numpy_namespace.sigmoid, sgd_lr=1.0),
+}
+
+# The optimisers a run may use; those in WITH_MOMENTUM take ``momentum``.
+OPTIMIZERS: dict[str, type[optim.Optimizer]] = {
+    "sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop,
+}
+WITH_MOMENTUM = ("sgd", "rmsprop")
+ADAPTIVE_LR = 1e-3  # the learning rate of adam, adamw and rmsprop unless --lr says
 
 # Settings a resumed run may change; every other one must match the checkpoint's.
 RESUMABLE_CHANGES = ("epochs", "out", "device")
@@ -62,7 +93,7 @@ class TrainConfig:
         """``lr``, or the default for the optimiser and loss when it is None."""
         if self.lr is not None:
             return self.lr
-        return SGD_LR[self.loss] if self.optimizer == "sgd" else ADAPTIVE_LR
+        return LOSSES[self.loss].sgd_lr if self.optimizer == "sgd" else ADAPTIVE_LR
 
     def resolved(self) -> TrainConfig:
         """A copy with ``lr`` set to the learning rate actually used."""
@@ -74,14 +105,14 @@ class TrainConfig:
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                 raise InputError(f"hidden layer sizes must be positive integers, got "
                                  f"{','.join(map(str, self.hidden))}")
-        _choice("activation", self.activation, tuple(a for a in ACTIVATIONS if a != "softmax"))
+        _choice("activation", self.activation, ACTIVATIONS)
         _choice("loss", self.loss, LOSSES)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         if self.lr is not None and not self.lr > 0:
             raise InputError(f"lr must be a positive number, got {self.lr}")
         if not 0 <= self.momentum < 1:
             raise InputError(f"momentum must lie in [0, 1), got {self.momentum}")
-        if self.momentum and self.optimizer not in ("sgd", "rmsprop"):
+        if self.momentum and self.optimizer not in WITH_MOMENTUM:
             raise InputError(f"momentum applies to sgd and rmsprop, not {self.optimizer}")
         if not self.weight_decay >= 0:
             raise InputError(f"weight decay must be non-negative, got {self.weight_decay}")
@@ -121,6 +152,6 @@ def check_device(device: str) -> None:
         raise InputError(str(error)) from None
 
 
-def _choice(what: str, value: str, choices: tuple[str, ...]) -> None:
+def _choice(what: str, value: str, choices: dict[str, Any]) -> None:
     if value not in choices:
         raise InputError(f"unknown {what} {value!r}; expected one of {', '.join(choices)}")

@@ -27,19 +27,11 @@ from .. import nn, optim
 from ..backend import parse_device, to_device
 from ..data import DataLoader, TensorDataset
 from ..tensor import Tensor
-from .config import RESUMABLE_CHANGES, InputError, TrainConfig
+from .config import LOSSES, RESUMABLE_CHANGES, InputError, TrainConfig
 from .metrics import Evaluation, evaluate
 from .progress import Callback, make_progress
 from .report import describe_run, write_metrics_csv, write_plot
-from .setup import (
-    SUMMED_LOSSES,
-    Problem,
-    build_loss,
-    build_model,
-    build_optimizer,
-    load_problem,
-    loss_targets,
-)
+from .setup import Problem, build_model, build_optimizer, load_problem, loss_targets
 
 CHECKPOINT_FILE = "checkpoint.ckpt"
 METRICS_FILE = "metrics.csv"
@@ -179,7 +171,7 @@ class _Run:
         self.problem = problem
         self.model = model
         self.optimizer = optimizer
-        self.loss = build_loss(config.loss)
+        self.loss = LOSSES[config.loss].module()
         self.loader = loader
         self.callbacks = callbacks
         self.position = Position(loader=loader.state_dict())
@@ -245,7 +237,7 @@ class _Run:
         loss.backward()
         self.optimizer.step()
         n = len(y)
-        position.loss_sum += value if self.config.loss in SUMMED_LOSSES else value * n
+        position.loss_sum += value if LOSSES[self.config.loss].summed else value * n
         position.correct += int(np.count_nonzero(output.numpy().argmax(axis=1) == y))
         position.seen += n
         position.examples += n

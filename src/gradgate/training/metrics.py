@@ -10,7 +10,8 @@ from ..backend import to_device
 from ..engine import no_grad
 from ..nn.module import Module
 from ..tensor import Tensor
-from .setup import SUMMED_LOSSES, build_loss, loss_targets
+from .config import LOSSES
+from .setup import loss_targets
 
 
 @dataclass
@@ -42,13 +43,13 @@ def evaluate(
         with no_grad():
             output = model(Tensor(to_device(x, device)))
             targets = to_device(loss_targets(loss, y, classes), device)
-            value = build_loss(loss)(output, Tensor(targets)).item()
+            value = LOSSES[loss].module()(output, Tensor(targets)).item()
     finally:
         model.train(was_training)
     n = len(y)
     predicted = output.numpy().argmax(axis=1)
     return Evaluation(
-        loss=value / n if loss in SUMMED_LOSSES else value,
+        loss=value / n if LOSSES[loss].summed else value,
         accuracy=float(np.mean(predicted == y)) if n else 0.0,
         confusion=confusion_matrix(y, predicted, classes),
         examples=n,

@@ -9,16 +9,11 @@ import numpy as np
 
 from .. import nn, optim
 from ..data import Standardizer, load_csv, load_dataset, train_test_split
-from .config import InputError, TrainConfig
+from .config import LOSSES, OPTIMIZERS, WITH_MOMENTUM, InputError, TrainConfig
 
 # Below this many examples a split would leave too little to learn from (XOR has 4): the
 # model is then trained and tested on all of them.
 SMALLEST_SPLIT = 20
-
-# The lecture's outputs are sigmoids compared with one-hot targets; the cross-entropies
-# take raw scores (logits) and apply softmax or sigmoid inside the loss.
-OUTPUT_ACTIVATION = {"sqerr": "sigmoid", "mse": "sigmoid", "cross_entropy": None, "bce": None}
-SUMMED_LOSSES = ("sqerr",)  # reported per example: divided by the number of examples
 
 
 @dataclass
@@ -89,53 +84,30 @@ def build_model(config: TrainConfig, features: int, classes: int) -> nn.MLP:
     return nn.MLP(
         [features, *config.hidden, classes],
         activation=config.activation,
-        output_activation=OUTPUT_ACTIVATION[config.loss],
+        output_activation=LOSSES[config.loss].output_activation,
         generator=np.random.default_rng(config.seed),
     )
 
 
-def build_loss(loss: str) -> nn.Module:
-    if loss == "sqerr":
-        return nn.SqErr()
-    if loss == "mse":
-        return nn.MSELoss()
-    if loss == "cross_entropy":
-        return nn.CrossEntropyLoss()
-    if loss == "bce":
-        return nn.BCEWithLogitsLoss()
-    raise InputError(f"unknown loss {loss!r}")
-
-
 def loss_targets(loss: str, y: np.ndarray, classes: int) -> np.ndarray:
-    """What the loss compares the output with: the labels themselves for cross-entropy,
-    one-hot float32 rows (t_j = 1 for the true class j, else 0) for the others."""
-    if loss == "cross_entropy":
-        return y
-    return np.eye(classes, dtype=np.float32)[y]
+    """What the loss compares the output with: one-hot float32 rows (t_j = 1 for the true
+    class j, else 0), or the labels themselves (cross-entropy)."""
+    if LOSSES[loss].one_hot:
+        return np.eye(classes, dtype=np.float32)[y]
+    return y
 
 
 def scores(loss: str, output: np.ndarray) -> np.ndarray:
     """The model's output read as per-class scores in [0, 1]."""
-    if loss == "cross_entropy":
-        e = np.exp(output - output.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-    if loss == "bce":
-        return 0.5 + 0.5 * np.tanh(0.5 * output)  # σ(x), without overflow
-    return output
+    as_scores = LOSSES[loss].scores
+    return output if as_scores is None else as_scores(output)
 
 
 def build_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
-    lr, decay = config.learning_rate, config.weight_decay
-    if config.optimizer == "sgd":
-        return optim.SGD(model.parameters(), lr=lr, momentum=config.momentum, weight_decay=decay)
-    if config.optimizer == "adam":
-        return optim.Adam(model.parameters(), lr=lr, weight_decay=decay)
-    if config.optimizer == "adamw":
-        return optim.AdamW(model.parameters(), lr=lr, weight_decay=decay)
-    if config.optimizer == "rmsprop":
-        return optim.RMSprop(model.parameters(), lr=lr, momentum=config.momentum,
-                             weight_decay=decay)
-    raise InputError(f"unknown optimizer {config.optimizer!r}")
+    options: dict[str, float] = {"lr": config.learning_rate, "weight_decay": config.weight_decay}
+    if config.optimizer in WITH_MOMENTUM:
+        options["momentum"] = config.momentum
+    return OPTIMIZERS[config.optimizer](model.parameters(), **options)
 
 
 def _one_line(error: BaseException) -> str:

@@ -7,5 +7,6 @@ See docs/visualising.md.
 """
 
 from .graph import Edge, Graph, Node, graph
+from .lecture import lecture_network
 
-__all__ = ["Edge", "Graph", "Node", "graph"]
+__all__ = ["Edge", "Graph", "Node", "graph", "lecture_network"]

@@ -17,7 +17,7 @@ from gradgate.backend import cuda_unavailable_reason
 from gradgate.cli import COMMANDS, build_parser, main
 from gradgate.training import read_checkpoint
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -189,10 +189,11 @@ def test_help_and_version_exit_0_and_no_command_exits_2(capsys):
     assert status == 2 and "train" in err
 
 
-def test_subcommands_are_added_by_one_function_each():
-    assert [f.__name__ for f in COMMANDS] == [
-        "add_train_command", "add_evaluate_command", "add_predict_command",
-        "add_graph_command", "add_check_gate_command"]
+def test_each_subcommand_is_one_module_with_add_command_and_run():
+    assert [m.__name__ for m in COMMANDS] == [
+        f"gradgate.cli.{name}" for name in ("train", "evaluate", "predict", "graph", "check_gate")]
+    for module in COMMANDS:
+        assert callable(module.add_command) and callable(module.run)
     subparsers = next(a for a in build_parser()._actions if a.dest == "command")
     assert list(subparsers.choices) == ["train", "evaluate", "predict", "graph", "check-gate"]
 
@@ -232,3 +233,17 @@ def test_cuda_without_a_gpu_exits_2_saying_why(capsys):
     status, _, err = run(capsys, "train", "--device", "cuda")
     assert status == 2 and err.count("\n") == 1
     assert "device 'cuda' is not available: " + cuda_unavailable_reason() in err
+
+
+def test_the_command_offers_exactly_the_choices_of_the_one_table(tmp_path, capsys):
+    from gradgate.nn import ACTIVATIONS
+    from gradgate.training import LOSSES, OPTIMIZERS
+
+    train = next(a for a in build_parser()._actions if a.dest == "command").choices["train"]
+    choices = {a.dest: list(a.choices) for a in train._actions if a.choices}
+    assert choices == {"activation": list(ACTIVATIONS), "loss": list(LOSSES),
+                       "optimizer": list(OPTIMIZERS)}
+    # TrainConfig accepted "identity" while the command refused it
+    status, out, err = run(capsys, "train", "--data", "xor", "--activation", "identity",
+                           "--epochs", "1", "--out", str(tmp_path), "--quiet")
+    assert status == 0, err

@@ -1,8 +1,7 @@
-"""`gradgate graph` and `gradgate check-gate`, through their argparse parsers."""
+"""`gradgate graph` and `gradgate check-gate`."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
@@ -12,21 +11,13 @@ import pytest
 
 import gradgate as gg
 from gradgate import io
-from gradgate.viz.commands import (
-    add_check_gate_command,
-    add_graph_command,
-    parse_shapes,
-)
+from gradgate.cli import main
+from gradgate.cli.check_gate import parse_shapes
 
 
 def gradgate(*argv: str) -> int:
-    """Parse argv as the gradgate command line would, and run the subcommand."""
-    parser = argparse.ArgumentParser(prog="gradgate")
-    commands = parser.add_subparsers(dest="command", required=True)
-    add_graph_command(commands)
-    add_check_gate_command(commands)
-    args = parser.parse_args(list(argv))
-    return args.run(args)
+    """The gradgate command line's exit status."""
+    return main(list(argv))
 
 
 def svg_texts(path) -> list[str]:
