@@ -270,3 +270,24 @@ def test_a_progress_bar_per_epoch_when_tqdm_is_there(monkeypatch):
     assert sum(e == ("update", 1) for e in events) == 2 * 79
     assert [e[0] for e in events].count("close") == 2
     assert "test acc" in [e for e in events if e[0] == "postfix"][-1][1]
+
+
+def test_fit_resolves_and_checks_each_config_once(tmp_path, monkeypatch):
+    from gradgate.training.config import TrainConfig as Config
+
+    calls = []
+    resolved = Config.resolved
+    monkeypatch.setattr(Config, "resolved", lambda self: calls.append(self) or resolved(self))
+    result = fit(TrainConfig(epochs=1, hidden=(4,), out=str(tmp_path)), progress="none")
+    assert len(calls) == 1
+    assert result.config.lr == 0.1 and result.config.device == "cpu"
+    calls.clear()
+    fit(TrainConfig(epochs=2, hidden=(4,), out=str(tmp_path)), resume=tmp_path, progress="none")
+    assert len(calls) == 1  # the given config; the checkpoint's is compared, not re-resolved
+
+
+@pytest.mark.parametrize("bad", [{"lr": "fast"}, {"epochs": 2.5}, {"hidden": "abc"},
+                                 {"seed": True}, {"test_size": None}, {"momentum": [0.9]}])
+def test_settings_of_the_wrong_type_are_input_errors_not_type_errors(bad):
+    with pytest.raises(InputError):
+        TrainConfig(out=None, **bad).resolved()

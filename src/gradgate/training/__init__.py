@@ -1,21 +1,13 @@
 """Training a classifier end to end: the loop behind ``gradgate train``, usable from Python.
 
-    from gradgate.training import TrainConfig, fit, format_summary
-    result = fit(TrainConfig(epochs=10, out=None))
-    print(format_summary(result))
+from gradgate.training import TrainConfig, fit, format_summary
+result = fit(TrainConfig(epochs=10, out=None))
+print(format_summary(result))
 """
 
+from .checkpoint import CHECKPOINT_FILE, check_resumable, read_checkpoint
 from .config import ACTIVATIONS, LOSSES, OPTIMIZERS, InputError, TrainConfig
-from .loop import (
-    CHECKPOINT_FILE,
-    HISTORY_COLUMNS,
-    FitResult,
-    TrainingDiverged,
-    TrainingInterrupted,
-    check_resumable,
-    fit,
-    read_checkpoint,
-)
+from .loop import HISTORY_COLUMNS, FitResult, TrainingDiverged, TrainingInterrupted, fit
 from .metrics import Evaluation, confusion_matrix, evaluate, format_confusion
 from .progress import BarProgress, Callback, LineProgress
 from .report import format_summary

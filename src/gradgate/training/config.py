@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend, nn, optim
+from ..arguments import count, is_count
 from ..nn import ACTIVATIONS
 
 Array = np.ndarray
@@ -36,15 +37,30 @@ class Loss:
 LOSSES: dict[str, Loss] = {
     "sqerr": Loss(nn.SqErr, "sigmoid", one_hot=True, summed=True, scores=None, sgd_lr=0.1),
     "mse": Loss(nn.MSELoss, "sigmoid", one_hot=True, summed=False, scores=None, sgd_lr=2.0),
-    "cross_entropy": Loss(nn.CrossEntropyLoss, None, one_hot=False, summed=False,
-                          scores=backend.numpy_namespace.softmax, sgd_lr=0.5),
-    "bce": Loss(nn.BCEWithLogitsLoss, None, one_hot=True, summed=False,
-                scores=backend.numpy_namespace.sigmoid, sgd_lr=1.0),
+    "cross_entropy": Loss(
+        nn.CrossEntropyLoss,
+        None,
+        one_hot=False,
+        summed=False,
+        scores=backend.numpy_namespace.softmax,
+        sgd_lr=0.5,
+    ),
+    "bce": Loss(
+        nn.BCEWithLogitsLoss,
+        None,
+        one_hot=True,
+        summed=False,
+        scores=backend.numpy_namespace.sigmoid,
+        sgd_lr=1.0,
+    ),
 }
 
 # The optimisers a run may use; those in WITH_MOMENTUM take ``momentum``.
 OPTIMIZERS: dict[str, type[optim.Optimizer]] = {
-    "sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop,
+    "sgd": optim.SGD,
+    "adam": optim.Adam,
+    "adamw": optim.AdamW,
+    "rmsprop": optim.RMSprop,
 }
 WITH_MOMENTUM = ("sgd", "rmsprop")
 ADAPTIVE_LR = 1e-3  # the learning rate of adam, adamw and rmsprop unless --lr says
@@ -65,7 +81,8 @@ class TrainConfig:
     The default is the lecture's network (20.4) on the built-in digits: 64 standardised
     inputs, one sigmoid hidden layer of 64, 10 sigmoid outputs, SqErr against one-hot
     targets, plain SGD w ← w − η dE/dw on mini-batches of 16 (the loss summed over the
-    batch), 60 epochs, a stratified 70/30 train/test split.
+    batch), 60 epochs, a stratified 70/30 train/test split. :meth:`resolved` fills in what
+    is left None and checks every setting; a run only ever sees a resolved config.
     """
 
     data: str = "digits"
@@ -74,7 +91,7 @@ class TrainConfig:
     activation: str = "sigmoid"
     loss: str = "sqerr"
     optimizer: str = "sgd"
-    lr: float | None = None  # None: SGD_LR[loss] for sgd, else ADAPTIVE_LR
+    lr: float | None = None  # None: LOSSES[loss].sgd_lr for sgd, else ADAPTIVE_LR
     momentum: float = 0.0
     weight_decay: float = 0.0
     epochs: int = 60
@@ -86,47 +103,49 @@ class TrainConfig:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        self.hidden = tuple(self.hidden)
-
-    @property
-    def learning_rate(self) -> float:
-        """``lr``, or the default for the optimiser and loss when it is None."""
-        if self.lr is not None:
-            return self.lr
-        return LOSSES[self.loss].sgd_lr if self.optimizer == "sgd" else ADAPTIVE_LR
+        if isinstance(self.hidden, (list, tuple)):
+            self.hidden = tuple(self.hidden)
 
     def resolved(self) -> TrainConfig:
-        """A copy with ``lr`` set to the learning rate actually used."""
-        return dataclasses.replace(self, lr=self.learning_rate)
-
-    def validate(self) -> TrainConfig:
-        """Raise InputError naming the first bad setting; return self when all are fine."""
-        for n in self.hidden:
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise InputError(f"hidden layer sizes must be positive integers, got "
-                                 f"{','.join(map(str, self.hidden))}")
+        """A copy with every setting decided (``lr`` set, ``device`` as "cpu" or
+        "cuda:N"), checked: InputError names the first bad setting."""
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("loss", self.loss, LOSSES)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
-        if self.lr is not None and not self.lr > 0:
+        lr = self.lr
+        if lr is None:
+            lr = LOSSES[self.loss].sgd_lr if self.optimizer == "sgd" else ADAPTIVE_LR
+        config = dataclasses.replace(self, lr=lr, device=_device(self.device))
+        config._check()
+        return config
+
+    def _check(self) -> None:
+        if not isinstance(self.data, str):
+            raise InputError(f"data must be a data set's name or a file's path, got {self.data!r}")
+        if not isinstance(self.hidden, tuple) or not all(is_count(n) for n in self.hidden):
+            shown = (
+                ",".join(map(str, self.hidden))
+                if isinstance(self.hidden, tuple)
+                else repr(self.hidden)
+            )
+            raise InputError(f"hidden layer sizes must be positive integers, got {shown}")
+        if not _number(self.lr) or not self.lr > 0:
             raise InputError(f"lr must be a positive number, got {self.lr}")
-        if not 0 <= self.momentum < 1:
+        if not _number(self.momentum) or not 0 <= self.momentum < 1:
             raise InputError(f"momentum must lie in [0, 1), got {self.momentum}")
         if self.momentum and self.optimizer not in WITH_MOMENTUM:
             raise InputError(f"momentum applies to sgd and rmsprop, not {self.optimizer}")
-        if not self.weight_decay >= 0:
+        if not _number(self.weight_decay) or not self.weight_decay >= 0:
             raise InputError(f"weight decay must be non-negative, got {self.weight_decay}")
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
-            raise InputError(f"epochs must be a positive integer, got {self.epochs}")
-        if (isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int)
-                or self.batch_size < 1):
-            raise InputError(f"batch size must be a positive integer, got {self.batch_size}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+        count(self.epochs, "epochs", InputError)
+        count(self.batch_size, "batch size", InputError)
+        if not (_number(self.seed) and isinstance(self.seed, int) and self.seed >= 0):
             raise InputError(f"seed must be a non-negative integer, got {self.seed}")
-        if not 0 < self.test_size < 1:
+        if not _number(self.test_size) or not 0 < self.test_size < 1:
             raise InputError(f"test size must be a fraction in (0, 1), got {self.test_size}")
-        check_device(self.device)
-        return self
+        for name in ("target", "out"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise InputError(f"{name} must be a string, got {getattr(self, name)!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for a checkpoint (``hidden`` as a list)."""
@@ -144,14 +163,18 @@ class TrainConfig:
         return cls(**values)
 
 
-def check_device(device: str) -> None:
-    """"cpu", or a GPU that is really there; otherwise an InputError that says why."""
+def _device(device: Any) -> str:
+    """ "cpu", or a GPU that is really there; otherwise an InputError that says why."""
     try:
-        backend.parse_device(device)
+        return backend.parse_device(device)
     except (ValueError, RuntimeError) as error:
         raise InputError(str(error)) from None
 
 
-def _choice(what: str, value: str, choices: dict[str, Any]) -> None:
-    if value not in choices:
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _choice(what: str, value: Any, choices: dict[str, Any]) -> None:
+    if not isinstance(value, str) or value not in choices:
         raise InputError(f"unknown {what} {value!r}; expected one of {', '.join(choices)}")

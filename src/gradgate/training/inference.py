@@ -14,8 +14,8 @@ from ..data import Standardizer
 from ..engine import no_grad
 from ..nn.module import Module
 from ..tensor import Tensor
+from .checkpoint import read_checkpoint
 from .config import InputError, TrainConfig
-from .loop import read_checkpoint
 from .metrics import Evaluation, evaluate
 from .setup import build_model, load_problem, read_data, scores
 
@@ -35,8 +35,9 @@ class Trained:
         """Features as the model saw them in training: checked, standardised, float32."""
         x = x.reshape(len(x), -1)
         if x.shape[1] != self.features:
-            raise InputError(f"{source}: has {x.shape[1]} features per example, the model "
-                             f"takes {self.features}")
+            raise InputError(
+                f"{source}: has {x.shape[1]} features per example, the model takes {self.features}"
+            )
         if self.standardizer is not None:
             x = self.standardizer.transform(x)
         return np.ascontiguousarray(x, dtype=np.float32)
@@ -66,8 +67,14 @@ def load_trained(path: str | os.PathLike[str]) -> Trained:
             standardizer.load_state_dict(data["standardizer"])
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise InputError(f"{path}: damaged training checkpoint ({error})") from error
-    return Trained(config, model, int(data["features"]), int(data["classes"]),
-                   data["class_names"], standardizer)
+    return Trained(
+        config,
+        model,
+        int(data["features"]),
+        int(data["classes"]),
+        data["class_names"],
+        standardizer,
+    )
 
 
 def evaluate_trained(
@@ -85,8 +92,10 @@ def evaluate_trained(
         x, y, _ = read_data(data, target)
         x, what = trained.prepare(x, data), data
         if y.size and (y.min() < 0 or y.max() >= trained.classes):
-            raise InputError(f"{data}: labels run from {y.min()} to {y.max()}, the model "
-                             f"knows classes 0 to {trained.classes - 1}")
+            raise InputError(
+                f"{data}: labels run from {y.min()} to {y.max()}, the model "
+                f"knows classes 0 to {trained.classes - 1}"
+            )
     return what, evaluate(trained.model, x, y, config.loss, trained.classes)
 
 

@@ -31,9 +31,7 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) ->
     return np.bincount(flat, minlength=classes * classes).reshape(classes, classes)
 
 
-def evaluate(
-    model: Module, x: np.ndarray, y: np.ndarray, loss: str, classes: int
-) -> Evaluation:
+def evaluate(model: Module, x: np.ndarray, y: np.ndarray, loss: str, classes: int) -> Evaluation:
     """Run ``model`` on all of ``x`` at once in evaluation mode, without a graph, and score
     it against the labels ``y`` with the loss named ``loss`` (see TrainConfig.loss)."""
     was_training = model.training

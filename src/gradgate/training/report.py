@@ -13,8 +13,9 @@ if TYPE_CHECKING:
     from .loop import FitResult
     from .setup import Problem
 
-PLOT_MISSING = ("plot skipped: matplotlib is not installed "
-                "(pip install matplotlib, or the [plot] extra)")
+PLOT_MISSING = (
+    "plot skipped: matplotlib is not installed (pip install matplotlib, or the [plot] extra)"
+)
 
 
 def write_metrics_csv(history: dict[str, list[float]], path: str) -> None:
@@ -72,14 +73,16 @@ def describe_run(config: TrainConfig, problem: Problem) -> str:
         f"{config.data}: {len(problem.y_train)} training and {len(problem.y_test)} test "
         f"examples, {problem.features} features, {problem.classes} classes\n"
         f"network {sizes} ({config.activation}), loss {config.loss}, {config.optimizer} "
-        f"lr {config.learning_rate:g}, batch {config.batch_size}, {config.epochs} epochs, "
+        f"lr {config.lr:g}, batch {config.batch_size}, {config.epochs} epochs, "
         f"seed {config.seed}"
     )
 
 
 def format_evaluation(name: str, evaluation: Evaluation) -> str:
-    return (f"{name:<6} loss {evaluation.loss:.4f}   accuracy {evaluation.accuracy:7.2%}   "
-            f"({evaluation.examples} examples)")
+    return (
+        f"{name:<6} loss {evaluation.loss:.4f}   accuracy {evaluation.accuracy:7.2%}   "
+        f"({evaluation.examples} examples)"
+    )
 
 
 def format_summary(result: FitResult) -> str:

@@ -56,8 +56,7 @@ def load_problem(config: TrainConfig) -> Problem:
     note = None
     if len(y) < SMALLEST_SPLIT:
         x_train, x_test, y_train, y_test = x, x, y, y
-        note = (f"only {len(y)} examples: training and testing on all of them "
-                "(no train/test split)")
+        note = f"only {len(y)} examples: training and testing on all of them (no train/test split)"
     else:
         x_train, x_test, y_train, y_test = train_test_split(
             x, y, test_size=config.test_size, seed=config.seed, stratify=True
@@ -104,7 +103,7 @@ def scores(loss: str, output: np.ndarray) -> np.ndarray:
 
 
 def build_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
-    options: dict[str, float] = {"lr": config.learning_rate, "weight_decay": config.weight_decay}
+    options: dict[str, float] = {"lr": config.lr, "weight_decay": config.weight_decay}
     if config.optimizer in WITH_MOMENTUM:
         options["momentum"] = config.momentum
     return OPTIMIZERS[config.optimizer](model.parameters(), **options)
