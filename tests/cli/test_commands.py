@@ -59,7 +59,8 @@ def test_train_prints_progress_and_the_summary(tmp_path, capsys):
                            "--batch-size", "32", "--seed", "1", "--out", str(tmp_path))
     assert status == 0, err
     lines = out.splitlines()
-    assert lines[1].startswith("network 2 → 8 → 8 → 2 (tanh), loss cross_entropy, sgd lr 0.5")
+    # moons' own recipe: adam at 0.02, with the loss given
+    assert lines[1].startswith("network 2 → 8 → 8 → 2 (tanh), loss cross_entropy, adam lr 0.02")
     assert sum(line.startswith("epoch ") for line in lines) == 2
     for expected in ("train  loss", "test   loss", "confusion matrix", "examples/s",
                      f"wrote {tmp_path / 'checkpoint.ckpt'}"):

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..training import (
     ACTIVATIONS,
+    LECTURE_RECIPE,
     LOSSES,
     OPTIMIZERS,
     TrainConfig,
@@ -33,13 +34,16 @@ def hidden_sizes(text: str) -> tuple[int, ...]:
 
 
 def add_command(subparsers: Any) -> None:
-    defaults = TrainConfig()
+    defaults, lecture = TrainConfig(), LECTURE_RECIPE
+    per_data = "default: the data set's recipe, for the digits"
     p = subparsers.add_parser(
         "train",
         help="train a network (default: the lecture's, on the built-in digits)",
         description="Train a multi-layer perceptron classifier. With no options: the "
         "lecture's network (one sigmoid hidden layer, sigmoid outputs, SqErr loss against "
-        "one-hot targets, plain SGD) on the built-in 8x8 digits.",
+        "one-hot targets, plain SGD) on the built-in 8x8 digits. Settings not given come "
+        "from the data set's recipe: the lecture's network for the digits, iris and files, "
+        "recipes of their own for xor, moons and spirals (see docs/training.md).",
     )
     # fmt: off
     p.add_argument("--data", metavar="NAME|PATH",
@@ -48,25 +52,26 @@ def add_command(subparsers: Any) -> None:
     p.add_argument("--target", metavar="COLUMN",
                    help="the label column of a CSV file (default: its last column)")
     p.add_argument("--hidden", type=hidden_sizes, metavar="SIZES",
-                   help="hidden layer sizes, comma-separated, or none (default: "
-                        f"{','.join(map(str, defaults.hidden))})")
+                   help="hidden layer sizes, comma-separated, or none "
+                        f"({per_data} {','.join(map(str, lecture['hidden']))})")
     p.add_argument("--activation", choices=ACTIVATIONS,
-                   help=f"hidden activation (default: {defaults.activation})")
+                   help=f"hidden activation ({per_data} {lecture['activation']})")
     p.add_argument("--loss", choices=LOSSES,
-                   help=f"loss; sqerr and mse put sigmoids on the outputs (default: "
-                        f"{defaults.loss})")
+                   help=f"loss; sqerr and mse put sigmoids on the outputs "
+                        f"({per_data} {lecture['loss']})")
     p.add_argument("--optimizer", choices=OPTIMIZERS,
-                   help=f"optimiser (default: {defaults.optimizer})")
+                   help=f"optimiser ({per_data} {lecture['optimizer']})")
     p.add_argument("--lr", type=float,
-                   help="learning rate (default: 0.1 for sgd with sqerr, 2 with mse, 0.5 "
-                        "with cross_entropy, 1 with bce; 0.001 for adam, adamw, rmsprop)")
+                   help="learning rate (default: the recipe's for its optimiser and loss, "
+                        "else 0.1 for sgd with sqerr, 2 with mse, 0.5 with cross_entropy, 1 "
+                        "with bce; 0.001 for adam, adamw, rmsprop)")
     p.add_argument("--momentum", type=float,
                    help=f"momentum for sgd and rmsprop (default: {defaults.momentum})")
     p.add_argument("--weight-decay", type=float,
                    help=f"weight decay (default: {defaults.weight_decay})")
-    p.add_argument("--epochs", type=int, help=f"epochs (default: {defaults.epochs})")
+    p.add_argument("--epochs", type=int, help=f"epochs ({per_data} {lecture['epochs']})")
     p.add_argument("--batch-size", type=int,
-                   help=f"examples per step (default: {defaults.batch_size})")
+                   help=f"examples per step ({per_data} {lecture['batch_size']})")
     p.add_argument("--seed", type=int,
                    help=f"seed of the split, the weights and the shuffling "
                         f"(default: {defaults.seed})")

@@ -6,7 +6,16 @@ print(format_summary(result))
 """
 
 from .checkpoint import CHECKPOINT_FILE, check_resumable, read_checkpoint
-from .config import ACTIVATIONS, LOSSES, OPTIMIZERS, InputError, TrainConfig
+from .config import (
+    ACTIVATIONS,
+    LECTURE_RECIPE,
+    LOSSES,
+    OPTIMIZERS,
+    RECIPES,
+    InputError,
+    TrainConfig,
+    recipe,
+)
 from .loop import HISTORY_COLUMNS, FitResult, TrainingDiverged, TrainingInterrupted, fit
 from .metrics import Evaluation, confusion_matrix, evaluate, format_confusion
 from .progress import BarProgress, Callback, LineProgress
@@ -16,8 +25,10 @@ __all__ = [
     "ACTIVATIONS",
     "CHECKPOINT_FILE",
     "HISTORY_COLUMNS",
+    "LECTURE_RECIPE",
     "LOSSES",
     "OPTIMIZERS",
+    "RECIPES",
     "BarProgress",
     "Callback",
     "Evaluation",
@@ -34,4 +45,5 @@ __all__ = [
     "format_confusion",
     "format_summary",
     "read_checkpoint",
+    "recipe",
 ]
