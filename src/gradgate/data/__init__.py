@@ -8,26 +8,39 @@ from gradgate.data.datasets import (
     digits,
     iris,
     load_dataset,
+    load_table,
     moons,
     spirals,
     xor,
 )
-from gradgate.data.files import CsvData, load_csv, load_npz, parse_csv
+from gradgate.data.files import (
+    MAX_CLASSES,
+    MAX_COLUMNS,
+    CsvData,
+    csv_columns,
+    load_csv,
+    load_npz,
+    parse_csv,
+)
 from gradgate.data.loader import DataLoader, Dataset, TensorDataset
 from gradgate.data.transforms import Standardizer, train_test_split
 
 __all__ = [
     "DATASET_NAMES",
+    "MAX_CLASSES",
+    "MAX_COLUMNS",
     "CsvData",
     "DataLoader",
     "Dataset",
     "Standardizer",
     "TensorDataset",
+    "csv_columns",
     "digits",
     "iris",
     "load_csv",
     "load_dataset",
     "load_npz",
+    "load_table",
     "moons",
     "parse_csv",
     "spirals",

@@ -18,9 +18,18 @@ from importlib import resources
 import numpy as np
 
 from gradgate.arguments import count
-from gradgate.data.files import CsvData, load_csv, load_npz, parse_csv
+from gradgate.data.files import Classes, CsvData, class_numbers, load_csv, load_npz, parse_csv
 
-__all__ = ["DATASET_NAMES", "digits", "iris", "load_dataset", "moons", "spirals", "xor"]
+__all__ = [
+    "DATASET_NAMES",
+    "digits",
+    "iris",
+    "load_dataset",
+    "load_table",
+    "moons",
+    "spirals",
+    "xor",
+]
 
 _XOR_CORNERS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 _XOR_LABELS = np.array([0, 1, 1, 0])
@@ -106,14 +115,13 @@ def spirals(
 
 
 # By name, the generated sets are drawn with seed 0: "moons" is one data set, every time.
-_BUILT_IN: dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = {
-    "digits": digits,
-    "iris": iris,
+_GENERATED: dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = {
     "moons": functools.partial(moons, seed=0),
     "spirals": functools.partial(spirals, seed=0),
     "xor": xor,
 }
-DATASET_NAMES: tuple[str, ...] = tuple(sorted(_BUILT_IN))
+_SHIPPED = ("digits", "iris")  # read from gradgate/data/<name>.csv.gz
+DATASET_NAMES: tuple[str, ...] = tuple(sorted([*_GENERATED, *_SHIPPED]))
 
 
 def load_dataset(
@@ -127,30 +135,57 @@ def load_dataset(
     ending in ``.npz`` goes to `load_npz`. Anything else raises ``ValueError`` listing the
     valid names.
     """
+    table = load_table(name_or_path, target)
+    assert table.y is not None
+    return table.x, table.y
+
+
+def load_table(
+    name_or_path: str | os.PathLike[str],
+    target: str | None = None,
+    *,
+    classes: Classes = None,
+    labels: bool | None = True,
+) -> CsvData:
+    """A built-in dataset or a file as :class:`CsvData`: the arrays with their names.
+
+    As `load_dataset`, and with `load_csv`'s ``classes`` and ``labels`` (``labels=None``:
+    an ``.npz`` archive's ``y`` when it has one; a CSV file's target column when ``target``
+    is given). The built-in iris and digits keep the column and class names of the files
+    they ship in (iris's classes are named setosa, versicolor, virginica); the generated
+    sets name their features ``x0``, ``x1``, ... and number their classes.
+    """
     text = os.fspath(name_or_path)
-    if text in _BUILT_IN:
-        if target is not None:
-            raise ValueError(f"target= applies to CSV files only, not the {text!r} dataset")
-        return _BUILT_IN[text]()
+    builtin = text in _SHIPPED or text in _GENERATED
+    if builtin and target is not None:
+        raise ValueError(f"target= applies to CSV files only, not the {text!r} dataset")
+    if text in _SHIPPED:
+        return _shipped_table(f"{text}.csv.gz", classes, labels is not False)
+    if text in _GENERATED:
+        x, y = _GENERATED[text]()
+        y_read = class_numbers(y, text, classes) if labels is not False else None
+        return CsvData(x, y_read, [f"x{j}" for j in range(x.shape[1])], None, None)
     if text.endswith((".csv", ".csv.gz")):
-        table = load_csv(text, target=target)
-        return table.x, table.y
+        with_labels = labels if labels is not None else target is not None
+        return load_csv(text, target=target, classes=classes, labels=with_labels)
     if text.endswith(".npz"):
         if target is not None:
             raise ValueError(f"target= applies to CSV files only, not {text!r}")
-        return load_npz(text)
+        x, y = load_npz(text, classes=classes, labels=labels)
+        features = [f"x{j}" for j in range(int(np.prod(x.shape[1:])))]
+        return CsvData(x, y, features, "y" if y is not None else None, None)
     raise ValueError(
         f"unknown dataset {text!r}: expected one of {', '.join(DATASET_NAMES)}, "
         "or a path ending in .csv, .csv.gz or .npz"
     )
 
 
-def _shipped_table(filename: str) -> CsvData:
+def _shipped_table(filename: str, classes: Classes = None, labels: bool = True) -> CsvData:
     """Parse one of the gzip-compressed CSV files shipped in this package."""
     with resources.files("gradgate.data").joinpath(filename).open("rb") as raw:
         with gzip.open(raw, "rb") as unzipped:
             text = io.TextIOWrapper(unzipped, encoding="utf-8", newline="")
-            return parse_csv(text, f"gradgate/data/{filename}")
+            return parse_csv(text, f"gradgate/data/{filename}", classes=classes, labels=labels)
 
 
 def _check_size(n: int, noise: float) -> None:
