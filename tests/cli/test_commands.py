@@ -29,8 +29,24 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def iris_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("iris")
-    status = main(["train", "--data", "iris", "--hidden", "8", "--optimizer", "adam",
-                   "--lr", "0.05", "--epochs", "40", "--out", str(out), "--quiet"])
+    status = main(
+        [
+            "train",
+            "--data",
+            "iris",
+            "--hidden",
+            "8",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.05",
+            "--epochs",
+            "40",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert status == 0
     return out
 
@@ -54,16 +70,38 @@ def test_train_writes_the_checkpoint_metrics_and_a_summary(iris_run, capsys):
 
 
 def test_train_prints_progress_and_the_summary(tmp_path, capsys):
-    status, out, err = run(capsys, "train", "--data", "moons", "--hidden", "8,8",
-                           "--activation", "tanh", "--loss", "cross_entropy", "--epochs", "2",
-                           "--batch-size", "32", "--seed", "1", "--out", str(tmp_path))
+    status, out, err = run(
+        capsys,
+        "train",
+        "--data",
+        "moons",
+        "--hidden",
+        "8,8",
+        "--activation",
+        "tanh",
+        "--loss",
+        "cross_entropy",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "32",
+        "--seed",
+        "1",
+        "--out",
+        str(tmp_path),
+    )
     assert status == 0, err
     lines = out.splitlines()
     # moons' own recipe: adam at 0.02, with the loss given
     assert lines[1].startswith("network 2 → 8 → 8 → 2 (tanh), loss cross_entropy, adam lr 0.02")
     assert sum(line.startswith("epoch ") for line in lines) == 2
-    for expected in ("train  loss", "test   loss", "confusion matrix", "examples/s",
-                     f"wrote {tmp_path / 'checkpoint.ckpt'}"):
+    for expected in (
+        "train  loss",
+        "test   loss",
+        "confusion matrix",
+        "examples/s",
+        f"wrote {tmp_path / 'checkpoint.ckpt'}",
+    ):
         assert expected in out
 
 
@@ -71,12 +109,20 @@ def test_predict_writes_csv_with_labels_when_the_data_has_them(iris_run, tmp_pat
     status, out, err = run(capsys, "predict", str(iris_run / "checkpoint.ckpt"), "--data", "iris")
     assert status == 0, err
     rows = list(csv.reader(out.splitlines()))
-    assert rows[0] == ["index", "prediction", "label", "score_0", "score_1", "score_2"]
+    assert rows[0] == [
+        "index",
+        "prediction",
+        "label",
+        "score_setosa",
+        "score_versicolor",
+        "score_virginica",
+    ]  # the built-in iris names its classes
     assert len(rows) == 151
     assert np.mean([r[1] == r[2] for r in rows[1:]]) > 0.85
     target = tmp_path / "preds.csv"
-    status, out, err = run(capsys, "predict", str(iris_run), "--data", "iris", "--output",
-                           str(target))
+    status, out, err = run(
+        capsys, "predict", str(iris_run), "--data", "iris", "--output", str(target)
+    )
     assert status == 0 and out == "" and "wrote 150 predictions" in err
     assert target.read_text().splitlines() == [",".join(r) for r in rows]
 
@@ -89,7 +135,7 @@ def test_predict_reads_features_only_files(iris_run, tmp_path, capsys):
     status, out, err = run(capsys, "predict", str(iris_run), "--data", str(features))
     assert status == 0, err
     rows = list(csv.reader(out.splitlines()))
-    assert rows[0][:3] == ["index", "prediction", "score_0"] and len(rows) == 6
+    assert rows[0][:3] == ["index", "prediction", "score_setosa"] and len(rows) == 6
     np.savez(tmp_path / "new.npz", x=x[:7])
     status, out, err = run(capsys, "predict", str(iris_run), "--data", str(tmp_path / "new.npz"))
     assert status == 0, err
@@ -104,8 +150,24 @@ def test_class_names_of_a_csv_appear_in_predictions(tmp_path, capsys):
         rows.append([*a.round(3).tolist(), "left" if a[0] < 0 else "right"])
     data = write_csv(tmp_path / "sides.csv", rows)
     out_dir = tmp_path / "run"
-    assert run(capsys, "train", "--data", str(data), "--target", "kind", "--hidden", "4",
-               "--epochs", "30", "--out", str(out_dir), "--quiet")[0] == 0
+    assert (
+        run(
+            capsys,
+            "train",
+            "--data",
+            str(data),
+            "--target",
+            "kind",
+            "--hidden",
+            "4",
+            "--epochs",
+            "30",
+            "--out",
+            str(out_dir),
+            "--quiet",
+        )[0]
+        == 0
+    )
     status, out, err = run(capsys, "predict", str(out_dir), "--data", str(data))
     assert status == 0, err
     header, first = out.splitlines()[:2]
@@ -120,6 +182,7 @@ def test_resume_from_the_command_line_equals_a_straight_run(tmp_path, capsys):
     assert main(["train", *options, "--epochs", "2", "--out", str(parts)]) == 0
     status, out, err = run(capsys, "train", "--resume", str(parts), "--epochs", "4", "--quiet")
     assert status == 0, err
+
     def without_seconds(run_dir):  # the last column is the epoch's wall time
         rows = (run_dir / "metrics.csv").read_text().splitlines()
         return [row.rsplit(",", 1)[0] for row in rows]
@@ -192,7 +255,8 @@ def test_help_and_version_exit_0_and_no_command_exits_2(capsys):
 
 def test_each_subcommand_is_one_module_with_add_command_and_run():
     assert [m.__name__ for m in COMMANDS] == [
-        f"gradgate.cli.{name}" for name in ("train", "evaluate", "predict", "graph", "check_gate")]
+        f"gradgate.cli.{name}" for name in ("train", "evaluate", "predict", "graph", "check_gate")
+    ]
     for module in COMMANDS:
         assert callable(module.add_command) and callable(module.run)
     subparsers = next(a for a in build_parser()._actions if a.dest == "command")
@@ -201,8 +265,14 @@ def test_each_subcommand_is_one_module_with_add_command_and_run():
 
 def test_the_module_entry_point_reports_errors_without_a_traceback(tmp_path):
     env = {**os.environ, "PYTHONPATH": SRC}
-    done = subprocess.run([sys.executable, "-m", "gradgate", "train", "--lr", "0"],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "gradgate", "train", "--lr", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert done.stderr == "gradgate train: error: lr must be a positive number, got 0.0\n"
 
@@ -210,9 +280,12 @@ def test_the_module_entry_point_reports_errors_without_a_traceback(tmp_path):
 def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
     env = {**os.environ, "PYTHONPATH": SRC}
     process = subprocess.Popen(
-        [sys.executable, "-m", "gradgate", "train", "--epochs", "2000", "--out", "run",
-         "--quiet"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "gradgate", "train", "--epochs", "2000", "--out", "run", "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     checkpoint = tmp_path / "run" / "checkpoint.ckpt"
     deadline = time.monotonic() + 60
@@ -242,9 +315,168 @@ def test_the_command_offers_exactly_the_choices_of_the_one_table(tmp_path, capsy
 
     train = next(a for a in build_parser()._actions if a.dest == "command").choices["train"]
     choices = {a.dest: list(a.choices) for a in train._actions if a.choices}
-    assert choices == {"activation": list(ACTIVATIONS), "loss": list(LOSSES),
-                       "optimizer": list(OPTIMIZERS)}
+    assert choices == {
+        "activation": list(ACTIVATIONS),
+        "loss": list(LOSSES),
+        "optimizer": list(OPTIMIZERS),
+    }
     # TrainConfig accepted "identity" while the command refused it
-    status, out, err = run(capsys, "train", "--data", "xor", "--activation", "identity",
-                           "--epochs", "1", "--out", str(tmp_path), "--quiet")
+    status, out, err = run(
+        capsys,
+        "train",
+        "--data",
+        "xor",
+        "--activation",
+        "identity",
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+    )
     assert status == 0, err
+
+
+# --- labels are read as the model's classes ----------------------------------------------------
+
+
+def iris_csv(path: Path, rows: slice = slice(None)) -> Path:
+    """The built-in iris as a CSV file with species names, optionally only some rows."""
+    from gradgate.data import iris
+
+    x, y = iris()
+    species = ["setosa", "versicolor", "virginica"]
+    lines = [["sepal_length", "sepal_width", "petal_length", "petal_width", "species"]]
+    lines += [[*map(float, features), species[k]] for features, k in zip(x, y, strict=True)][rows]
+    return write_csv(path, lines)
+
+
+def accuracy_of(out: str) -> float:
+    return float(out.split("accuracy")[1].split("%")[0])
+
+
+@pytest.fixture(scope="module")
+def named_iris_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("named")
+    data = iris_csv(tmp / "iris.csv")
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(data),
+                "--hidden",
+                "8",
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.05",
+                "--epochs",
+                "40",
+                "--out",
+                str(tmp / "run"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    return tmp
+
+
+def test_a_file_holding_some_classes_is_scored_by_the_models_names(named_iris_run, capsys):
+    # rows 50-149: versicolor and virginica only; sorted in this file they would be 0 and 1
+    part = iris_csv(named_iris_run / "part.csv", slice(50, 150))
+    run_dir = str(named_iris_run / "run")
+    status, out, err = run(capsys, "evaluate", run_dir, "--data", str(part))
+    assert status == 0, err
+    evaluated = accuracy_of(out)
+    status, out, err = run(capsys, "predict", run_dir, "--data", str(part))
+    rows = list(csv.reader(out.splitlines()))[1:]
+    assert {r[2] for r in rows} == {"versicolor", "virginica"}  # the true names, as labelled
+    predicted = 100 * np.mean([r[1] == r[2] for r in rows])
+    assert evaluated == pytest.approx(predicted, abs=0.01) and evaluated > 85  # was 33.33
+
+
+def test_the_built_in_iris_model_knows_the_species_of_a_csv_file(iris_run, tmp_path, capsys):
+    status, out, err = run(
+        capsys, "evaluate", str(iris_run), "--data", str(iris_csv(tmp_path / "iris.csv"))
+    )
+    assert status == 0, err
+    assert accuracy_of(out) > 85  # was 0.00: the file's names were numbered by the file
+    assert "setosa | " in out  # the confusion matrix names the species
+
+
+def test_a_label_the_model_does_not_know_names_it_the_file_and_the_line(named_iris_run, capsys):
+    odd = iris_csv(named_iris_run / "odd.csv", slice(0, 3))
+    odd.write_text(odd.read_text() + "5.0,3.4,1.5,0.2,tulip\n")
+    for command in ("evaluate", "predict"):
+        status, _, err = run(capsys, command, str(named_iris_run / "run"), "--data", str(odd))
+        assert status == 2 and err.count("\n") == 1
+        assert (
+            f"{odd}, line 5, column 'species': class label 'tulip' is not one the model "
+            "knows (setosa, versicolor, virginica)"
+        ) in err
+
+
+@pytest.mark.parametrize(
+    "label, why",
+    [
+        ("-1", "class label '-1' is negative"),
+        ("3000000000", "class label '3000000000' is past 999, the largest class number"),
+        ("1.5", "class label '1.5' is not a whole number"),
+    ],
+)
+def test_labels_that_are_not_class_numbers_stop_before_training(tmp_path, capsys, label, why):
+    rows = [["a", "b", "y"]] + [[i, i % 3, 1 if i % 2 else label] for i in range(40)]
+    data = write_csv(tmp_path / "signs.csv", rows)
+    status, out, err = run(capsys, "train", "--data", str(data), "--out", str(tmp_path / "r"))
+    assert status == 2 and err.count("\n") == 1 and why in err
+    assert f"{data}, line 2, column 'y'" in err
+    assert "epoch" not in out and not (tmp_path / "r").exists()
+
+
+def test_npz_labels_that_are_not_class_numbers_stop_before_training(tmp_path, capsys):
+    x = np.random.default_rng(0).standard_normal((30, 2))
+    np.savez(tmp_path / "signs.npz", x=x, y=np.where(x[:, 0] > 0, 1, -1))
+    status, out, err = run(capsys, "train", "--data", str(tmp_path / "signs.npz"), "--quiet")
+    first = int(np.argmax(x[:, 0] <= 0))
+    assert status == 2 and f"y[{first}] = -1 is negative" in err and "epoch" not in out
+
+
+# --- the messages of predict and graph -----------------------------------------------------------
+
+
+def test_predict_names_the_line_and_column_of_a_text_cell(iris_run, tmp_path, capsys):
+    data = write_csv(tmp_path / "new.csv", [["a", "b", "c", "d"], [1, 2, 3, 4], [1, 2, 3, "x"]])
+    status, _, err = run(capsys, "predict", str(iris_run), "--data", str(data))
+    assert status == 2
+    assert err == (
+        f"gradgate predict: error: {data}, line 3, column 'd': could not convert 'x' to a number\n"
+    )
+
+
+def test_predict_decides_labels_by_the_header_never_by_counting(iris_run, tmp_path, capsys):
+    # three feature columns and no label column: the model takes four features
+    three = write_csv(tmp_path / "three.csv", [["a", "b", "c"], [1, 2, 3]])
+    status, _, err = run(capsys, "predict", str(iris_run), "--data", str(three))
+    assert status == 2 and "has 3 features per example, the model takes 4" in err
+    # a feature missing beside the label column the model was trained on (species)
+    lacking = write_csv(tmp_path / "lacking.csv", [["a", "b", "c", "species"], [1, 2, 3, "setosa"]])
+    status, _, err = run(capsys, "predict", str(iris_run), "--data", str(lacking))
+    assert status == 2 and "has 3 features per example, the model takes 4" in err
+
+
+def test_graph_of_a_missing_checkpoint_says_so_in_one_line(tmp_path, capsys):
+    status, _, err = run(
+        capsys, "graph", str(tmp_path / "nosuch.ckpt"), "-o", str(tmp_path / "g.svg")
+    )
+    assert status == 2
+    assert err == f"gradgate graph: error: file not found: {tmp_path / 'nosuch.ckpt'}\n"
+
+
+def test_nan_features_are_refused_when_read_not_reported_as_divergence(tmp_path, capsys):
+    rows = [["a", "b", "y"]] + [[i, "nan" if i == 7 else i % 5, i % 2] for i in range(40)]
+    data = write_csv(tmp_path / "holes.csv", rows)
+    status, out, err = run(capsys, "train", "--data", str(data), "--quiet")
+    assert status == 2 and "diverged" not in err
+    assert f"{data}, line 9, column 'b': nan is not a finite float32 number" in err

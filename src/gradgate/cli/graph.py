@@ -107,7 +107,10 @@ def checkpoint_network(path: str, seed: int = 0) -> tuple[Tensor, dict[str, Tens
     come from the checkpoint's ``config`` (``activation``, ``loss``) when it has one, as
     ``gradgate train`` writes, and are otherwise the lecture's, σ and E = SqErr(o, t).
     """
-    loaded = io.load(path)
+    try:
+        loaded = io.load(path)
+    except FileNotFoundError:
+        raise ValueError(f"file not found: {path}") from None
     config = loaded.get("config") if isinstance(loaded, dict) else None
     config = config if isinstance(config, dict) else {}
     activation = config.get("activation", "sigmoid")

@@ -30,7 +30,7 @@ def add_command(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     trained = load_trained(args.checkpoint)
-    x, labels = read_features(args.data, args.target, trained.features)
+    x, labels = read_features(trained, args.data, args.target)
     x = trained.prepare(x, args.data)
     if args.output is None:
         write_predictions(trained, x, labels, sys.stdout)

@@ -56,6 +56,7 @@ def write_checkpoint(
             "features": problem.features,
             "classes": problem.classes,
             "class_names": problem.class_names,
+            "target": problem.target_name,
             "standardizer": standardizer.state_dict() if standardizer is not None else None,
         },
     }

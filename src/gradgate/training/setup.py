@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import nn, optim
-from ..data import Standardizer, load_csv, load_dataset, train_test_split
+from ..data import CsvData, Standardizer, load_table, train_test_split
+from ..data.files import Classes
 from .config import LOSSES, OPTIMIZERS, WITH_MOMENTUM, InputError, TrainConfig
 
 # Below this many examples a split would leave too little to learn from (XOR has 4): the
@@ -26,32 +26,32 @@ class Problem:
     y_test: np.ndarray
     features: int
     classes: int
-    class_names: list[str] | None
+    class_names: list[str] | None  # class k is class_names[k]; None: class k is label k
+    target_name: str | None  # the label column of the file the examples came from
     standardizer: Standardizer | None
     note: str | None = None  # something the user should be told (no split was made)
 
 
-def read_data(data: str, target: str | None) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
-    """``(x, y, class_names)`` of a built-in data set or a file; InputError on any problem."""
+def read_table(
+    data: str, target: str | None, classes: Classes = None, labels: bool | None = True
+) -> CsvData:
+    """A built-in data set or a file, its labels read as ``classes`` (a model's) when
+    given; InputError on any problem."""
     try:
-        if os.fspath(data).endswith((".csv", ".csv.gz")):
-            table = load_csv(data, target=target)
-            return table.x, table.y, table.class_names
-        x, y = load_dataset(data, target=target)
-        return x, y, None
+        return load_table(data, target, classes=classes, labels=labels)
     except (OSError, ValueError) as error:
-        raise InputError(_one_line(error)) from error
+        raise InputError(one_line(error)) from error
 
 
 def load_problem(config: TrainConfig) -> Problem:
     """Read ``config.data`` and split it (stratified, seeded by ``config.seed``)."""
-    x, y, class_names = read_data(config.data, config.target)
-    if x.ndim != 2:
-        x = x.reshape(len(x), -1)
+    table = read_table(config.data, config.target)
+    x, y = table.x.reshape(len(table.x), -1), table.y
+    assert y is not None  # read with labels
     if len(y) == 0:
         raise InputError(f"{config.data}: holds no examples")
-    classes = int(y.max()) + 1
-    if classes < 2:
+    classes = len(table.class_names) if table.class_names else int(y.max()) + 1
+    if len(np.unique(y)) < 2:
         raise InputError(f"{config.data}: every example has the same label, nothing to learn")
     note = None
     if len(y) < SMALLEST_SPLIT:
@@ -72,7 +72,8 @@ def load_problem(config: TrainConfig) -> Problem:
         y_test=y_test,
         features=x.shape[1],
         classes=classes,
-        class_names=class_names,
+        class_names=table.class_names,
+        target_name=table.target_name,
         standardizer=standardizer,
         note=note,
     )
@@ -109,7 +110,7 @@ def build_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
     return OPTIMIZERS[config.optimizer](model.parameters(), **options)
 
 
-def _one_line(error: BaseException) -> str:
+def one_line(error: BaseException) -> str:
     """An exception's message on one line (FileNotFoundError's strerror and filename)."""
     if isinstance(error, FileNotFoundError) and error.filename:
         return f"file not found: {error.filename}"
