@@ -480,3 +480,68 @@ def test_nan_features_are_refused_when_read_not_reported_as_divergence(tmp_path,
     status, out, err = run(capsys, "train", "--data", str(data), "--quiet")
     assert status == 2 and "diverged" not in err
     assert f"{data}, line 9, column 'b': nan is not a finite float32 number" in err
+
+
+# --- a checkpoint is untrusted input --------------------------------------------------------------
+
+
+def crafted_checkpoint(tmp_path: Path, **config) -> Path:
+    """A real iris run's checkpoint, with its config changed as an attacker would."""
+    from gradgate import io
+
+    run_dir = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                "iris",
+                "--hidden",
+                "8",
+                "--epochs",
+                "1",
+                "--out",
+                str(run_dir),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    path = run_dir / "checkpoint.ckpt"
+    saved = io.load(path)
+    saved["config"].update(config)
+    io.save(saved, path)
+    return path
+
+
+def test_a_resumed_run_writes_beside_its_checkpoint_not_where_the_file_says(tmp_path, capsys):
+    elsewhere = tmp_path / "elsewhere"  # an absolute path, chosen by whoever made the file
+    path = crafted_checkpoint(tmp_path, out=str(elsewhere))
+    status, _, err = run(capsys, "train", "--resume", str(path), "--epochs", "2", "--quiet")
+    assert status == 0, err
+    assert not elsewhere.exists()
+    assert read_checkpoint(path)["position"]["epoch"] == 2
+    from gradgate.training import fit
+
+    fit(None, resume=path, progress="none")  # from Python too
+    assert not elsewhere.exists()
+    given = tmp_path / "given"  # where the command line says, when it says
+    assert (
+        main(["train", "--resume", str(path), "--epochs", "3", "--out", str(given), "--quiet"]) == 0
+    )
+    assert (given / "checkpoint.ckpt").is_file() and not elsewhere.exists()
+
+
+@pytest.mark.parametrize("command", ["evaluate", "train"])
+def test_hidden_sizes_are_checked_against_the_stored_weights_before_building(
+    tmp_path, capsys, command
+):
+    path = crafted_checkpoint(tmp_path, hidden=[10**12])  # 16 TB of weights if built
+    argv = (
+        ["evaluate", str(path)]
+        if command == "evaluate"
+        else ["train", "--resume", str(path), "--quiet"]
+    )
+    status, _, err = run(capsys, *argv)
+    assert status == 2 and err.count("\n") == 1
+    assert "do not make the network its config describes (4 → 1000000000000 → 3)" in err

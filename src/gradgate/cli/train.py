@@ -18,6 +18,7 @@ from ..training import (
     format_summary,
     read_checkpoint,
 )
+from ..training.checkpoint import run_directory
 from .common import EXIT_INTERRUPTED
 
 
@@ -94,12 +95,14 @@ def add_command(subparsers: Any) -> None:
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
     """The options given on the command line over the defaults, or over the resumed
-    checkpoint's settings (fit then refuses any that may not change)."""
+    checkpoint's settings (fit then refuses any that may not change); a resumed run
+    writes beside its checkpoint unless --out says otherwise."""
     names = [f.name for f in dataclasses.fields(TrainConfig)]
     given = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
     if args.resume is None:
         return TrainConfig(**given)
     saved = TrainConfig.from_dict(read_checkpoint(args.resume)["config"])
+    given.setdefault("out", run_directory(args.resume))  # not where the file says
     return dataclasses.replace(saved, **given)
 
 

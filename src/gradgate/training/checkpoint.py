@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -119,16 +120,47 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     return saved
 
 
-def resume_config(config: TrainConfig | None, saved: dict[str, Any]) -> TrainConfig:
-    """The resolved config of a run that continues ``saved``: ``config`` when given, once
-    checked to differ from the checkpoint's only where a resumed run may; otherwise the
-    checkpoint's own."""
+def run_directory(path: str | os.PathLike[str]) -> str:
+    """Where a resumed run writes its files unless told otherwise: beside its checkpoint."""
+    return os.path.dirname(checkpoint_path(path)) or "."
+
+
+def resume_config(
+    config: TrainConfig | None, saved: dict[str, Any], path: str | os.PathLike[str]
+) -> TrainConfig:
+    """The resolved config of a run that continues ``saved`` (read from ``path``):
+    ``config`` when given, once checked to differ from the checkpoint's only where a
+    resumed run may; otherwise the checkpoint's own, writing beside the checkpoint (never
+    where its ``out`` says: the file is not to decide where files go)."""
     stored = TrainConfig.from_dict(saved["config"])
     if config is None:
-        return stored.resolved()
+        return dataclasses.replace(stored, out=run_directory(path)).resolved()
     config = config.resolved()
     check_resumable(config, stored)
     return config
+
+
+def check_network(saved: dict[str, Any], config: TrainConfig) -> None:
+    """InputError unless the checkpoint's weight matrices chain into the network its config
+    and data describe: checked on the stored arrays' shapes, before a model is built (a
+    crafted config must not make us allocate its hidden sizes)."""
+    data, model = saved.get("data"), saved.get("model")
+    if not isinstance(data, dict) or not isinstance(model, dict):
+        raise InputError("damaged training checkpoint (no model or data section)")
+    weights = [value for key, value in model.items()
+               if isinstance(key, str) and key.endswith(".weight")]  # fmt: skip
+    shapes = [tuple(getattr(w, "shape", ())) for w in weights]
+    if not shapes or any(len(shape) != 2 for shape in shapes):
+        raise InputError("damaged training checkpoint (its weights are not matrices)")
+    stored = [shapes[0][1]] + [shape[0] for shape in shapes]
+    chained = all(shapes[k][0] == shapes[k + 1][1] for k in range(len(shapes) - 1))
+    described = [data.get("features"), *config.hidden, data.get("classes")]
+    if not chained or stored != described:
+        arrows = " → ".join
+        raise InputError(
+            f"the checkpoint's weights ({', '.join(map(str, shapes))}) do not make the network "
+            f"its config describes ({arrows(map(str, described))})"
+        )
 
 
 def check_resumable(config: TrainConfig, saved: TrainConfig) -> None:

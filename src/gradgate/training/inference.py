@@ -8,6 +8,7 @@ InputError naming it, the file and the line.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import TextIO
@@ -19,7 +20,7 @@ from ..data.files import Classes
 from ..engine import no_grad
 from ..nn.module import Module
 from ..tensor import Tensor
-from .checkpoint import read_checkpoint
+from .checkpoint import check_network, read_checkpoint
 from .config import InputError, TrainConfig
 from .metrics import Evaluation, evaluate
 from .setup import build_model, load_problem, one_line, read_table, scores
@@ -67,8 +68,10 @@ class Trained:
 def load_trained(path: str | os.PathLike[str]) -> Trained:
     """The model of a training checkpoint (``gradgate train``'s, or :func:`fit`'s)."""
     saved = read_checkpoint(path)
+    stored = TrainConfig.from_dict(saved["config"])
+    config = dataclasses.replace(stored, device="cpu", out=None).resolved()  # it reads only
+    check_network(saved, config)
     try:
-        config = TrainConfig.from_dict(saved["config"]).resolved()
         data = saved["data"]
         features, classes = int(data["features"]), int(data["classes"])
         model = build_model(config, features, classes)

@@ -26,6 +26,7 @@ from .checkpoint import (
     CHECKPOINT_FILE,
     HISTORY_COLUMNS,
     Position,
+    check_network,
     read_checkpoint,
     restore,
     resume_config,
@@ -107,7 +108,8 @@ def fit(
     """
     saved = read_checkpoint(resume) if resume is not None else None
     if saved is not None:
-        config = resume_config(config, saved)
+        config = resume_config(config, saved, resume)
+        check_network(saved, config)
     else:
         config = (config if config is not None else TrainConfig()).resolved()
     display = make_progress(progress)
