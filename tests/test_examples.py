@@ -44,6 +44,7 @@ def test_example_runs_and_agrees_with_the_lecture(script, tmp_path):
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "agree" in done.stdout and "lecture" in done.stdout
+    assert not re.findall(r"(?<![\w.])-0(?![\w.])", done.stdout)  # no −0 shown as a number
     for name in EXPECTED[script]:
         path = tmp_path / name
         assert path.is_file(), name

@@ -3,6 +3,7 @@ resumption to exactly the uninterrupted result."""
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import signal
@@ -345,3 +346,29 @@ def test_a_generated_data_set_is_the_same_data_every_time():
         (x1, y1), (x2, y2) = load_dataset(name), load_dataset(name)
         np.testing.assert_array_equal(x1, x2)
         np.testing.assert_array_equal(y1, y2)
+
+
+def test_resuming_a_finished_run_says_there_is_nothing_to_train(tmp_path, capsys):
+    fit(TrainConfig(epochs=2, hidden=(4,), out=str(tmp_path)), progress="none")
+    result = fit(None, resume=tmp_path, progress="lines")
+    out = capsys.readouterr().out
+    assert "has finished all 2 epochs: nothing to train" in out
+    assert "resuming at epoch 3" not in out  # what it used to say
+    assert math.isnan(result.examples_per_second)
+    assert "examples/s" not in format_summary(result)
+
+
+def test_a_resumed_runs_wall_time_is_its_own(tmp_path):
+    fit(TrainConfig(epochs=2, hidden=(4,), out=str(tmp_path)), progress="none")
+    earlier = read_checkpoint(tmp_path)["position"]["seconds"]
+    result = fit(
+        TrainConfig(epochs=3, hidden=(4,), out=str(tmp_path)), resume=tmp_path, progress="none"
+    )
+    total = read_checkpoint(tmp_path)["position"]["seconds"]
+    assert 0 < result.seconds <= total - earlier  # the earlier session was counted too
+    assert result.examples_per_second == pytest.approx(1257 / result.seconds)
+
+
+def test_the_built_in_iris_confusion_matrix_names_the_species():
+    summary = format_summary(fit(TrainConfig(data="iris", epochs=1, out=None), progress="none"))
+    assert "setosa versicolor virginica" in " ".join(summary.split())

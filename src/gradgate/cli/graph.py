@@ -93,9 +93,14 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as error:  # PNG without Graphviz or matplotlib
         print(f"gradgate graph: error: {error}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"wrote {output}: {len(g.nodes)} nodes, {len(g.edges)} edges, "
-          f"{len(g.fanouts)} fan-out points")  # fmt: skip
+    counts = [_count(len(g.nodes), "node"), _count(len(g.edges), "edge"),
+              _count(len(g.fanouts), "fan-out point")]  # fmt: skip
+    print(f"wrote {output}: {', '.join(counts)}")
     return 0
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
 
 def checkpoint_network(path: str, seed: int = 0) -> tuple[Tensor, dict[str, Tensor]]:

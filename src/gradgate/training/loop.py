@@ -81,8 +81,8 @@ class FitResult:
     history: dict[str, list[float]]  # one list per HISTORY_COLUMNS entry, one item per epoch
     train: Evaluation  # the final weights on the training examples
     test: Evaluation  # and on the test examples
-    seconds: float  # spent in the training loop, over every session of the run
-    examples_per_second: float
+    seconds: float  # spent in the training loop by this call (not a resumed run's earlier)
+    examples_per_second: float  # trained on by this call, per second
     class_names: list[str] | None
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -128,11 +128,17 @@ def fit(
         if run.problem.note:
             print(f"note: {run.problem.note}", flush=True)
         if saved is not None:
-            position = run.position
-            print(f"resuming at epoch {position.epoch + 1}, after batch {position.batch}",
-                  flush=True)  # fmt: skip
+            print(resuming(run.position, config.epochs), flush=True)
     run.train()
     return run.result()
+
+
+def resuming(position: Position, epochs: int) -> str:
+    """What a resumed run says it does: go on, or nothing (all its epochs are done)."""
+    if position.epoch >= epochs:
+        return (f"the checkpoint's run has finished all {epochs} epochs: nothing to train "
+                "(give --epochs a larger number to train on)")  # fmt: skip
+    return f"resuming at epoch {position.epoch + 1} of {epochs}, after batch {position.batch}"
 
 
 class _Run:
@@ -159,6 +165,7 @@ class _Run:
         self.position = Position(loader=self.loader.state_dict())
         self.history: dict[str, list[float]] = {column: [] for column in HISTORY_COLUMNS}
         self._clock = time.perf_counter()
+        self._session = (0.0, 0)  # this call's training: seconds and examples
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -166,6 +173,7 @@ class _Run:
         """Run the remaining epochs; on an interrupt, save and raise TrainingInterrupted."""
         at_boundary = True  # False only while a step or an epoch's bookkeeping is under way
         self._clock = time.perf_counter()
+        before = self.position.seconds, self.position.examples
         try:
             # Overflow on the way to a diverging loss is reported as TrainingDiverged instead.
             with deferred_interrupt() as stop, np.errstate(over="ignore", invalid="ignore"):
@@ -196,6 +204,8 @@ class _Run:
             raise TrainingInterrupted(path, self.position.epoch, self.position.batch) from None
         finally:
             self._tick()
+            after = self.position.seconds, self.position.examples
+            self._session = (after[0] - before[0], after[1] - before[1])
             for callback in self.callbacks:
                 callback.on_train_end()
 
@@ -281,7 +291,7 @@ class _Run:
                 files.append(plot)
             else:
                 notes.append(message)
-        seconds = self.position.seconds
+        seconds, examples = self._session
         return FitResult(
             config=config,
             model=self.model,
@@ -290,7 +300,7 @@ class _Run:
             train=train,
             test=test,
             seconds=seconds,
-            examples_per_second=self.position.examples / seconds if seconds > 0 else math.nan,
+            examples_per_second=examples / seconds if examples and seconds > 0 else math.nan,
             class_names=problem.class_names,
             files=files,
             notes=notes,

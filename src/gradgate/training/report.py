@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 from typing import TYPE_CHECKING
 
@@ -94,7 +95,12 @@ def format_summary(result: FitResult) -> str:
         "confusion matrix (test; rows: true class, columns: predicted):",
         format_confusion(result.test.confusion, result.class_names),
         "",
-        f"wall time {result.seconds:.2f} s, {result.examples_per_second:,.0f} examples/s",
+        f"wall time {result.seconds:.2f} s"
+        + (
+            f", {result.examples_per_second:,.0f} examples/s"
+            if math.isfinite(result.examples_per_second)
+            else ""
+        ),  # fmt: skip
     ]
     lines += [f"wrote {path}" for path in result.files]
     lines += [f"note: {note}" for note in result.notes]
