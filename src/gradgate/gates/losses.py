@@ -105,9 +105,14 @@ class CrossEntropy(Gate):
                 f"{int(y.min())}..{int(y.max())}"
             )
         self.picked = (xp.arange(x.shape[0]), y)
-        m = xp.max(x, axis=1, keepdims=True)
-        lse = xp.log(xp.sum(xp.exp(x - m), axis=1)) + m[:, 0]
-        return lse - x[self.picked]
+        # ℓ = ln(1 + Σ_{j≠k} e^(x_j − m)) + (m − x_y) for the max m = x_k: the max's own term
+        # (1, or NaN at m = ±inf) goes to log1p, so a loss far below the logits keeps float32
+        # precision
+        top = (self.picked[0], xp.argmax(x, axis=1))
+        m = x[top]
+        e = xp.exp(x - m[:, None])
+        e[top] -= 1
+        return xp.log1p(xp.sum(e, axis=1)) + (m - x[self.picked])
 
     def vjp(self, xp, g, loss, x, y):
         gx = xp.expand_dims(g, 1) * xp.softmax(x, axis=1)
