@@ -82,7 +82,7 @@ def add_command(subparsers: Any) -> None:
     p.add_argument("--no-standardize", dest="standardize", action="store_const", const=False,
                    help="use the features as they are (default: scale to mean 0, std 1)")
     p.add_argument("--out", metavar="DIR",
-                   help=f"where to write the checkpoint, metrics.csv and metrics.png "
+                   help=f"where to write the checkpoint, metrics.csv and metrics.svg "
                         f"(default: {defaults.out})")
     p.add_argument("--resume", metavar="CHECKPOINT",
                    help="continue an interrupted run from its checkpoint (or its directory); "

@@ -40,7 +40,7 @@ from .report import describe_run, write_metrics_csv, write_plot
 from .setup import Problem, build_model, build_optimizer, load_problem, loss_targets
 
 METRICS_FILE = "metrics.csv"
-PLOT_FILE = "metrics.png"
+PLOT_FILE = "metrics.svg"
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -285,12 +285,10 @@ class _Run:
             self.save_checkpoint()
             files += [os.path.join(config.out, name) for name in (CHECKPOINT_FILE, METRICS_FILE)]
             plot = os.path.join(config.out, PLOT_FILE)
-            title = f"{config.data}: {config.loss}, {config.optimizer}"
-            message = write_plot(self.history, plot, title=title)
-            if message is None:
-                files.append(plot)
-            else:
-                notes.append(message)
+            write_plot(
+                self.history, plot, title=f"{config.data}: {config.loss}, {config.optimizer}"
+            )
+            files.append(plot)
         seconds, examples = self._session
         return FitResult(
             config=config,
