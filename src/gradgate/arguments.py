@@ -7,7 +7,7 @@ import numpy as np
 
 def is_count(value: object) -> bool:
     """True for a positive Python or NumPy integer; ``True`` and ``2.0`` do not count."""
-    return isinstance(value, int | np.integer) and not isinstance(value, bool) and value > 0
+    return isinstance(value, int | np.integer) and not isinstance(value, bool) and bool(value > 0)
 
 
 def count(value: object, what: str, error: type[ValueError] = ValueError) -> int:

@@ -54,8 +54,7 @@ def iris() -> tuple[np.ndarray, np.ndarray]:
     Features: sepal length, sepal width, petal length, petal width. Labels: 0 setosa,
     1 versicolor, 2 virginica.
     """
-    table = _shipped_table("iris.csv.gz")
-    return table.x, table.y
+    return load_dataset("iris")
 
 
 def digits() -> tuple[np.ndarray, np.ndarray]:
@@ -64,8 +63,7 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     Each row of ``x`` is an image flattened row by row (feature ``8*i + j`` is pixel
     ``(i, j)``), with integer grey levels 0 .. 16; ``y`` is the digit 0 .. 9.
     """
-    table = _shipped_table("digits.csv.gz")
-    return table.x, table.y
+    return load_dataset("digits")
 
 
 def moons(
@@ -171,9 +169,9 @@ def load_table(
     if text.endswith(".npz"):
         if target is not None:
             raise ValueError(f"target= applies to CSV files only, not {text!r}")
-        x, y = load_npz(text, classes=classes, labels=labels)
-        features = [f"x{j}" for j in range(int(np.prod(x.shape[1:])))]
-        return CsvData(x, y, features, "y" if y is not None else None, None)
+        features, labelled = load_npz(text, classes=classes, labels=labels)
+        names = [f"x{j}" for j in range(int(np.prod(features.shape[1:])))]
+        return CsvData(features, labelled, names, "y" if labelled is not None else None, None)
     raise ValueError(
         f"unknown dataset {text!r}: expected one of {', '.join(DATASET_NAMES)}, "
         "or a path ending in .csv, .csv.gz or .npz"

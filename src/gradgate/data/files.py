@@ -169,10 +169,10 @@ def parse_csv(
     x = np.asarray(features, dtype=np.float64).reshape(len(line_numbers), len(feature_index))
     bad = _first_bad_feature(x)
     if bad is not None:
-        row, column = bad
+        i, j = bad
         raise ValueError(
-            f"{source}, line {line_numbers[row]}, column {header[feature_index[column]]!r}: "
-            f"{x[row, column]:g} {_NOT_FINITE}"
+            f"{source}, line {line_numbers[i]}, column {header[feature_index[j]]!r}: "
+            f"{x[i, j]:g} {_NOT_FINITE}"
         )
     y, class_names = None, None
     if target_index is not None:
@@ -348,11 +348,12 @@ def load_npz(
                 f"{source}: missing array(s) {missing}; found {sorted(archive.files)} "
                 "(save with np.savez(path, x=features, y=labels))"
             )
-        size = os.path.getsize(source)
+        size, zipped = os.path.getsize(source), archive.zip
+        assert zipped is not None  # open until the archive is closed
         for key in keys:  # the entry NumPy reads: "x" itself if there is one, else "x.npy"
-            entry = key if key in archive.zip.namelist() else f"{key}.npy"
+            entry = key if key in zipped.namelist() else f"{key}.npy"
             try:  # before NumPy allocates what the header declares
-                check_npy_entry(archive.zip, archive.zip.getinfo(entry), size)
+                check_npy_entry(zipped, zipped.getinfo(entry), size)
             except ArchiveError as error:
                 raise ValueError(f"{source}: {error}") from None
         try:

@@ -89,6 +89,9 @@ def recipe(data: str) -> dict[str, Any]:
     return {**LECTURE_RECIPE, **RECIPES.get(data, {})}
 
 
+# A setting left to the data set's recipe: None until TrainConfig.resolved() decides it.
+FROM_RECIPE: Any = None
+
 # Settings a resumed run may change; every other one must match the checkpoint's.
 RESUMABLE_CHANGES = ("epochs", "out", "device")
 
@@ -105,22 +108,22 @@ class TrainConfig:
     The default is the lecture's network (20.4) on the built-in digits: 64 standardised
     inputs, one sigmoid hidden layer of 64, 10 sigmoid outputs, SqErr against one-hot
     targets, plain SGD w ← w − η dE/dw on mini-batches of 16 (the loss summed over the
-    batch), 60 epochs, a stratified 70/30 train/test split. Settings left None come from
-    the data set's recipe (:func:`recipe`). :meth:`resolved` fills them in and checks every
-    setting; a run only ever sees a resolved config.
+    batch), 60 epochs, a stratified 70/30 train/test split. Settings left None
+    (``FROM_RECIPE``) come from the data set's recipe (:func:`recipe`). :meth:`resolved`
+    fills them in and checks every setting; a run only ever sees a resolved config.
     """
 
     data: str = "digits"
     target: str | None = None  # the label column of a CSV file (default: its last column)
-    hidden: tuple[int, ...] | None = None  # None: as the recipe says (64 for the digits)
-    activation: str | None = None
-    loss: str | None = None
-    optimizer: str | None = None
-    lr: float | None = None  # None: the recipe's, or LOSSES[loss].sgd_lr for sgd, ADAPTIVE_LR
+    hidden: tuple[int, ...] = FROM_RECIPE  # (64,) for the digits
+    activation: str = FROM_RECIPE
+    loss: str = FROM_RECIPE
+    optimizer: str = FROM_RECIPE
+    lr: float = FROM_RECIPE  # the recipe's, or LOSSES[loss].sgd_lr for sgd, else ADAPTIVE_LR
     momentum: float = 0.0
     weight_decay: float = 0.0
-    epochs: int | None = None
-    batch_size: int | None = None
+    epochs: int = FROM_RECIPE
+    batch_size: int = FROM_RECIPE
     seed: int = 0
     test_size: float = 0.3
     standardize: bool = True

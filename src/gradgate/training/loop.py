@@ -106,8 +106,9 @@ def fit(
     TrainingDiverged when the loss becomes infinite or NaN, and TrainingInterrupted (a
     KeyboardInterrupt) after saving a checkpoint on Ctrl-C.
     """
-    saved = read_checkpoint(resume) if resume is not None else None
-    if saved is not None:
+    saved = None
+    if resume is not None:
+        saved = read_checkpoint(resume)
         config = resume_config(config, saved, resume)
         check_network(saved, config)
     else:

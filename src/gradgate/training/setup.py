@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -104,7 +105,7 @@ def scores(loss: str, output: np.ndarray) -> np.ndarray:
 
 
 def build_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
-    options: dict[str, float] = {"lr": config.lr, "weight_decay": config.weight_decay}
+    options: dict[str, Any] = {"lr": config.lr, "weight_decay": config.weight_decay}
     if config.optimizer in WITH_MOMENTUM:
         options["momentum"] = config.momentum
     return OPTIMIZERS[config.optimizer](model.parameters(), **options)
