@@ -34,26 +34,17 @@ class Loss:
 # raw scores (logits) and apply softmax or sigmoid inside the loss. Plain SGD needs a rate
 # per loss: SqErr is summed over the batch, the others are averaged (MSE over every output
 # too), so their gradients are 16 to 80 times smaller at the default batch size.
+softmax, sigmoid = backend.numpy_namespace.softmax, backend.numpy_namespace.sigmoid
+# fmt: off
 LOSSES: dict[str, Loss] = {
     "sqerr": Loss(nn.SqErr, "sigmoid", one_hot=True, summed=True, scores=None, sgd_lr=0.1),
     "mse": Loss(nn.MSELoss, "sigmoid", one_hot=True, summed=False, scores=None, sgd_lr=2.0),
-    "cross_entropy": Loss(
-        nn.CrossEntropyLoss,
-        None,
-        one_hot=False,
-        summed=False,
-        scores=backend.numpy_namespace.softmax,
-        sgd_lr=0.5,
-    ),
-    "bce": Loss(
-        nn.BCEWithLogitsLoss,
-        None,
-        one_hot=True,
-        summed=False,
-        scores=backend.numpy_namespace.sigmoid,
-        sgd_lr=1.0,
-    ),
+    "cross_entropy": Loss(nn.CrossEntropyLoss, None, one_hot=False, summed=False,
+                          scores=softmax, sgd_lr=0.5),
+    "bce": Loss(nn.BCEWithLogitsLoss, None, one_hot=True, summed=False, scores=sigmoid,
+                sgd_lr=1.0),
 }
+# fmt: on
 
 # The optimisers a run may use; those in WITH_MOMENTUM take ``momentum``.
 OPTIMIZERS: dict[str, type[optim.Optimizer]] = {
