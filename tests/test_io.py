@@ -114,9 +114,16 @@ def test_nested_structure_round_trips_with_types(tmp_path: Path) -> None:
         "nested": ([], (), {}, [[(1,)]], ("a", ["b", ("c",)])),
         "numbers": [0, -(2**63), 2**100, 0.1, -0.0, 5e-324, float("inf"), -float("inf")],
         "nan": float("nan"),
-        "text": ["", "héllo", "\x00", "emoji 🧠", "lone \ud800 surrogate", "quote \" \\"],
-        "scalars": [np.float64(0.1), np.float32(1.5), np.float16(-2), np.int8(-3),
-                    np.uint64(2**64 - 1), np.bool_(True), np.complex64(1 - 2j)],
+        "text": ["", "héllo", "\x00", "emoji 🧠", "lone \ud800 surrogate", 'quote " \\'],
+        "scalars": [
+            np.float64(0.1),
+            np.float32(1.5),
+            np.float16(-2),
+            np.int8(-3),
+            np.uint64(2**64 - 1),
+            np.bool_(True),
+            np.complex64(1 - 2j),
+        ],
     }
     assert_same(round_trip(obj, tmp_path), obj)
 
@@ -137,8 +144,22 @@ def test_top_level_values_round_trip(tmp_path: Path) -> None:
         assert_same(round_trip(obj, tmp_path), obj)
 
 
-@pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.uint16, np.int32, np.int64, np.float16,
-                                   np.float32, np.float64, np.complex128, ">f8", ">i4"])
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        np.bool_,
+        np.int8,
+        np.uint16,
+        np.int32,
+        np.int64,
+        np.float16,
+        np.float32,
+        np.float64,
+        np.complex128,
+        ">f8",
+        ">i4",
+    ],
+)
 @pytest.mark.parametrize("shape", [(), (0,), (3, 0, 2), (5,), (2, 3, 4)])
 def test_arrays_round_trip_every_dtype_and_shape(tmp_path: Path, dtype: Any, shape: tuple) -> None:
     rng = np.random.default_rng(0)
@@ -151,15 +172,19 @@ def test_special_float_values_in_arrays_keep_their_bits(tmp_path: Path) -> None:
     assert_same(round_trip(array, tmp_path), array)
 
 
-@pytest.mark.parametrize("view", [
-    lambda a: a.T,
-    lambda a: a[::2, ::3],
-    lambda a: a[::-1, 1::2],
-    lambda a: np.asfortranarray(a),
-    lambda a: a[:, 2],
-    lambda a: np.broadcast_to(a[0], (4, *a.shape[1:])),  # zero strides
-    lambda a: a.transpose(1, 0, 2)[1:, ::-2],
-], ids=["transposed", "stepped", "reversed", "fortran", "column", "broadcast", "mixed"])
+@pytest.mark.parametrize(
+    "view",
+    [
+        lambda a: a.T,
+        lambda a: a[::2, ::3],
+        lambda a: a[::-1, 1::2],
+        lambda a: np.asfortranarray(a),
+        lambda a: a[:, 2],
+        lambda a: np.broadcast_to(a[0], (4, *a.shape[1:])),  # zero strides
+        lambda a: a.transpose(1, 0, 2)[1:, ::-2],
+    ],
+    ids=["transposed", "stepped", "reversed", "fortran", "column", "broadcast", "mixed"],
+)
 def test_non_contiguous_arrays_round_trip_exactly(tmp_path: Path, view: Any) -> None:
     base = np.arange(6 * 7 * 2, dtype=np.float32).reshape(6, 7, 2)
     array = view(base)
@@ -203,8 +228,9 @@ def test_tensors_round_trip(tmp_path: Path) -> None:
     assert isinstance(loaded["list"][0], gt.Tensor)
 
 
-def test_tensor_protocol_copies_device_arrays_to_host(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tensor_protocol_copies_device_arrays_to_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With a stand-in Tensor module: `.data.get()` is used for CuPy-like arrays, and loading
     calls `tensor(array, requires_grad=..., dtype=...)`."""
 
@@ -219,8 +245,9 @@ def test_tensor_protocol_copies_device_arrays_to_host(tmp_path: Path,
         def __init__(self, data: Any, requires_grad: bool = False) -> None:
             self.data, self.requires_grad = data, requires_grad
 
-    def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
-               device: Any = None) -> Tensor:
+    def tensor(
+        data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None
+    ) -> Tensor:
         assert device == "cpu"
         return Tensor(np.array(data, dtype=dtype), requires_grad)
 
@@ -251,21 +278,27 @@ def test_map_location_cuda_without_a_gpu_says_why(checkpoint: Path) -> None:
 # what save refuses
 
 
-@pytest.mark.parametrize("obj, message", [
-    ({"optimizer": {"state": [set()]}},
-     r"save: unsupported type 'set' at \['optimizer'\]\['state'\]\[0\]$"),
-    (object(), r"save: unsupported type 'object' at the top level$"),
-    ([1, (2, {3: 1j})], r"unsupported type 'complex' at \[1\]\[1\]\[3\]$"),
-    ({"w": np.array([1, "a"], dtype=object)}, r"unsupported dtype 'object' at \['w'\].*pickle"),
-    ({"names": np.array(["a", "b"])}, r"unsupported dtype '<U1' at \['names'\]"),
-    ({"s": np.str_("a")}, r"unsupported dtype '<U1' at \['s'\]"),
-    ({"m": np.ma.masked_array([1, 2], mask=[False, True])}, r"'MaskedArray' at \['m'\]"),
-    ({"a": {(1, 2): 3}}, r"unsupported dict key \(1, 2\) of type 'tuple' at \['a'\]"),
-    ({True: 1}, r"unsupported dict key True of type 'bool' at the top level"),
-    ({np.int64(1): 1}, r"unsupported dict key .* of type 'numpy.int64'"),
-])
-def test_unsupported_values_are_refused_naming_their_path(tmp_path: Path, obj: Any,
-                                                          message: str) -> None:
+@pytest.mark.parametrize(
+    "obj, message",
+    [
+        (
+            {"optimizer": {"state": [set()]}},
+            r"save: unsupported type 'set' at \['optimizer'\]\['state'\]\[0\]$",
+        ),
+        (object(), r"save: unsupported type 'object' at the top level$"),
+        ([1, (2, {3: 1j})], r"unsupported type 'complex' at \[1\]\[1\]\[3\]$"),
+        ({"w": np.array([1, "a"], dtype=object)}, r"unsupported dtype 'object' at \['w'\].*pickle"),
+        ({"names": np.array(["a", "b"])}, r"unsupported dtype '<U1' at \['names'\]"),
+        ({"s": np.str_("a")}, r"unsupported dtype '<U1' at \['s'\]"),
+        ({"m": np.ma.masked_array([1, 2], mask=[False, True])}, r"'MaskedArray' at \['m'\]"),
+        ({"a": {(1, 2): 3}}, r"unsupported dict key \(1, 2\) of type 'tuple' at \['a'\]"),
+        ({True: 1}, r"unsupported dict key True of type 'bool' at the top level"),
+        ({np.int64(1): 1}, r"unsupported dict key .* of type 'numpy.int64'"),
+    ],
+)
+def test_unsupported_values_are_refused_naming_their_path(
+    tmp_path: Path, obj: Any, message: str
+) -> None:
     with pytest.raises(TypeError, match=message):
         save(obj, tmp_path / "x.ckpt")
     assert list(tmp_path.iterdir()) == []  # nothing written, no temporary file
@@ -316,14 +349,20 @@ def test_pytorch_style_zip_with_pickle_inside_is_refused(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("manifest_dtype", ["|O", "<f8"])
-def test_object_array_entries_are_refused_without_unpickling(tmp_path: Path,
-                                                             manifest_dtype: str) -> None:
+def test_object_array_entries_are_refused_without_unpickling(
+    tmp_path: Path, manifest_dtype: str
+) -> None:
     marker = tmp_path / "pwned-marker"
     evil = np.empty(1, dtype=object)
     evil[0] = _Payload(marker)
     path = tmp_path / "evil.ckpt"
-    write_zip(path, {"manifest.json": manifest_bytes(array_node("a.npy", manifest_dtype, [1])),
-                     "a.npy": npy_bytes(evil, allow_pickle=True)})
+    write_zip(
+        path,
+        {
+            "manifest.json": manifest_bytes(array_node("a.npy", manifest_dtype, [1])),
+            "a.npy": npy_bytes(evil, allow_pickle=True),
+        },
+    )
     expect_refused(path, "object dtype")
     assert not marker.exists()
 
@@ -340,8 +379,18 @@ def test_missing_file_raises_file_not_found(tmp_path: Path) -> None:
 def test_truncated_files_are_refused(checkpoint: Path, tmp_path: Path) -> None:
     data = checkpoint.read_bytes()
     cut_path = tmp_path / "cut.ckpt"
-    for length in [0, 1, 3, 30, 100, len(data) // 3, len(data) // 2, len(data) - 60,
-                   len(data) - 22, len(data) - 1]:
+    for length in [
+        0,
+        1,
+        3,
+        30,
+        100,
+        len(data) // 3,
+        len(data) // 2,
+        len(data) - 60,
+        len(data) - 22,
+        len(data) - 1,
+    ]:
         cut_path.write_bytes(data[:length])
         expect_refused(cut_path)
 
@@ -384,61 +433,89 @@ def test_npy_file_is_refused_with_a_hint(tmp_path: Path) -> None:
     expect_refused(path, "numpy.load")
 
 
-@pytest.mark.parametrize("manifest, match", [
-    (b"{not json", "not valid JSON"),
-    (b"\xff\xfe", "not valid JSON"),
-    (b"[1, 2]", "does not declare"),
-    (json.dumps({"format": "other", "version": 1, "root": {}}).encode(), "does not declare"),
-    (manifest_bytes({"type": "none"}, version=2), "unknown format version 2.*newer"),
-    (manifest_bytes({"type": "none"}, version="1"), "no valid format version"),
-    (manifest_bytes({"type": "none"}, version=0), "unknown format version 0"),
-    (json.dumps({"format": "gradgate-checkpoint", "version": 1}).encode(), "no 'root'"),
-    (manifest_bytes({"type": "pickle", "value": "x"}), "unknown manifest node type 'pickle'"),
-    (manifest_bytes({"type": "int", "value": "3"}), "malformed int"),
-    (manifest_bytes({"type": "float", "value": 1.5}), "malformed float"),
-    (manifest_bytes({"type": "list", "items": {}}), "malformed list"),
-    (manifest_bytes({"type": "dict", "items": [[1.5, {"type": "none"}]]}), "malformed dict"),
-    (manifest_bytes({"type": "dict", "items": [["k", 3]]}), r"malformed manifest node at \['k'\]"),
-    (manifest_bytes(array_node("arrays/0.npy", "<f8", [-1])), "malformed array"),
-    (manifest_bytes(array_node("arrays/9.npy", "<f8", [3])), "missing entry 'arrays/9.npy'"),
-    (manifest_bytes(array_node("arrays/0.npy", "not-a-dtype", [3])), "unknown dtype"),
-    (manifest_bytes(array_node("arrays/0.npy", "<U3", [3])), "only bool and numeric"),
-    (manifest_bytes(array_node("arrays/0.npy", "<f8", [4])), r"shape \(3,\).*shape \(4,\)"),
-    (manifest_bytes(array_node("arrays/0.npy", "<f4", [3])), "dtype '<f8'.*dtype '<f4'"),
-    (manifest_bytes({"type": "scalar", "entry": "arrays/0.npy", "dtype": "<f8", "shape": [3]}),
-     "scalar at the top level has shape"),
-    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply|not valid JSON"),
-])
-def test_invalid_or_lying_manifests_are_refused(tmp_path: Path, manifest: bytes,
-                                                match: str) -> None:
+@pytest.mark.parametrize(
+    "manifest, match",
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe", "not valid JSON"),
+        (b"[1, 2]", "does not declare"),
+        (json.dumps({"format": "other", "version": 1, "root": {}}).encode(), "does not declare"),
+        (manifest_bytes({"type": "none"}, version=2), "unknown format version 2.*newer"),
+        (manifest_bytes({"type": "none"}, version="1"), "no valid format version"),
+        (manifest_bytes({"type": "none"}, version=0), "unknown format version 0"),
+        (json.dumps({"format": "gradgate-checkpoint", "version": 1}).encode(), "no 'root'"),
+        (manifest_bytes({"type": "pickle", "value": "x"}), "unknown manifest node type 'pickle'"),
+        (manifest_bytes({"type": "int", "value": "3"}), "malformed int"),
+        (manifest_bytes({"type": "float", "value": 1.5}), "malformed float"),
+        (manifest_bytes({"type": "list", "items": {}}), "malformed list"),
+        (manifest_bytes({"type": "dict", "items": [[1.5, {"type": "none"}]]}), "malformed dict"),
+        (
+            manifest_bytes({"type": "dict", "items": [["k", 3]]}),
+            r"malformed manifest node at \['k'\]",
+        ),
+        (manifest_bytes(array_node("arrays/0.npy", "<f8", [-1])), "malformed array"),
+        (manifest_bytes(array_node("arrays/9.npy", "<f8", [3])), "missing entry 'arrays/9.npy'"),
+        (manifest_bytes(array_node("arrays/0.npy", "not-a-dtype", [3])), "unknown dtype"),
+        (manifest_bytes(array_node("arrays/0.npy", "<U3", [3])), "only bool and numeric"),
+        (manifest_bytes(array_node("arrays/0.npy", "<f8", [4])), r"shape \(3,\).*shape \(4,\)"),
+        (manifest_bytes(array_node("arrays/0.npy", "<f4", [3])), "dtype '<f8'.*dtype '<f4'"),
+        (
+            manifest_bytes(
+                {"type": "scalar", "entry": "arrays/0.npy", "dtype": "<f8", "shape": [3]}
+            ),
+            "scalar at the top level has shape",
+        ),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply|not valid JSON"),
+    ],
+)
+def test_invalid_or_lying_manifests_are_refused(
+    tmp_path: Path, manifest: bytes, match: str
+) -> None:
     path = tmp_path / "bad.ckpt"
     write_zip(path, {"manifest.json": manifest, "arrays/0.npy": npy_bytes(np.zeros(3))})
     expect_refused(path, match)
 
 
 def test_header_declaring_more_bytes_than_stored_is_refused_before_allocating(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     shape = [10**6, 10**6]  # 8 TB of float64 if anyone believed it
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(
-        header, {"descr": "<f8", "fortran_order": False, "shape": tuple(shape)})
+        header, {"descr": "<f8", "fortran_order": False, "shape": tuple(shape)}
+    )
     path = tmp_path / "huge.ckpt"
-    write_zip(path, {"manifest.json": manifest_bytes(array_node("a.npy", "<f8", shape)),
-                     "a.npy": header.getvalue() + b"\0" * 64})
+    write_zip(
+        path,
+        {
+            "manifest.json": manifest_bytes(array_node("a.npy", "<f8", shape)),
+            "a.npy": header.getvalue() + b"\0" * 64,
+        },
+    )
     expect_refused(path, r"declares 8000000000\d{3} bytes but holds 192")
 
 
 def test_entry_with_trailing_bytes_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "long.ckpt"
-    write_zip(path, {"manifest.json": manifest_bytes(array_node("a.npy", "<f8", [3])),
-                     "a.npy": npy_bytes(np.zeros(3)) + b"extra"})
+    write_zip(
+        path,
+        {
+            "manifest.json": manifest_bytes(array_node("a.npy", "<f8", [3])),
+            "a.npy": npy_bytes(np.zeros(3)) + b"extra",
+        },
+    )
     expect_refused(path, "declares .* bytes but holds")
 
 
 def test_entry_that_is_not_npy_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "text.ckpt"
-    write_zip(path, {"manifest.json": manifest_bytes(array_node("a.npy", "<f8", [3])),
-                     "a.npy": b"just some text, not an array"})
+    write_zip(
+        path,
+        {
+            "manifest.json": manifest_bytes(array_node("a.npy", "<f8", [3])),
+            "a.npy": b"just some text, not an array",
+        },
+    )
     expect_refused(path, "not a valid .npy array")
 
 
@@ -448,7 +525,8 @@ def test_entry_that_is_not_npy_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("failure", [OSError("disk full"), KeyboardInterrupt()])
 def test_failure_mid_write_keeps_previous_checkpoint_and_no_temporary(
-        checkpoint: Path, monkeypatch: pytest.MonkeyPatch, failure: BaseException) -> None:
+    checkpoint: Path, monkeypatch: pytest.MonkeyPatch, failure: BaseException
+) -> None:
     before = checkpoint.read_bytes()
     seen: list[list[str]] = []
 
@@ -467,8 +545,9 @@ def test_failure_mid_write_keeps_previous_checkpoint_and_no_temporary(
     assert [p.name for p in checkpoint.parent.iterdir()] == [checkpoint.name]
 
 
-def test_failure_on_a_new_path_leaves_nothing(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failure_on_a_new_path_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def failing_write_array(*args: Any, **kwargs: Any) -> None:
         raise OSError("disk full")
 
@@ -478,8 +557,9 @@ def test_failure_on_a_new_path_leaves_nothing(tmp_path: Path,
     assert list(tmp_path.iterdir()) == []
 
 
-def test_file_is_fsynced_before_it_replaces_the_target(checkpoint: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_is_fsynced_before_it_replaces_the_target(
+    checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     events: list[str] = []
     real_fsync, real_replace = os.fsync, os.replace
 
@@ -536,8 +616,13 @@ def test_sigkill_during_repeated_saves_leaves_a_loadable_checkpoint(tmp_path: Pa
     rng = np.random.default_rng(3)
     killed_mid_write = 0
     for attempt in range(6):
-        process = subprocess.Popen([sys.executable, "-c", _SAVE_LOOP, str(target)], env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-c", _SAVE_LOOP, str(target)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert process.stdout is not None
         try:
             wanted = 3 + attempt  # at least two complete saves are on disk by then
@@ -554,8 +639,10 @@ def test_sigkill_during_repeated_saves_leaves_a_loadable_checkpoint(tmp_path: Pa
         state = load(target)
         step = state["step"]
         assert step >= wanted - 1  # the child may have run ahead of the lines read
-        assert_same(state, {"step": step, "W": np.full(1_000_000, step, dtype=np.float64),
-                            "tail": [step] * 3})
+        assert_same(
+            state,
+            {"step": step, "W": np.full(1_000_000, step, dtype=np.float64), "tail": [step] * 3},
+        )
         leftovers = [p for p in tmp_path.iterdir() if p != target]
         killed_mid_write += bool(leftovers)
         for leftover in leftovers:  # a kill mid-write can leave its temporary file behind
@@ -564,3 +651,108 @@ def test_sigkill_during_repeated_saves_leaves_a_loadable_checkpoint(tmp_path: Pa
         if killed_mid_write >= 2:
             break
     assert killed_mid_write >= 1, "no kill landed during a write; the test proved nothing"
+
+
+# ---------------------------------------------------------------------------------------------
+# a checkpoint is untrusted input: what it may cost to read
+
+
+def write_deflated(path: Path, manifest: bytes, contents: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.json", manifest)
+        for name, data in contents.items():
+            archive.writestr(name, data)
+
+
+def test_an_entry_used_twice_is_refused_before_anything_is_decoded(tmp_path: Path) -> None:
+    # 1,024 uses of one deflated 1 MiB entry in a 2 KB file: 1 GiB decoded, as it was
+    one = array_node("arrays/0.npy", "<f8", [131072])
+    path = tmp_path / "gib.ckpt"
+    write_deflated(
+        path,
+        manifest_bytes({"type": "list", "items": [one] * 1024}),
+        {"arrays/0.npy": npy_bytes(np.zeros(131072))},
+    )
+    assert path.stat().st_size < 3000
+    read = []
+    real_read_array = np.lib.format.read_array
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            np.lib.format, "read_array", lambda *a, **k: read.append(1) or real_read_array(*a, **k)
+        )
+        expect_refused(path, "the manifest uses entry 'arrays/0.npy' more than once")
+    assert not read
+
+
+def test_thirty_thousand_uses_of_one_entry_are_refused_at_once(tmp_path: Path) -> None:
+    one = array_node("arrays/0.npy", "<f8", [1])
+    path = tmp_path / "refs.ckpt"
+    write_zip(
+        path,
+        {
+            "manifest.json": manifest_bytes({"type": "list", "items": [one] * 30000}),
+            "arrays/0.npy": npy_bytes(np.zeros(1)),
+        },
+    )
+    start = time.perf_counter()
+    expect_refused(path, "more than once")
+    assert time.perf_counter() - start < 0.5  # it took 3-9 s
+
+
+def test_a_compressed_manifest_is_bounded_before_it_is_inflated(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # 160 KB of deflate that inflated to 63 MB of JSON and 1 GB of Python objects
+    root = {"type": "list", "items": [{"type": "none"}] * 200_000}
+    path = tmp_path / "manifest.ckpt"
+    write_deflated(path, manifest_bytes(root), {})
+    assert path.stat().st_size < 20_000
+    monkeypatch.setattr(ggio.json, "loads", lambda *a, **k: pytest.fail("inflated and parsed"))
+    expect_refused(
+        path,
+        r"manifest.json is compressed and inflates to \d+ bytes; gradgate "
+        r"reads at most 1048576",
+    )
+    monkeypatch.undo()
+    small = tmp_path / "small.ckpt"  # a small compressed manifest still reads
+    write_deflated(small, manifest_bytes({"type": "int", "value": 3}), {})
+    assert load(small) == 3
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX here")
+def test_resaving_keeps_a_files_mode(tmp_path: Path) -> None:
+    path = tmp_path / "private.ckpt"
+    save({"v": 1}, path)
+    path.chmod(0o600)
+    save({"v": 2}, path)  # gradgate train re-saves every epoch; it became 0644
+    assert path.stat().st_mode & 0o777 == 0o600 and load(path) == {"v": 2}
+
+
+def test_only_the_documented_errors_leave_load(tmp_path: Path) -> None:
+    for dtype in ("<i8", "|b1"):  # an int or bool tensor that asks for a gradient
+        node = {**array_node("arrays/0.npy", dtype, [2]), "type": "tensor", "requires_grad": True}
+        path = tmp_path / f"int{dtype[1:]}.ckpt"
+        write_zip(
+            path,
+            {
+                "manifest.json": manifest_bytes(node),
+                "arrays/0.npy": npy_bytes(np.zeros(2, dtype=dtype)),
+            },
+        )
+        expect_refused(
+            path,
+            f"the tensor at the top level is {np.dtype(dtype)} and requires "
+            "grad; only floating-point tensors can",
+        )
+    expect_refused(tmp_path, "it is a directory, not a checkpoint file")  # IsADirectoryError
+
+
+def test_the_docs_say_what_map_location_does(checkpoint: Path) -> None:
+    docs = Path(__file__).parents[1] / "docs"
+    page = " ".join((docs / "checkpoints.md").read_text(encoding="utf-8").split())
+    assert 'any other value, "cuda" included, raises' not in page  # it said so; cuda loads
+    assert "an unknown name raises `ValueError`" in page
+    errors = (docs / "errors.md").read_text(encoding="utf-8")
+    assert "map_location=… is not supported" not in errors  # no such message exists
+    with pytest.raises(ValueError, match="unknown device"):
+        load(checkpoint, map_location="tpu")

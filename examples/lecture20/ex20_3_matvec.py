@@ -38,10 +38,15 @@ def main() -> None:
     section("20.3b  dE/dW = dE/ds ⊗ o = (dE/ds) oᵀ")
     agree("dE/dW", np.outer(dE_ds, o_), W.grad.numpy(), "(dE/ds) oᵀ", "W.grad")
     # J_W maps the flattened W to s: ds_j/dw_ij = o_i, i.e. J_W = I ⊗ oᵀ, so J_Wᵀ g = g oᵀ
-    agree("J_W = ds/dW (W flattened row by row)", np.kron(np.eye(2), o_[None, :]), J_W,
-          "I ⊗ oᵀ", "local_jacobian")
-    agree("J_Wᵀ dE/ds, reshaped like W", np.outer(dE_ds, o_), (J_W.T @ dE_ds).reshape(2, 3),
-          "dE/ds ⊗ o", "from J_W")
+    I_kron_o = np.kron(np.eye(2), o_[None, :]) + 0.0  # + 0: 0 · (−1.5) would show as −0
+    agree("J_W = ds/dW (W flattened row by row)", I_kron_o, J_W, "I ⊗ oᵀ", "local_jacobian")
+    agree(
+        "J_Wᵀ dE/ds, reshaped like W",
+        np.outer(dE_ds, o_),
+        (J_W.T @ dE_ds).reshape(2, 3),
+        "dE/ds ⊗ o",
+        "from J_W",
+    )
     report = explain_gate(MatVec(), W, o, g=dE_ds)
     print(report)
     assert report.passed

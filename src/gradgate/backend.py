@@ -9,6 +9,7 @@ offers the same names as differentiable operations.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import types
@@ -26,21 +27,49 @@ def _is_basic_index(index: tuple) -> bool:
     )
 
 
+SMALL_SIGMOID = 8192  # elements; above, a second array costs more than np.errstate
+
+
+def _quiet_overflow() -> Any:
+    return np.errstate(over="ignore", under="ignore")
+
+
 def make_namespace(module: types.ModuleType) -> types.SimpleNamespace:
     """The module's functions plus the helpers every rule may call by the same name."""
     ns = types.SimpleNamespace(**{k: v for k, v in vars(module).items() if not k.startswith("_")})
 
-    halves: dict[Any, Array] = {}  # 0.5 as a 0-d array of each dtype: cheaper than a float
+    # NumPy warns when e^−x overflows, CuPy never does
+    quiet = _quiet_overflow if module is np else contextlib.nullcontext
+    constants: dict[Any, tuple[Array, Array]] = {}  # 0-d arrays: cheaper than floats
 
     def sigmoid(x: Array) -> Array:
-        """σ(x) = (1 + tanh(x/2)) / 2: one transcendental, no overflow at any |x|."""
-        half = halves.get(x.dtype)
-        if half is None:
-            half = halves[x.dtype] = module.asarray(0.5, dtype=x.dtype)
-        o = module.tanh(x * half)
-        o *= half
-        o += half
-        return o
+        """σ(x) = 1 / (1 + e^−x), within a few ulps of the exact value in both tails, in
+        float32 and float64 ((1 + tanh(x/2)) / 2 cancels to 0 below x ≈ −17 in float32).
+
+        Small arrays take e^x / (e^x + 1) with x clipped from above where σ rounds to 1
+        anyway (at log of the largest float, less 1): e^x underflows quietly for x ≪ 0 and
+        never overflows. For a large array that second array costs more than silencing
+        the overflow of e^−x (inf, which gives σ = 1/inf = 0, as it should).
+        """
+        if x.dtype.kind != "f":
+            x = x.astype(float)
+        if x.size <= SMALL_SIGMOID:
+            top_one = constants.get(x.dtype)
+            if top_one is None:
+                top = float(np.log(np.finfo(x.dtype).max)) - 1
+                top_one = constants[x.dtype] = (module.asarray(top, dtype=x.dtype),
+                                                module.asarray(1, dtype=x.dtype))  # fmt: skip
+            e = module.minimum(x, top_one[0])
+            if not e.ndim:  # from a 0-d x: a scalar, which out= cannot write into
+                e = module.asarray(e)
+            module.exp(e, out=e)
+            e /= module.add(e, top_one[1])
+            return e
+        e = module.negative(x)
+        with quiet():
+            module.exp(e, out=e)
+        e += 1
+        return module.reciprocal(e, out=e)
 
     def softmax(x: Array, axis: int = -1) -> Array:
         e = module.exp(x - x.max(axis=axis, keepdims=True))

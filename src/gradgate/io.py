@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
+import stat
 import sys
-import tokenize
 import zipfile
 import zlib
 from typing import IO, Any
 
 import numpy as np
 
+from .archives import ArchiveError, check_entry_sizes, check_npy_entry
 from .backend import parse_device
 
 __all__ = ["CheckpointError", "FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
@@ -36,7 +36,7 @@ FORMAT_VERSION = 1
 _MANIFEST = "manifest.json"
 _ARRAY_KINDS = "biufc"  # bool, signed int, unsigned int, float, complex
 _MAX_MANIFEST_BYTES = 64 * 2**20
-_DEFLATE_MAX_RATIO = 1032  # deflate cannot expand data by more than this (plus a few bytes)
+_MAX_COMPRESSED_MANIFEST_BYTES = 2**20  # save writes it stored; inflating costs memory
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # same object, same bytes: no timestamps in entries
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # an archive with entries; an empty archive
 _PICKLE_0_STARTS = b"(}]cIJKLFSVNUX)"  # first opcodes of protocol 0 and 1 pickles
@@ -61,7 +61,9 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
 
     The archive is written to a temporary file in the target's directory, flushed and
     fsynced, then renamed over `path`; a failure removes the temporary file and leaves any
-    previous checkpoint at `path` untouched. A symbolic link at `path` is followed.
+    previous checkpoint at `path` untouched. A symbolic link at `path` is followed. A file
+    replaced keeps its permissions (a checkpoint made private stays private); a new one gets
+    the umask's, as `open` would give it.
     """
     encoder = _Encoder()
     root = encoder.encode(obj, "")
@@ -73,6 +75,8 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     directory = os.path.dirname(target)
     descriptor, temporary = _create_temporary(target)
     try:
+        with contextlib.suppress(FileNotFoundError):  # keep a file's mode, as torch.save does
+            os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
         with os.fdopen(descriptor, "wb") as stream:
             _write_archive(stream, manifest_bytes, encoder.arrays)
             stream.flush()
@@ -103,8 +107,10 @@ class _Encoder:
             node["requires_grad"] = bool(getattr(obj, "requires_grad", False))
             return node
         if isinstance(obj, np.ma.MaskedArray):
-            raise TypeError(f"save: unsupported type 'MaskedArray' at {_at(where)} "
-                            "(the mask would be lost; save .data and .mask separately)")
+            raise TypeError(
+                f"save: unsupported type 'MaskedArray' at {_at(where)} "
+                "(the mask would be lost; save .data and .mask separately)"
+            )
         if isinstance(obj, np.ndarray):
             return self._array_node("ndarray", np.asarray(obj), where)
         # Before the Python scalars: np.float64 is a float, and would lose its type there.
@@ -126,12 +132,18 @@ class _Encoder:
     def _array_node(self, kind: str, array: np.ndarray, where: str) -> dict[str, Any]:
         if array.dtype.kind not in _ARRAY_KINDS:
             why = " (object arrays need pickle)" if array.dtype.hasobject else ""
-            raise TypeError(f"save: unsupported dtype {str(array.dtype)!r} at {_at(where)}{why}; "
-                            "arrays must be bool or numeric")
+            raise TypeError(
+                f"save: unsupported dtype {str(array.dtype)!r} at {_at(where)}{why}; "
+                "arrays must be bool or numeric"
+            )
         entry = f"arrays/{len(self.arrays)}.npy"
         self.arrays.append(array)
-        return {"type": kind, "entry": entry, "dtype": array.dtype.str,
-                "shape": [int(n) for n in array.shape]}
+        return {
+            "type": kind,
+            "entry": entry,
+            "dtype": array.dtype.str,
+            "shape": [int(n) for n in array.shape],
+        }
 
     def _container_node(self, obj: dict | list | tuple, where: str) -> dict[str, Any]:
         if id(obj) in self._open:
@@ -145,8 +157,10 @@ class _Encoder:
                     items.append([key, self.encode(value, f"{where}[{key!r}]")])
                 return {"type": "dict", "items": items}
             kind = "list" if isinstance(obj, list) else "tuple"
-            return {"type": kind,
-                    "items": [self.encode(value, f"{where}[{i}]") for i, value in enumerate(obj)]}
+            return {
+                "type": kind,
+                "items": [self.encode(value, f"{where}[{i}]") for i, value in enumerate(obj)],
+            }
         finally:
             self._open.discard(id(obj))
 
@@ -157,8 +171,10 @@ def _plain_key(key: Any, where: str) -> str | int:
         return str(key)
     if isinstance(key, int) and not isinstance(key, (bool, np.generic)):
         return int(key)
-    raise TypeError(f"save: unsupported dict key {key!r} of type {_type_name(key)!r} at "
-                    f"{_at(where)}; keys must be str or int")
+    raise TypeError(
+        f"save: unsupported dict key {key!r} of type {_type_name(key)!r} at "
+        f"{_at(where)}; keys must be str or int"
+    )
 
 
 def _type_name(obj: Any) -> str:
@@ -239,14 +255,25 @@ def load(path: str | os.PathLike[str], map_location: str | None = None) -> Any:
     (the default, whatever device they were saved from), "cuda" or "cuda:N" (where a GPU is
     usable; otherwise RuntimeError saying why). An unknown device name raises ValueError.
 
-    Raises FileNotFoundError for a missing file and CheckpointError (a ValueError) for a file
-    that is not a gradgate checkpoint: a pickle (never unpickled), not a ZIP archive,
-    truncated or corrupted, without a valid manifest, with entries missing or disagreeing
-    with the manifest, with object arrays, or from an unknown format version.
+    Raises FileNotFoundError for a missing file and CheckpointError (a ValueError) for
+    anything else it will not read: a directory or an unreadable file, a pickle (never
+    unpickled), not a ZIP archive, truncated or corrupted, without a valid manifest, with
+    entries missing, disagreeing with the manifest or used twice by it, with object arrays,
+    a tensor that cannot require grad, or from an unknown format version. Before any array
+    is decoded, the sizes of all of them are known and bounded by the file's size (1032
+    times it at most, for deflated entries).
     """
     device = parse_device(map_location)
     name = os.fspath(path)
-    with open(name, "rb") as stream:
+    if os.path.isdir(name):
+        raise _error(name, "it is a directory, not a checkpoint file")
+    try:
+        stream = open(name, "rb")
+    except FileNotFoundError:
+        raise
+    except OSError as error:  # permissions, a device, ...: still one documented error
+        raise _error(name, f"cannot read it ({error.strerror or _reason(error)})") from None
+    with stream:
         size = os.fstat(stream.fileno()).st_size
         _check_leading_bytes(stream, name, size)
         try:
@@ -256,8 +283,16 @@ def load(path: str | os.PathLike[str], map_location: str | None = None) -> Any:
             raise
         except RecursionError:
             raise _error(name, "the manifest is nested too deeply") from None
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
-                UnicodeDecodeError, NotImplementedError, RuntimeError) as error:
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            zlib.error,
+            EOFError,
+            OSError,
+            UnicodeDecodeError,
+            NotImplementedError,
+            RuntimeError,
+        ) as error:
             # zipfile's own complaints about a damaged archive (UnicodeDecodeError: a bad
             # entry name); one line each, not a traceback through zipfile's internals.
             raise _error(name, f"damaged or not a gradgate checkpoint ({_reason(error)})") from None
@@ -307,6 +342,7 @@ class _Decoder:
     def load(self) -> Any:
         """Return the saved object."""
         manifest = self._read_manifest()
+        self._check_array_entries(manifest["root"])
         return self._decode(manifest["root"], "")
 
     def _error(self, reason: str) -> CheckpointError:
@@ -315,13 +351,26 @@ class _Decoder:
     def _read_manifest(self) -> dict[str, Any]:
         if _MANIFEST not in self._entries:
             if any(entry.rsplit("/", 1)[-1] == "data.pkl" for entry in self._entries):
-                raise self._error("it is a PyTorch checkpoint (a pickle inside a ZIP archive); "
-                                  "gradgate never unpickles (unpickling can run arbitrary code)")
+                raise self._error(
+                    "it is a PyTorch checkpoint (a pickle inside a ZIP archive); "
+                    "gradgate never unpickles (unpickling can run arbitrary code)"
+                )
             raise self._error("no manifest.json inside, so not a gradgate checkpoint")
         info = self._archive.getinfo(_MANIFEST)
-        self._check_entry_sizes(info)
+        try:
+            check_entry_sizes(info, self._archive_size)
+        except ArchiveError as error:
+            raise self._error(str(error)) from None
         if info.file_size > _MAX_MANIFEST_BYTES:
             raise self._error(f"manifest.json is implausibly large ({info.file_size} bytes)")
+        if info.compress_type != zipfile.ZIP_STORED and (
+            info.file_size > _MAX_COMPRESSED_MANIFEST_BYTES
+        ):  # a small file must not make us inflate, and parse, tens of megabytes
+            raise self._error(
+                f"manifest.json is compressed and inflates to {info.file_size} bytes; "
+                f"gradgate reads at most {_MAX_COMPRESSED_MANIFEST_BYTES} bytes of a "
+                "compressed manifest (it writes them uncompressed)"
+            )
         try:
             manifest = json.loads(self._archive.read(info).decode("utf-8"))
         except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, int too long
@@ -333,26 +382,38 @@ class _Decoder:
             raise self._error(f"manifest.json has no valid format version ({version!r})")
         if version != FORMAT_VERSION:
             newer = "; it was written by a newer gradgate" if version > FORMAT_VERSION else ""
-            raise self._error(f"unknown format version {version} (this gradgate reads version "
-                              f"{FORMAT_VERSION}){newer}")
+            raise self._error(
+                f"unknown format version {version} (this gradgate reads version "
+                f"{FORMAT_VERSION}){newer}"
+            )
         if "root" not in manifest:
             raise self._error("manifest.json has no 'root' node")
         return manifest
 
-    def _check_entry_sizes(self, info: zipfile.ZipInfo) -> None:
-        """Refuse entries whose declared sizes the file cannot back, before reading any."""
-        if info.flag_bits & 0x1:
-            raise self._error(f"entry {info.filename!r} is encrypted")
-        if info.compress_type == zipfile.ZIP_STORED:
-            plausible = info.file_size == info.compress_size
-        elif info.compress_type == zipfile.ZIP_DEFLATED:
-            plausible = info.file_size <= _DEFLATE_MAX_RATIO * info.compress_size + 64
-        else:
-            raise self._error(f"entry {info.filename!r} uses an unsupported compression method "
-                              f"({info.compress_type})")
-        if not plausible or info.header_offset + info.compress_size > self._archive_size:
-            raise self._error(f"entry {info.filename!r} declares sizes the file cannot hold "
-                              "(truncated or corrupted)")
+    def _check_array_entries(self, root: Any) -> None:
+        """Before decoding: every array entry the manifest names is used once, and their
+        stored bytes fit in the file side by side, so what decoding allocates in all is
+        bounded by the file's size (each entry's own sizes are checked as it is read)."""
+        used: set[str] = set()
+        stored = 0
+        stack = [root]
+        while stack:  # iterative: the nesting depth is checked when decoding
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                entry = node.get("entry")
+                if node.get("type") in ("ndarray", "scalar", "tensor") and isinstance(entry, str):
+                    if entry in used:
+                        raise self._error(f"the manifest uses entry {entry!r} more than once "
+                                          "(save stores each array once)")  # fmt: skip
+                    used.add(entry)
+                    if entry in self._entries:
+                        stored += self._archive.getinfo(entry).compress_size
+                stack.extend(node.values())
+        if stored > self._archive_size:
+            raise self._error(f"the manifest's entries store {stored} bytes, more than the "
+                              f"file's {self._archive_size} (entries overlap)")  # fmt: skip
 
     def _decode(self, node: Any, where: str) -> Any:
         if not isinstance(node, dict) or not isinstance(node.get("type"), str):
@@ -381,7 +442,13 @@ class _Decoder:
             requires_grad = node.get("requires_grad", False)
             if not isinstance(requires_grad, bool):
                 raise self._error(f"malformed requires_grad at {_at(where)}")
-            return _make_tensor(array, requires_grad, self._device)
+            if requires_grad and array.dtype.kind not in "fc":
+                raise self._error(f"the tensor at {_at(where)} is {array.dtype} and requires "
+                                  "grad; only floating-point tensors can")  # fmt: skip
+            try:
+                return _make_tensor(array, requires_grad, self._device)
+            except (TypeError, ValueError) as error:  # what gradgate.tensor refuses
+                raise self._error(f"the tensor at {_at(where)}: {_reason(error)}") from None
         raise self._error(f"unknown manifest node type {kind!r} at {_at(where)}")
 
     def _plain_value(self, kind: str, value: Any, where: str) -> Any:
@@ -397,8 +464,11 @@ class _Decoder:
         raise self._error(f"malformed {kind} value {value!r} at {_at(where)}")
 
     def _dict_item(self, item: Any, where: str) -> tuple[str | int, Any]:
-        if not (isinstance(item, list) and len(item) == 2
-                and (isinstance(item[0], str) or _is_int(item[0]))):
+        if not (
+            isinstance(item, list)
+            and len(item) == 2
+            and (isinstance(item[0], str) or _is_int(item[0]))
+        ):
             raise self._error(f"malformed dict item at {_at(where)}")
         key, value = item
         return key, self._decode(value, f"{where}[{key!r}]")
@@ -406,27 +476,28 @@ class _Decoder:
     def _read_array(self, node: dict[str, Any], where: str) -> np.ndarray:
         """Read the `.npy` entry `node` names, after checking it against `node` and its size."""
         entry, dtype_text, shape = node.get("entry"), node.get("dtype"), node.get("shape")
-        if not (isinstance(entry, str) and isinstance(dtype_text, str) and isinstance(shape, list)
-                and all(_is_int(n) and n >= 0 for n in shape)):
+        if not (
+            isinstance(entry, str)
+            and isinstance(dtype_text, str)
+            and isinstance(shape, list)
+            and all(_is_int(n) and n >= 0 for n in shape)
+        ):
             raise self._error(f"malformed array node at {_at(where)}")
         dtype = self._checked_dtype(dtype_text, f"array at {_at(where)}")
         if entry not in self._entries:
             raise self._error(f"the manifest refers to a missing entry {entry!r}")
         info = self._archive.getinfo(entry)
-        self._check_entry_sizes(info)
-
-        with self._archive.open(info) as stream:
-            header_shape, header_dtype, header_bytes = self._read_npy_header(stream, entry)
+        try:  # before reading: a lying header must not make us allocate its size
+            header_shape, header_dtype = check_npy_entry(self._archive, info, self._archive_size)
+        except ArchiveError as error:
+            raise self._error(str(error)) from None
         self._refuse_unsafe(header_dtype, f"entry {entry!r}")
         if header_dtype != dtype or header_shape != tuple(shape):
-            raise self._error(f"entry {entry!r} holds dtype {header_dtype.str!r} shape "
-                              f"{header_shape}, but the manifest says dtype {dtype.str!r} shape "
-                              f"{tuple(shape)}")
-        declared = header_bytes + math.prod(shape) * dtype.itemsize
-        if declared != info.file_size:
-            # Checked before reading: a lying header must not make us allocate its size.
-            raise self._error(f"entry {entry!r} declares {declared} bytes but holds "
-                              f"{info.file_size}")
+            raise self._error(
+                f"entry {entry!r} holds dtype {header_dtype.str!r} shape "
+                f"{header_shape}, but the manifest says dtype {dtype.str!r} shape "
+                f"{tuple(shape)}"
+            )
 
         with self._archive.open(info) as stream:
             try:
@@ -447,27 +518,14 @@ class _Decoder:
 
     def _refuse_unsafe(self, dtype: np.dtype, what: str) -> None:
         if dtype.hasobject:
-            raise self._error(f"{what} has object dtype; gradgate refuses object arrays "
-                              "(reading them needs pickle)")
+            raise self._error(
+                f"{what} has object dtype; gradgate refuses object arrays "
+                "(reading them needs pickle)"
+            )
         if dtype.kind not in _ARRAY_KINDS:
-            raise self._error(f"{what} has dtype {dtype.str!r}; only bool and numeric dtypes "
-                              "are allowed")
-
-    def _read_npy_header(self, stream: IO[bytes], entry: str) -> tuple[tuple, np.dtype, int]:
-        """Return the shape, dtype and byte length of the `.npy` header that starts `stream`."""
-        fmt = np.lib.format
-        try:
-            version = fmt.read_magic(stream)
-            if version == (1, 0):
-                shape, _, dtype = fmt.read_array_header_1_0(stream)
-            elif version == (2, 0):
-                shape, _, dtype = fmt.read_array_header_2_0(stream)
-            else:
-                raise ValueError(f".npy format version {version} is not supported")
-        except (ValueError, TypeError, SyntaxError, EOFError, tokenize.TokenError) as error:
-            reason = _reason(error)
-            raise self._error(f"entry {entry!r} is not a valid .npy array ({reason})") from None
-        return tuple(shape), dtype, stream.tell()
+            raise self._error(
+                f"{what} has dtype {dtype.str!r}; only bool and numeric dtypes are allowed"
+            )
 
 
 def _is_int(value: Any) -> bool:

@@ -152,3 +152,92 @@ def test_npz_length_mismatch_and_missing_file(tmp_path):
         load_npz(path)
     with pytest.raises(FileNotFoundError, match="missing.npz"):
         load_npz(tmp_path / "missing.npz")
+
+
+# --- nothing converts inexactly ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "y, message",
+    [
+        (np.array([0, 1e300]), r"y\[1\] = 1e\+300 is past 999"),  # was INT64_MIN
+        (
+            np.array([0, np.iinfo(np.uint64).max], dtype=np.uint64),
+            r"y\[1\] = 18446744073709551615 is past 999",
+        ),  # was -1
+        (np.array([0.0, np.nan]), r"y\[1\] = nan is not a whole number"),
+        (np.array([1, -1]), r"y\[1\] = -1 is negative"),
+        (np.array([0, 1 + 2j]), "y must hold whole-number class labels, got dtype complex128"),
+    ],
+)
+def test_npz_labels_that_would_not_convert_exactly_are_refused(tmp_path, y, message):
+    np.savez(tmp_path / "d.npz", x=np.zeros((2, 3)), y=y)
+    with pytest.raises(ValueError, match=message):
+        load_npz(tmp_path / "d.npz")
+
+
+def test_npz_complex_features_are_refused_not_cut_to_their_real_part(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.array([[1 + 2j, 0], [3, 4]]), y=np.array([0, 1]))
+    with pytest.raises(ValueError, match="x is complex .*the imaginary part would be lost"):
+        load_npz(tmp_path / "d.npz")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1e300])
+def test_npz_features_that_are_not_finite_float32_are_refused_with_their_place(tmp_path, bad):
+    x = np.zeros((3, 2))
+    x[2, 1] = bad
+    np.savez(tmp_path / "d.npz", x=x, y=np.array([0, 1, 0]))
+    with pytest.raises(ValueError, match=r"d.npz: x\[2, 1\] = .* is not a finite float32"):
+        load_npz(tmp_path / "d.npz")
+
+
+@pytest.mark.parametrize("cell", ["nan", "NaN", "inf", "-Infinity", "1e39"])
+def test_csv_features_that_are_not_finite_float32_are_refused_with_line_and_column(tmp_path, cell):
+    path = _write(tmp_path, f"a,b,y\n1,2,0\n3,{cell},1\n")
+    with pytest.raises(ValueError, match=r"line 3, column 'b': .* is not a finite float32"):
+        load_csv(path)
+
+
+def test_a_wide_csv_header_is_checked_in_linear_time_and_bounded(tmp_path):
+    import time
+
+    from gradgate.data import MAX_COLUMNS
+
+    for columns in (MAX_COLUMNS, 25_000):  # 25,000 columns (214 KB) took 6-14 s
+        names = [f"c{i}" for i in range(columns)]
+        path = _write(tmp_path, ",".join(names) + "\n" + ",".join("1" * columns) + "\n")
+        start = time.perf_counter()
+        if columns > MAX_COLUMNS:
+            with pytest.raises(
+                ValueError, match=f"25000 columns; gradgate reads at most {MAX_COLUMNS}"
+            ):
+                load_csv(path)
+        else:
+            assert load_csv(path).x.shape == (1, columns - 1)
+        assert time.perf_counter() - start < 0.5
+    path = _write(tmp_path, ",".join([*names[:9_998], "c5", "c7"]) + "\n" + "1," * 9_999 + "1\n")
+    with pytest.raises(ValueError, match=r"header repeats column names \['c5', 'c7'\]"):
+        load_csv(path)
+
+
+def test_labels_are_read_as_a_models_classes(tmp_path):
+    path = _write(tmp_path, "a,kind\n1,virginica\n2,versicolor\n")
+    names = ["setosa", "versicolor", "virginica"]
+    data = load_csv(path, classes=names)
+    assert data.y.tolist() == [2, 1] and data.class_names == names
+    with pytest.raises(
+        ValueError,
+        match=r"line 2, column 'kind': class label 'virginica' is "
+        r"not one the model knows \(setosa, versicolor\)",
+    ):
+        load_csv(path, classes=names[:2])
+    numbers = _write(tmp_path, "a,y\n1,0\n2,3\n", "numbers.csv")
+    with pytest.raises(
+        ValueError,
+        match=r"line 3, column 'y': class label '3' is not a class "
+        r"the model knows \(its classes are 0 .. 2\)",
+    ):
+        load_csv(numbers, classes=3)
+    with pytest.raises(ValueError, match="'virginica' is not a class number"):
+        load_csv(path, classes=3)
+    assert load_csv(numbers, labels=False).x.tolist() == [[1, 0], [2, 3]]

@@ -47,7 +47,7 @@ def test_the_default_run_on_two_ranks_reaches_one_process_accuracy_and_writes_on
     assert done.stdout.count("confusion matrix") == 1  # rank 0 alone prints
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
-        "checkpoint.ckpt", "metrics.csv", "metrics.png"]
+        "checkpoint.ckpt", "metrics.csv", "metrics.svg"]
     saved = read_checkpoint(tmp_path / "run")
     assert (saved["position"]["epoch"], len(saved["history"]["epoch"])) == (60, 60)
 

@@ -8,11 +8,20 @@ from gradgate.data.datasets import (
     digits,
     iris,
     load_dataset,
+    load_table,
     moons,
     spirals,
     xor,
 )
-from gradgate.data.files import CsvData, load_csv, load_npz, parse_csv
+from gradgate.data.files import (
+    MAX_CLASSES,
+    MAX_COLUMNS,
+    CsvData,
+    csv_columns,
+    load_csv,
+    load_npz,
+    parse_csv,
+)
 from gradgate.data.loader import DataLoader, Dataset, TensorDataset, default_collate
 from gradgate.data.samplers import (
     BatchSampler,
@@ -26,6 +35,8 @@ from gradgate.data.transforms import Standardizer, train_test_split
 __all__ = [
     "DATASET_NAMES",
     "BatchSampler",
+    "MAX_CLASSES",
+    "MAX_COLUMNS",
     "CsvData",
     "DataLoader",
     "Dataset",
@@ -36,11 +47,13 @@ __all__ = [
     "TensorDataset",
     "WeightedRandomSampler",
     "default_collate",
+    "csv_columns",
     "digits",
     "iris",
     "load_csv",
     "load_dataset",
     "load_npz",
+    "load_table",
     "moons",
     "parse_csv",
     "spirals",

@@ -8,6 +8,7 @@ this package (the UCI data as redistributed by scikit-learn); ``xor``, ``moons``
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import os
@@ -16,9 +17,19 @@ from importlib import resources
 
 import numpy as np
 
-from gradgate.data.files import CsvData, load_csv, load_npz, parse_csv
+from gradgate.arguments import count
+from gradgate.data.files import Classes, CsvData, class_numbers, load_csv, load_npz, parse_csv
 
-__all__ = ["DATASET_NAMES", "digits", "iris", "load_dataset", "moons", "spirals", "xor"]
+__all__ = [
+    "DATASET_NAMES",
+    "digits",
+    "iris",
+    "load_dataset",
+    "load_table",
+    "moons",
+    "spirals",
+    "xor",
+]
 
 _XOR_CORNERS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 _XOR_LABELS = np.array([0, 1, 1, 0])
@@ -43,8 +54,7 @@ def iris() -> tuple[np.ndarray, np.ndarray]:
     Features: sepal length, sepal width, petal length, petal width. Labels: 0 setosa,
     1 versicolor, 2 virginica.
     """
-    table = _shipped_table("iris.csv.gz")
-    return table.x, table.y
+    return load_dataset("iris")
 
 
 def digits() -> tuple[np.ndarray, np.ndarray]:
@@ -53,8 +63,7 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     Each row of ``x`` is an image flattened row by row (feature ``8*i + j`` is pixel
     ``(i, j)``), with integer grey levels 0 .. 16; ``y`` is the digit 0 .. 9.
     """
-    table = _shipped_table("digits.csv.gz")
-    return table.x, table.y
+    return load_dataset("digits")
 
 
 def moons(
@@ -88,8 +97,7 @@ def spirals(
     plus Gaussian noise of standard deviation ``noise``; the rows come in a shuffled order.
     """
     _check_size(n, noise)
-    if not _is_count(classes):
-        raise ValueError(f"classes must be a positive integer, got {classes!r}")
+    count(classes, "classes")
     rng = np.random.default_rng(seed)
     sizes = [n // classes + (k < n % classes) for k in range(classes)]
     points, labels = [], []
@@ -104,14 +112,14 @@ def spirals(
     return x.astype(np.float32), y.astype(np.int64)
 
 
-_BUILT_IN: dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = {
-    "digits": digits,
-    "iris": iris,
-    "moons": moons,
-    "spirals": spirals,
+# By name, the generated sets are drawn with seed 0: "moons" is one data set, every time.
+_GENERATED: dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = {
+    "moons": functools.partial(moons, seed=0),
+    "spirals": functools.partial(spirals, seed=0),
     "xor": xor,
 }
-DATASET_NAMES: tuple[str, ...] = tuple(sorted(_BUILT_IN))
+_SHIPPED = ("digits", "iris")  # read from gradgate/data/<name>.csv.gz
+DATASET_NAMES: tuple[str, ...] = tuple(sorted([*_GENERATED, *_SHIPPED]))
 
 
 def load_dataset(
@@ -120,44 +128,66 @@ def load_dataset(
     """Load a built-in dataset by name, or a user file by path, as ``(x, y)``.
 
     Names: ``digits``, ``iris``, ``moons``, ``spirals``, ``xor`` (generated ones with their
-    default arguments). A path ending in ``.csv`` or ``.csv.gz`` goes to `load_csv` with
-    ``target`` as the label column; one ending in ``.npz`` goes to `load_npz`. Anything else
-    raises ``ValueError`` listing the valid names.
+    default arguments and seed 0, so that a name is always the same data). A path ending
+    in ``.csv`` or ``.csv.gz`` goes to `load_csv` with ``target`` as the label column; one
+    ending in ``.npz`` goes to `load_npz`. Anything else raises ``ValueError`` listing the
+    valid names.
+    """
+    table = load_table(name_or_path, target)
+    assert table.y is not None
+    return table.x, table.y
+
+
+def load_table(
+    name_or_path: str | os.PathLike[str],
+    target: str | None = None,
+    *,
+    classes: Classes = None,
+    labels: bool | None = True,
+) -> CsvData:
+    """A built-in dataset or a file as :class:`CsvData`: the arrays with their names.
+
+    As `load_dataset`, and with `load_csv`'s ``classes`` and ``labels`` (``labels=None``:
+    an ``.npz`` archive's ``y`` when it has one; a CSV file's target column when ``target``
+    is given). The built-in iris and digits keep the column and class names of the files
+    they ship in (iris's classes are named setosa, versicolor, virginica); the generated
+    sets name their features ``x0``, ``x1``, ... and number their classes.
     """
     text = os.fspath(name_or_path)
-    if text in _BUILT_IN:
-        if target is not None:
-            raise ValueError(f"target= applies to CSV files only, not the {text!r} dataset")
-        return _BUILT_IN[text]()
+    builtin = text in _SHIPPED or text in _GENERATED
+    if builtin and target is not None:
+        raise ValueError(f"target= applies to CSV files only, not the {text!r} dataset")
+    if text in _SHIPPED:
+        return _shipped_table(f"{text}.csv.gz", classes, labels is not False)
+    if text in _GENERATED:
+        x, y = _GENERATED[text]()
+        y_read = class_numbers(y, text, classes) if labels is not False else None
+        return CsvData(x, y_read, [f"x{j}" for j in range(x.shape[1])], None, None)
     if text.endswith((".csv", ".csv.gz")):
-        table = load_csv(text, target=target)
-        return table.x, table.y
+        with_labels = labels if labels is not None else target is not None
+        return load_csv(text, target=target, classes=classes, labels=with_labels)
     if text.endswith(".npz"):
         if target is not None:
             raise ValueError(f"target= applies to CSV files only, not {text!r}")
-        return load_npz(text)
+        features, labelled = load_npz(text, classes=classes, labels=labels)
+        names = [f"x{j}" for j in range(int(np.prod(features.shape[1:])))]
+        return CsvData(features, labelled, names, "y" if labelled is not None else None, None)
     raise ValueError(
         f"unknown dataset {text!r}: expected one of {', '.join(DATASET_NAMES)}, "
         "or a path ending in .csv, .csv.gz or .npz"
     )
 
 
-def _shipped_table(filename: str) -> CsvData:
+def _shipped_table(filename: str, classes: Classes = None, labels: bool = True) -> CsvData:
     """Parse one of the gzip-compressed CSV files shipped in this package."""
     with resources.files("gradgate.data").joinpath(filename).open("rb") as raw:
         with gzip.open(raw, "rb") as unzipped:
             text = io.TextIOWrapper(unzipped, encoding="utf-8", newline="")
-            return parse_csv(text, f"gradgate/data/{filename}")
+            return parse_csv(text, f"gradgate/data/{filename}", classes=classes, labels=labels)
 
 
 def _check_size(n: int, noise: float) -> None:
     """Reject a non-positive or non-integer ``n`` and a negative ``noise``."""
-    if not _is_count(n):
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    count(n, "n")
     if not noise >= 0:
         raise ValueError(f"noise must be a non-negative number, got {noise!r}")
-
-
-def _is_count(value: object) -> bool:
-    """True for a positive Python or NumPy integer (``True`` does not count)."""
-    return isinstance(value, int | np.integer) and not isinstance(value, bool) and bool(value > 0)

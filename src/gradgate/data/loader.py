@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gradgate.arguments import count
 from gradgate.data.samplers import (
     BatchSampler,
     RandomSampler,
@@ -101,10 +102,7 @@ class DataLoader:
         *,
         seed: int | None = None,
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        batch_size = count(batch_size, "batch_size")
         if num_workers != 0:
             raise ValueError(f"DataLoader: num_workers={num_workers!r} is not supported: "
                              "batches are gathered in this process (a TensorDataset batch is "

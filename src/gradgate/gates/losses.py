@@ -156,9 +156,14 @@ class CrossEntropy(Gate):
                 f"{int(y.min())}..{int(y.max())}"
             )
         picked = (xp.arange(x.shape[0]), y)
-        m = xp.max(x, axis=1, keepdims=True)
-        lse = xp.log(xp.sum(xp.exp(x - m), axis=1)) + m[:, 0]
-        return lse - x[picked]
+        # ℓ = ln(1 + Σ_{j≠k} e^(x_j − m)) + (m − x_y) for the max m = x_k: the max's own term
+        # (1, or NaN at m = ±inf) goes to log1p, so a loss far below the logits keeps float32
+        # precision
+        top = (picked[0], xp.argmax(x, axis=1))
+        m = x[top]
+        e = xp.exp(x - m[:, None])
+        e[top] -= 1
+        return xp.log1p(xp.sum(e, axis=1)) + (m - x[picked])
 
     def vjp(self, xp, g, loss, x, y):
         picked = (xp.arange(x.shape[0]), y)

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import factories
 from .. import functional as F
+from ..arguments import count
 from ..tensor import DEFAULT_FLOAT, Tensor
 from . import init
 from .module import Module, Parameter
@@ -35,11 +36,8 @@ class Linear(Module):
         generator: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        for what, n in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-                raise ValueError(f"Linear: {what} must be a positive integer, got {n!r}")
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = count(in_features, "Linear: in_features")
+        self.out_features = count(out_features, "Linear: out_features")
         dtype = np.dtype(dtype or DEFAULT_FLOAT)
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
         self.bias = Parameter(np.empty(self.out_features, dtype=dtype)) if bias else None
@@ -57,8 +55,10 @@ class Linear(Module):
         return s if self.bias is None else s + self.bias
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class Sequential(Module):

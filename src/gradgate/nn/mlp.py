@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..arguments import is_count
 from .layers import Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Softmax, Tanh
 from .module import Module
 
@@ -22,9 +23,7 @@ ACTIVATIONS: dict[str, type[Module]] = {
 def make_activation(name: str) -> Module:
     """A new activation module by name: sigmoid, tanh, relu, leaky_relu, softmax, identity."""
     if name not in ACTIVATIONS:
-        raise ValueError(
-            f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}"
-        )
+        raise ValueError(f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}")
     return ACTIVATIONS[name]()
 
 
@@ -48,9 +47,8 @@ class MLP(Sequential):
         sizes = list(sizes)
         if len(sizes) < 2:
             raise ValueError(f"MLP: sizes needs an input and an output size, got {sizes}")
-        for n in sizes:
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-                raise ValueError(f"MLP: sizes must be positive integers, got {sizes}")
+        if not all(is_count(n) for n in sizes):
+            raise ValueError(f"MLP: sizes must be positive integers, got {sizes}")
         make_activation(activation)  # an unknown name fails here, even with no hidden layer
         layers: list[Module] = []
         for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
@@ -65,5 +63,7 @@ class MLP(Sequential):
         self.output_activation = output_activation
 
     def extra_repr(self) -> str:
-        return (f"sizes={self.sizes}, activation={self.activation!r}, "
-                f"output_activation={self.output_activation!r}")
+        return (
+            f"sizes={self.sizes}, activation={self.activation!r}, "
+            f"output_activation={self.output_activation!r}"
+        )

@@ -16,6 +16,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..arguments import count
 from .optimizer import Optimizer
 
 
@@ -24,15 +25,18 @@ class LRScheduler:
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__} needs an Optimizer, got "
-                            f"{type(optimizer).__name__}")
+            raise TypeError(
+                f"{type(self).__name__} needs an Optimizer, got {type(optimizer).__name__}"
+            )
         self.optimizer = optimizer
         for group in optimizer.param_groups:
             if last_epoch == -1:
                 group.setdefault("initial_lr", group["lr"])
             elif "initial_lr" not in group:
-                raise KeyError(f"{type(self).__name__}: resuming at last_epoch={last_epoch} "
-                               "needs 'initial_lr' in every parameter group")
+                raise KeyError(
+                    f"{type(self).__name__}: resuming at last_epoch={last_epoch} "
+                    "needs 'initial_lr' in every parameter group"
+                )
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self.step()
@@ -65,9 +69,11 @@ class LRScheduler:
         """Continue from a saved position: the groups' rates are set for that epoch."""
         base_lrs = [float(lr) for lr in state["base_lrs"]]
         if len(base_lrs) != len(self.optimizer.param_groups):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: the state has "
-                             f"{len(base_lrs)} groups, the optimiser "
-                             f"{len(self.optimizer.param_groups)}")
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: the state has "
+                f"{len(base_lrs)} groups, the optimiser "
+                f"{len(self.optimizer.param_groups)}"
+            )
         self.last_epoch = int(state["last_epoch"])
         self.base_lrs = base_lrs
         for group, initial_lr in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
@@ -81,9 +87,7 @@ class StepLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
     ) -> None:
-        if step_size < 1:
-            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
-        self.step_size = int(step_size)
+        self.step_size = count(step_size, "StepLR: step_size")
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -109,9 +113,7 @@ class CosineAnnealingLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
     ) -> None:
-        if T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got {T_max!r}")
-        self.T_max = int(T_max)
+        self.T_max = count(T_max, "CosineAnnealingLR: T_max")
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 

@@ -1,30 +1,34 @@
 """Training a classifier end to end: the loop behind ``gradgate train``, usable from Python.
 
-    from gradgate.training import TrainConfig, fit, format_summary
-    result = fit(TrainConfig(epochs=10, out=None))
-    print(format_summary(result))
+from gradgate.training import TrainConfig, fit, format_summary
+result = fit(TrainConfig(epochs=10, out=None))
+print(format_summary(result))
 """
 
-from .config import LOSSES, OPTIMIZERS, InputError, TrainConfig
-from .loop import (
-    CHECKPOINT_FILE,
-    HISTORY_COLUMNS,
-    FitResult,
-    TrainingDiverged,
-    TrainingInterrupted,
-    check_resumable,
-    fit,
-    read_checkpoint,
+from .checkpoint import CHECKPOINT_FILE, check_resumable, read_checkpoint
+from .config import (
+    ACTIVATIONS,
+    LECTURE_RECIPE,
+    LOSSES,
+    OPTIMIZERS,
+    RECIPES,
+    InputError,
+    TrainConfig,
+    recipe,
 )
+from .loop import HISTORY_COLUMNS, FitResult, TrainingDiverged, TrainingInterrupted, fit
 from .metrics import Evaluation, confusion_matrix, evaluate, format_confusion
 from .progress import BarProgress, Callback, LineProgress
 from .report import format_summary
 
 __all__ = [
+    "ACTIVATIONS",
     "CHECKPOINT_FILE",
     "HISTORY_COLUMNS",
+    "LECTURE_RECIPE",
     "LOSSES",
     "OPTIMIZERS",
+    "RECIPES",
     "BarProgress",
     "Callback",
     "Evaluation",
@@ -41,4 +45,5 @@ __all__ = [
     "format_confusion",
     "format_summary",
     "read_checkpoint",
+    "recipe",
 ]

@@ -1,23 +1,29 @@
-"""Using a trained model from its checkpoint: scoring it on data, predicting classes."""
+"""Using a trained model from its checkpoint: scoring it on data, predicting classes.
+
+A file's labels are read as the model's classes, by the mapping the checkpoint carries
+(class names, or class numbers 0 .. classes − 1); a label the model does not know is an
+InputError naming it, the file and the line.
+"""
 
 from __future__ import annotations
 
 import csv
-import gzip
+import dataclasses
 import os
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 
 import numpy as np
 
-from ..data import Standardizer
+from ..data import CsvData, Standardizer, csv_columns
+from ..data.files import Classes
 from ..engine import no_grad
 from ..nn.module import Module
 from ..tensor import Tensor
+from .checkpoint import check_network, read_checkpoint
 from .config import InputError, TrainConfig
-from .loop import read_checkpoint
 from .metrics import Evaluation, evaluate
-from .setup import build_model, load_problem, read_data, scores
+from .setup import build_model, load_problem, one_line, read_table, scores
 
 
 @dataclass
@@ -28,15 +34,22 @@ class Trained:
     model: Module
     features: int
     classes: int
-    class_names: list[str] | None
+    class_names: list[str] | None  # class k is class_names[k]; None: class k is label k
+    target_name: str | None  # the label column of the training data, when it had one
     standardizer: Standardizer | None
+
+    @property
+    def known_classes(self) -> Classes:
+        """The model's classes as the data readers take them: names, or how many."""
+        return self.class_names if self.class_names else self.classes
 
     def prepare(self, x: np.ndarray, source: str) -> np.ndarray:
         """Features as the model saw them in training: checked, standardised, float32."""
         x = x.reshape(len(x), -1)
         if x.shape[1] != self.features:
-            raise InputError(f"{source}: has {x.shape[1]} features per example, the model "
-                             f"takes {self.features}")
+            raise InputError(
+                f"{source}: has {x.shape[1]} features per example, the model takes {self.features}"
+            )
         if self.standardizer is not None:
             x = self.standardizer.transform(x)
         return np.ascontiguousarray(x, dtype=np.float32)
@@ -55,10 +68,13 @@ class Trained:
 def load_trained(path: str | os.PathLike[str]) -> Trained:
     """The model of a training checkpoint (``gradgate train``'s, or :func:`fit`'s)."""
     saved = read_checkpoint(path)
+    stored = TrainConfig.from_dict(saved["config"])
+    config = dataclasses.replace(stored, device="cpu", out=None).resolved()  # it reads only
+    check_network(saved, config)
     try:
-        config = TrainConfig.from_dict(saved["config"])
         data = saved["data"]
-        model = build_model(config, int(data["features"]), int(data["classes"]))
+        features, classes = int(data["features"]), int(data["classes"])
+        model = build_model(config, features, classes)
         model.load_state_dict(saved["model"])
         standardizer = None
         if data["standardizer"] is not None:
@@ -66,8 +82,8 @@ def load_trained(path: str | os.PathLike[str]) -> Trained:
             standardizer.load_state_dict(data["standardizer"])
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise InputError(f"{path}: damaged training checkpoint ({error})") from error
-    return Trained(config, model, int(data["features"]), int(data["classes"]),
-                   data["class_names"], standardizer)
+    return Trained(config, model, features, classes, data["class_names"], data.get("target"),
+                   standardizer)  # fmt: skip
 
 
 def evaluate_trained(
@@ -82,32 +98,55 @@ def evaluate_trained(
         problem = load_problem(config)
         x, y, what = problem.x_test, problem.y_test, f"{config.data} (the run's test split)"
     else:
-        x, y, _ = read_data(data, target)
-        x, what = trained.prepare(x, data), data
-        if y.size and (y.min() < 0 or y.max() >= trained.classes):
-            raise InputError(f"{data}: labels run from {y.min()} to {y.max()}, the model "
-                             f"knows classes 0 to {trained.classes - 1}")
+        table = _read_for(trained, data, _label_column(trained, data, target))
+        assert table.y is not None
+        x, y, what = trained.prepare(table.x, data), table.y, data
     return what, evaluate(trained.model, x, y, config.loss, trained.classes)
 
 
 def read_features(
-    data: str, target: str | None, features: int
+    trained: Trained, data: str, target: str | None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(x, labels or None)`` for prediction; a CSV file or an ``.npz`` archive may hold
-    features only (a CSV with exactly ``features`` columns; an archive without ``y``)."""
-    if data.endswith((".csv", ".csv.gz")) and target is None:
-        header = _csv_header(data)
-        if header is not None and len(header) == features:
-            return _csv_features(data), None
-    if data.endswith(".npz"):
+    """``(x, labels or None)`` for prediction. A file may hold features only: a CSV file
+    has labels when ``target`` names its label column, or when its header has the column
+    the model was trained to predict; an ``.npz`` archive has them when it holds ``y``."""
+    labels: bool | None = None  # an .npz archive's y when there is one
+    if data.endswith((".csv", ".csv.gz")):
+        target = _label_column(trained, data, target)
+        labels = target is not None
+    elif not data.endswith(".npz"):
+        labels = True  # a built-in data set
+    table = _read_for(trained, data, target, labels)
+    return table.x, table.y
+
+
+def _read_for(
+    trained: Trained, data: str, target: str | None, labels: bool | None = True
+) -> CsvData:
+    """``data`` with its labels read as the model's classes. A file shaped for another
+    model says so before its labels do."""
+    try:
+        return read_table(data, target, classes=trained.known_classes, labels=labels)
+    except InputError:
         try:
-            with np.load(data, allow_pickle=False) as archive:
-                if "x" in archive.files and "y" not in archive.files:
-                    return np.asarray(archive["x"], dtype=np.float32), None
-        except (OSError, ValueError) as error:
-            raise InputError(f"{data}: not a readable .npz archive ({error})") from error
-    x, y, _ = read_data(data, target)
-    return x, y
+            unmapped = read_table(data, target, labels=labels)
+        except InputError:
+            unmapped = None
+        if unmapped is not None:
+            trained.prepare(unmapped.x, data)  # raises for a different number of features
+        raise
+
+
+def _label_column(trained: Trained, data: str, target: str | None) -> str | None:
+    """The label column of a CSV file: ``target``, else the one the model was trained to
+    predict when the file's header has it, else None (the file's default)."""
+    if target is not None or not data.endswith((".csv", ".csv.gz")) or not trained.target_name:
+        return target
+    try:
+        columns = csv_columns(data)
+    except (OSError, ValueError) as error:
+        raise InputError(one_line(error)) from error
+    return trained.target_name if trained.target_name in columns else None
 
 
 def write_predictions(
@@ -122,33 +161,5 @@ def write_predictions(
     for i, (label, row) in enumerate(zip(predicted, class_scores, strict=True)):
         cells = [str(i), names[label]]
         if labels is not None:
-            known = int(labels[i])
-            cells.append(names[known] if 0 <= known < len(names) else str(known))
+            cells.append(names[int(labels[i])])
         writer.writerow(cells + [f"{s:.6g}" for s in row])
-
-
-def _open_text(path: str) -> Any:
-    if path.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
-
-
-def _csv_header(path: str) -> list[str] | None:
-    try:
-        with _open_text(path) as stream:
-            for row in csv.reader(stream):
-                if row and any(cell.strip() for cell in row):
-                    return row
-    except OSError:
-        return None  # read_data reports the problem
-    return None
-
-
-def _csv_features(path: str) -> np.ndarray:
-    """Every column of a headed CSV file as float32 features."""
-    try:
-        with _open_text(path) as stream:
-            x = np.loadtxt(stream, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
-    except ValueError as error:
-        raise InputError(f"{path}: {' '.join(str(error).split())}") from error
-    return x.astype(np.float32)

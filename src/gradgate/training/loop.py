@@ -12,43 +12,35 @@ from __future__ import annotations
 
 import math
 import os
-import signal
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import distributed, nn, optim
-from .. import io as gio
-from ..backend import parse_device, to_device
+from ..backend import to_device
 from ..data import DataLoader, TensorDataset
 from ..tensor import Tensor
-from .config import RESUMABLE_CHANGES, InputError, TrainConfig
+from .checkpoint import (
+    CHECKPOINT_FILE,
+    HISTORY_COLUMNS,
+    Position,
+    check_network,
+    read_checkpoint,
+    restore,
+    resume_config,
+    write_checkpoint,
+)
+from .config import LOSSES, InputError, TrainConfig
+from .interrupt import deferred_interrupt
 from .metrics import Evaluation, evaluate
 from .progress import Callback, make_progress
 from .report import describe_run, write_metrics_csv, write_plot
-from .setup import (
-    SUMMED_LOSSES,
-    Problem,
-    build_loss,
-    build_model,
-    build_optimizer,
-    load_problem,
-    loss_targets,
-)
+from .setup import Problem, build_model, build_optimizer, load_problem, loss_targets
 
-CHECKPOINT_FILE = "checkpoint.ckpt"
 METRICS_FILE = "metrics.csv"
-PLOT_FILE = "metrics.png"
-CHECKPOINT_FORMAT = "gradgate-training"
-CHECKPOINT_VERSION = 1
-HISTORY_COLUMNS = (
-    "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr", "seconds",
-)
+PLOT_FILE = "metrics.svg"
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -73,8 +65,10 @@ class TrainingDiverged(ArithmeticError):
 
     def __init__(self, epoch: int, batch: int, loss: float, lr: float) -> None:
         self.epoch, self.batch, self.loss = epoch, batch, loss
-        super().__init__(f"training diverged at epoch {epoch + 1}, batch {batch}: the loss is "
-                         f"{loss}; try a smaller learning rate than {lr:g}")
+        super().__init__(
+            f"training diverged at epoch {epoch + 1}, batch {batch}: the loss is "
+            f"{loss}; try a smaller learning rate than {lr:g}"
+        )
 
 
 @dataclass
@@ -87,25 +81,11 @@ class FitResult:
     history: dict[str, list[float]]  # one list per HISTORY_COLUMNS entry, one item per epoch
     train: Evaluation  # the final weights on the training examples
     test: Evaluation  # and on the test examples
-    seconds: float  # spent in the training loop, over every session of the run
-    examples_per_second: float
+    seconds: float  # spent in the training loop by this call (not a resumed run's earlier)
+    examples_per_second: float  # trained on by this call, per second
     class_names: list[str] | None
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Position:
-    """Where a run stands; with the model and optimiser state, enough to go on exactly."""
-
-    epoch: int = 0  # epochs finished
-    batch: int = 0  # batches done in the current epoch
-    loss_sum: float = 0.0  # the current epoch's running totals
-    correct: int = 0
-    seen: int = 0
-    examples: int = 0  # trained on, over the whole run
-    seconds: float = 0.0  # spent training, over the whole run
-    loader: dict[str, Any] = field(default_factory=dict)  # shuffling state at epoch start
 
 
 def fit(
@@ -128,43 +108,43 @@ def fit(
     TrainingDiverged when the loss becomes infinite or NaN, and TrainingInterrupted (a
     KeyboardInterrupt) after saving a checkpoint on Ctrl-C.
     """
-    saved = read_checkpoint(resume) if resume is not None else None
-    if saved is not None:
-        saved_config = TrainConfig.from_dict(saved["config"]).validate().resolved()
-        if config is None:
-            config = saved_config
-        else:
-            check_resumable(config.validate().resolved(), saved_config)
-    config = (config if config is not None else TrainConfig()).validate().resolved()
+    saved = None
+    if resume is not None:
+        saved = read_checkpoint(resume)
+        config = resume_config(config, saved, resume)
+        check_network(saved, config)
+    else:
+        config = (config if config is not None else TrainConfig()).resolved()
     world = distributed.current()  # under mpiexec: this rank's share of every batch
     config = distributed.for_this_rank(config, world)
-    problem = load_problem(config)
-    model = build_model(config, problem.features, problem.classes).to(config.device)
-    optimizer = build_optimizer(config, model)
-    targets = loss_targets(config.loss, problem.y_train, problem.classes)
-    dataset = TensorDataset(problem.x_train, targets, problem.y_train)
-    loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True, seed=config.seed)
-    parallel = distributed.DataParallelLoop(model, world, config.loss in SUMMED_LOSSES)
-    run = _Run(config, problem, model, optimizer, loader, list(callbacks), parallel)
+    display = make_progress(progress) if world.is_root else None
+    run = _Run(config, load_problem(config), [display] if display else [], list(callbacks),
+               world)
     if saved is not None:
-        run.restore(saved)
+        run.position, run.history = restore(saved, config, run.problem, run.model, run.optimizer)
     if config.out is not None:
         try:
             os.makedirs(config.out, exist_ok=True)
         except OSError as error:
-            raise InputError(f"cannot create the output directory {config.out!r}: "
-                             f"{error.strerror}") from error
-    display = make_progress(progress) if world.is_root else None
+            raise InputError(
+                f"cannot create the output directory {config.out!r}: {error.strerror}"
+            ) from error
     if display is not None:
-        run.callbacks.insert(0, display)
-        print(describe_run(config, problem), flush=True)
-        if problem.note:
-            print(f"note: {problem.note}", flush=True)
+        print(describe_run(config, run.problem), flush=True)
+        if run.problem.note:
+            print(f"note: {run.problem.note}", flush=True)
         if saved is not None:
-            print(f"resuming at epoch {run.position.epoch + 1}, after batch {run.position.batch}",
-                  flush=True)
+            print(resuming(run.position, config.epochs), flush=True)
     run.train()
     return run.result()
+
+
+def resuming(position: Position, epochs: int) -> str:
+    """What a resumed run says it does: go on, or nothing (all its epochs are done)."""
+    if position.epoch >= epochs:
+        return (f"the checkpoint's run has finished all {epochs} epochs: nothing to train "
+                "(give --epochs a larger number to train on)")  # fmt: skip
+    return f"resuming at epoch {position.epoch + 1} of {epochs}, after batch {position.batch}"
 
 
 class _Run:
@@ -174,25 +154,27 @@ class _Run:
         self,
         config: TrainConfig,
         problem: Problem,
-        model: nn.Module,
-        optimizer: optim.Optimizer,
-        loader: DataLoader,
+        displays: list[Callback],
         callbacks: list[Callback],
-        parallel: distributed.DataParallelLoop,
+        world: distributed.World,
     ) -> None:
         self.config = config
-        self.device = parse_device(config.device)
         self.problem = problem
-        self.model = model
-        self.optimizer = optimizer
-        self.loss = build_loss(config.loss)
-        self.loader = loader
-        self.callbacks = callbacks
-        self.parallel = parallel
-        self.position = Position(loader=loader.state_dict())
+        self.model = build_model(config, problem.features, problem.classes).to(config.device)
+        self.optimizer = build_optimizer(config, self.model)
+        self.loss = LOSSES[config.loss].module()
+        targets = loss_targets(config.loss, problem.y_train, problem.classes)
+        dataset = TensorDataset(problem.x_train, targets, problem.y_train)
+        self.loader = DataLoader(
+            dataset, batch_size=config.batch_size, shuffle=True, seed=config.seed
+        )
+        self.callbacks = displays + callbacks
+        self.parallel = distributed.DataParallelLoop(
+            self.model, world, LOSSES[config.loss].summed)
+        self.position = Position(loader=self.loader.state_dict())
         self.history: dict[str, list[float]] = {column: [] for column in HISTORY_COLUMNS}
-        self.notes: list[str] = [problem.note] if problem.note else []
         self._clock = time.perf_counter()
+        self._session = (0.0, 0)  # this call's training: seconds and examples
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -200,12 +182,16 @@ class _Run:
         """Run the remaining epochs; on an interrupt, save and raise TrainingInterrupted."""
         at_boundary = True  # False only while a step or an epoch's bookkeeping is under way
         self._clock = time.perf_counter()
+        before = self.position.seconds, self.position.examples
         try:
             # Overflow on the way to a diverging loss is reported as TrainingDiverged instead.
-            with _deferred_interrupt() as stop, np.errstate(over="ignore", invalid="ignore"):
+            with deferred_interrupt() as stop, np.errstate(over="ignore", invalid="ignore"):
                 while self.position.epoch < self.config.epochs:
-                    batches = self._start_epoch()
-                    for index, (x, t, y) in enumerate(batches):
+                    for callback in self.callbacks:
+                        callback.on_epoch_begin(self.position.epoch, self.config.epochs,
+                                                len(self.loader), self.position.batch)  # fmt: skip
+                    self.loader.load_state_dict(self.position.loader)
+                    for index, (x, t, y) in enumerate(self.loader.array_batches()):
                         if index < self.position.batch:
                             continue  # done before the run was interrupted
                         at_boundary = False
@@ -227,30 +213,23 @@ class _Run:
             raise TrainingInterrupted(path, self.position.epoch, self.position.batch) from None
         finally:
             self._tick()
+            after = self.position.seconds, self.position.examples
+            self._session = (after[0] - before[0], after[1] - before[1])
             for callback in self.callbacks:
                 callback.on_train_end()
-
-    def _start_epoch(self) -> Iterator[tuple[np.ndarray, ...]]:
-        """The current epoch's batches, in the order its start state draws."""
-        self.loader.load_state_dict(self.position.loader)
-        for callback in self.callbacks:
-            callback.on_epoch_begin(self.position.epoch, self.config.epochs, len(self.loader),
-                                    self.position.batch)
-        return self.loader.array_batches()
 
     def _step(self, x: np.ndarray, t: np.ndarray, y: np.ndarray) -> float:
         """One step of gradient descent on one batch (on this rank's share of it, the
         gradient summed over the ranks); the running totals are updated."""
-        device = self.device
+        device, position = self.config.device, self.position
         x, t, y = self.parallel.share(x, t, y)
         output = self.model(Tensor(to_device(x, device)))  # (batch, classes)
         loss = self.loss(output, Tensor(to_device(t, device)))
         correct = int(np.count_nonzero(output.numpy().argmax(axis=1) == y))
         totals = self.parallel.totals(loss.item(), correct)
-        position = self.position
         if not math.isfinite(totals.loss):  # stop before the weights turn to NaN as well
             raise TrainingDiverged(position.epoch, position.batch + 1, totals.loss,
-                                   self.optimizer.param_groups[0]["lr"])
+                                   self.config.lr)
         self.optimizer.zero_grad()
         loss.backward()
         self.parallel.reduce_gradients()
@@ -264,10 +243,10 @@ class _Run:
 
     def _finish_epoch(self) -> dict[str, float]:
         """Score the epoch, record it, move the position on, and write the files."""
-        position = self.position
-        test = evaluate(self.model, self.problem.x_test, self.problem.y_test, self.config.loss,
-                        self.problem.classes)
-        started = self.history["seconds"]
+        position, problem = self.position, self.problem
+        test = evaluate(self.model, problem.x_test, problem.y_test, self.config.loss,
+                        problem.classes)  # fmt: skip
+        earlier = sum(self.history["seconds"])
         self._tick()
         metrics = {
             "epoch": position.epoch + 1,
@@ -276,14 +255,14 @@ class _Run:
             "test_loss": test.loss,
             "test_accuracy": test.accuracy,
             "lr": float(self.optimizer.param_groups[0]["lr"]),
-            "seconds": position.seconds - sum(started),
+            "seconds": position.seconds - earlier,
         }
         for column in HISTORY_COLUMNS:
             self.history[column].append(metrics[column])
         self.position = Position(
             epoch=position.epoch + 1, examples=position.examples, seconds=position.seconds,
             loader=self.loader.state_dict(),
-        )
+        )  # fmt: skip
         self.save_checkpoint()
         return {**metrics, "epochs": self.config.epochs}
 
@@ -295,73 +274,35 @@ class _Run:
 
     # --- files ----------------------------------------------------------------------------
 
-    def checkpoint(self) -> dict[str, Any]:
-        """Everything needed to evaluate the model, or to continue the run exactly."""
-        problem = self.problem
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "version": CHECKPOINT_VERSION,
-            "config": self.config.to_dict(),
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "position": asdict(self.position),
-            "history": self.history,
-            "data": {
-                "features": problem.features,
-                "classes": problem.classes,
-                "class_names": problem.class_names,
-                "standardizer": (problem.standardizer.state_dict()
-                                 if problem.standardizer is not None else None),
-            },
-        }
-
     def save_checkpoint(self) -> str | None:
         """Write the checkpoint and metrics.csv into ``config.out``; the checkpoint's path."""
         if self.config.out is None:
             return None
-        path = os.path.join(self.config.out, CHECKPOINT_FILE)
         self._tick()
-        gio.save(self.checkpoint(), path)
+        path = os.path.join(self.config.out, CHECKPOINT_FILE)
+        write_checkpoint(path, self.config, self.problem, self.model, self.optimizer,
+                         self.position, self.history)  # fmt: skip
         write_metrics_csv(self.history, os.path.join(self.config.out, METRICS_FILE))
         return path
-
-    def restore(self, saved: dict[str, Any]) -> None:
-        """Continue from a checkpoint of a run with the same settings and data."""
-        data = saved["data"]
-        if (data["features"], data["classes"]) != (self.problem.features, self.problem.classes):
-            raise InputError(
-                f"the checkpoint's model takes {data['features']} features and "
-                f"{data['classes']} classes, but {self.config.data} has "
-                f"{self.problem.features} and {self.problem.classes}"
-            )
-        try:
-            self.model.load_state_dict(saved["model"])
-            self.optimizer.load_state_dict(saved["optimizer"])
-            self.position = Position(**saved["position"])
-            self.history = {column: list(saved["history"][column]) for column in HISTORY_COLUMNS}
-        except (KeyError, TypeError, ValueError, RuntimeError) as error:
-            raise InputError(f"the checkpoint does not fit this run: {error}") from error
 
     def result(self) -> FitResult:
         """The final scores, and the plot and files, once training is done."""
         problem, config = self.problem, self.config
         train = evaluate(self.model, problem.x_train, problem.y_train, config.loss,
-                         problem.classes)
+                         problem.classes)  # fmt: skip
         test = evaluate(self.model, problem.x_test, problem.y_test, config.loss,
-                        problem.classes)
+                        problem.classes)  # fmt: skip
         files: list[str] = []
-        notes = list(self.notes)
+        notes = [problem.note] if problem.note else []
         if config.out is not None:
             self.save_checkpoint()
             files += [os.path.join(config.out, name) for name in (CHECKPOINT_FILE, METRICS_FILE)]
             plot = os.path.join(config.out, PLOT_FILE)
-            message = write_plot(self.history, plot, title=f"{config.data}: {config.loss}, "
-                                 f"{config.optimizer}")
-            if message is None:
-                files.append(plot)
-            else:
-                notes.append(message)
-        seconds = self.position.seconds
+            write_plot(
+                self.history, plot, title=f"{config.data}: {config.loss}, {config.optimizer}"
+            )
+            files.append(plot)
+        seconds, examples = self._session
         return FitResult(
             config=config,
             model=self.model,
@@ -370,79 +311,8 @@ class _Run:
             train=train,
             test=test,
             seconds=seconds,
-            examples_per_second=self.position.examples / seconds if seconds > 0 else math.nan,
+            examples_per_second=examples / seconds if examples and seconds > 0 else math.nan,
             class_names=problem.class_names,
             files=files,
             notes=notes,
         )
-
-
-# --- checkpoints ---------------------------------------------------------------------------
-
-
-def checkpoint_path(path: str | os.PathLike[str]) -> str:
-    """``path`` itself, or the checkpoint inside it when it is a run's directory."""
-    text = os.fspath(path)
-    return os.path.join(text, CHECKPOINT_FILE) if os.path.isdir(text) else text
-
-
-def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A training checkpoint's contents; InputError when it is missing or not one."""
-    name = checkpoint_path(path)
-    try:
-        saved = gio.load(name)
-    except FileNotFoundError:
-        raise InputError(f"checkpoint not found: {name}") from None
-    except (OSError, ValueError) as error:  # CheckpointError is a ValueError
-        raise InputError(" ".join(str(error).split())) from None
-    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
-        raise InputError(f"{name}: a gradgate checkpoint, but not one written by training "
-                         "(gradgate train or gradgate.training.fit)")
-    if saved.get("version") != CHECKPOINT_VERSION:
-        raise InputError(f"{name}: training checkpoint version {saved.get('version')!r} is not "
-                         f"supported (this gradgate reads version {CHECKPOINT_VERSION})")
-    return saved
-
-
-def check_resumable(config: TrainConfig, saved: TrainConfig) -> None:
-    """InputError listing the settings that differ from the checkpoint's, other than
-    those a resumed run may change (RESUMABLE_CHANGES)."""
-    ours, theirs = config.to_dict(), saved.to_dict()
-    changed = [
-        f"{name}={ours[name]!r} (the checkpoint has {theirs[name]!r})"
-        for name in ours
-        if name not in RESUMABLE_CHANGES and ours[name] != theirs[name]
-    ]
-    if changed:
-        allowed = ", ".join(RESUMABLE_CHANGES)
-        raise InputError(f"cannot resume with different settings: {'; '.join(changed)}; only "
-                         f"{allowed} may change")
-
-
-# --- Ctrl-C ----------------------------------------------------------------------------------
-
-
-class _StopFlag:
-    requested = False
-
-
-@contextmanager
-def _deferred_interrupt() -> Iterator[_StopFlag]:
-    """While the block runs, a first Ctrl-C only sets ``requested`` (the loop stops at the
-    next step boundary); a second one raises KeyboardInterrupt at once. Outside the main
-    thread signals cannot be caught, and Ctrl-C behaves as usual."""
-    flag = _StopFlag()
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        if flag.requested:
-            raise KeyboardInterrupt
-        flag.requested = True
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)

@@ -10,7 +10,8 @@ from ..backend import to_device
 from ..engine import no_grad
 from ..nn.module import Module
 from ..tensor import Tensor
-from .setup import SUMMED_LOSSES, build_loss, loss_targets
+from .config import LOSSES
+from .setup import loss_targets
 
 
 @dataclass
@@ -30,9 +31,7 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) ->
     return np.bincount(flat, minlength=classes * classes).reshape(classes, classes)
 
 
-def evaluate(
-    model: Module, x: np.ndarray, y: np.ndarray, loss: str, classes: int
-) -> Evaluation:
+def evaluate(model: Module, x: np.ndarray, y: np.ndarray, loss: str, classes: int) -> Evaluation:
     """Run ``model`` on all of ``x`` at once in evaluation mode, without a graph, and score
     it against the labels ``y`` with the loss named ``loss`` (see TrainConfig.loss)."""
     was_training = model.training
@@ -42,13 +41,13 @@ def evaluate(
         with no_grad():
             output = model(Tensor(to_device(x, device)))
             targets = to_device(loss_targets(loss, y, classes), device)
-            value = build_loss(loss)(output, Tensor(targets)).item()
+            value = LOSSES[loss].module()(output, Tensor(targets)).item()
     finally:
         model.train(was_training)
     n = len(y)
     predicted = output.numpy().argmax(axis=1)
     return Evaluation(
-        loss=value / n if loss in SUMMED_LOSSES else value,
+        loss=value / n if LOSSES[loss].summed else value,
         accuracy=float(np.mean(predicted == y)) if n else 0.0,
         confusion=confusion_matrix(y, predicted, classes),
         examples=n,

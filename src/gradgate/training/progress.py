@@ -28,8 +28,10 @@ class Callback:
 
 
 def describe(metrics: dict[str, float]) -> str:
-    return (f"loss {metrics['train_loss']:.4f}  acc {metrics['train_accuracy']:6.2%}  "
-            f"test loss {metrics['test_loss']:.4f}  test acc {metrics['test_accuracy']:6.2%}")
+    return (
+        f"loss {metrics['train_loss']:.4f}  acc {metrics['train_accuracy']:6.2%}  "
+        f"test loss {metrics['test_loss']:.4f}  test acc {metrics['test_accuracy']:6.2%}"
+    )
 
 
 class LineProgress(Callback):
@@ -41,8 +43,11 @@ class LineProgress(Callback):
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
         stream = self.stream or sys.stdout
         epochs = f"{int(metrics['epoch'])}/{int(metrics['epochs'])}"
-        print(f"epoch {epochs:>7}  {describe(metrics)}  ({metrics['seconds']:.2f} s)",
-              file=stream, flush=True)
+        print(
+            f"epoch {epochs:>7}  {describe(metrics)}  ({metrics['seconds']:.2f} s)",
+            file=stream,
+            flush=True,
+        )
 
 
 class BarProgress(Callback):
@@ -55,8 +60,14 @@ class BarProgress(Callback):
         self.steps = 0
 
     def on_epoch_begin(self, epoch: int, epochs: int, batches: int, start: int) -> None:
-        self.bar = self.tqdm(total=batches, initial=start, desc=f"epoch {epoch + 1}/{epochs}",
-                             unit="batch", leave=True, dynamic_ncols=True)
+        self.bar = self.tqdm(
+            total=batches,
+            initial=start,
+            desc=f"epoch {epoch + 1}/{epochs}",
+            unit="batch",
+            leave=True,
+            dynamic_ncols=True,
+        )
         self.loss_sum, self.steps = 0.0, 0
 
     def on_step_end(self, epoch: int, batch: int, loss: float) -> None:

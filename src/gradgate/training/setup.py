@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .. import nn, optim
-from ..data import Standardizer, load_csv, load_dataset, train_test_split
-from .config import InputError, TrainConfig
+from ..data import CsvData, Standardizer, load_table, train_test_split
+from ..data.files import Classes
+from .config import LOSSES, OPTIMIZERS, WITH_MOMENTUM, InputError, TrainConfig
 
 # Below this many examples a split would leave too little to learn from (XOR has 4): the
 # model is then trained and tested on all of them.
 SMALLEST_SPLIT = 20
-
-# The lecture's outputs are sigmoids compared with one-hot targets; the cross-entropies
-# take raw scores (logits) and apply softmax or sigmoid inside the loss.
-OUTPUT_ACTIVATION = {"sqerr": "sigmoid", "mse": "sigmoid", "cross_entropy": None, "bce": None}
-SUMMED_LOSSES = ("sqerr",)  # reported per example: divided by the number of examples
 
 
 @dataclass
@@ -31,38 +27,37 @@ class Problem:
     y_test: np.ndarray
     features: int
     classes: int
-    class_names: list[str] | None
+    class_names: list[str] | None  # class k is class_names[k]; None: class k is label k
+    target_name: str | None  # the label column of the file the examples came from
     standardizer: Standardizer | None
     note: str | None = None  # something the user should be told (no split was made)
 
 
-def read_data(data: str, target: str | None) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
-    """``(x, y, class_names)`` of a built-in data set or a file; InputError on any problem."""
+def read_table(
+    data: str, target: str | None, classes: Classes = None, labels: bool | None = True
+) -> CsvData:
+    """A built-in data set or a file, its labels read as ``classes`` (a model's) when
+    given; InputError on any problem."""
     try:
-        if os.fspath(data).endswith((".csv", ".csv.gz")):
-            table = load_csv(data, target=target)
-            return table.x, table.y, table.class_names
-        x, y = load_dataset(data, target=target)
-        return x, y, None
+        return load_table(data, target, classes=classes, labels=labels)
     except (OSError, ValueError) as error:
-        raise InputError(_one_line(error)) from error
+        raise InputError(one_line(error)) from error
 
 
 def load_problem(config: TrainConfig) -> Problem:
     """Read ``config.data`` and split it (stratified, seeded by ``config.seed``)."""
-    x, y, class_names = read_data(config.data, config.target)
-    if x.ndim != 2:
-        x = x.reshape(len(x), -1)
+    table = read_table(config.data, config.target)
+    x, y = table.x.reshape(len(table.x), -1), table.y
+    assert y is not None  # read with labels
     if len(y) == 0:
         raise InputError(f"{config.data}: holds no examples")
-    classes = int(y.max()) + 1
-    if classes < 2:
+    classes = len(table.class_names) if table.class_names else int(y.max()) + 1
+    if len(np.unique(y)) < 2:
         raise InputError(f"{config.data}: every example has the same label, nothing to learn")
     note = None
     if len(y) < SMALLEST_SPLIT:
         x_train, x_test, y_train, y_test = x, x, y, y
-        note = (f"only {len(y)} examples: training and testing on all of them "
-                "(no train/test split)")
+        note = f"only {len(y)} examples: training and testing on all of them (no train/test split)"
     else:
         x_train, x_test, y_train, y_test = train_test_split(
             x, y, test_size=config.test_size, seed=config.seed, stratify=True
@@ -78,7 +73,8 @@ def load_problem(config: TrainConfig) -> Problem:
         y_test=y_test,
         features=x.shape[1],
         classes=classes,
-        class_names=class_names,
+        class_names=table.class_names,
+        target_name=table.target_name,
         standardizer=standardizer,
         note=note,
     )
@@ -89,56 +85,33 @@ def build_model(config: TrainConfig, features: int, classes: int) -> nn.MLP:
     return nn.MLP(
         [features, *config.hidden, classes],
         activation=config.activation,
-        output_activation=OUTPUT_ACTIVATION[config.loss],
+        output_activation=LOSSES[config.loss].output_activation,
         generator=np.random.default_rng(config.seed),
     )
 
 
-def build_loss(loss: str) -> nn.Module:
-    if loss == "sqerr":
-        return nn.SqErr()
-    if loss == "mse":
-        return nn.MSELoss()
-    if loss == "cross_entropy":
-        return nn.CrossEntropyLoss()
-    if loss == "bce":
-        return nn.BCEWithLogitsLoss()
-    raise InputError(f"unknown loss {loss!r}")
-
-
 def loss_targets(loss: str, y: np.ndarray, classes: int) -> np.ndarray:
-    """What the loss compares the output with: the labels themselves for cross-entropy,
-    one-hot float32 rows (t_j = 1 for the true class j, else 0) for the others."""
-    if loss == "cross_entropy":
-        return y
-    return np.eye(classes, dtype=np.float32)[y]
+    """What the loss compares the output with: one-hot float32 rows (t_j = 1 for the true
+    class j, else 0), or the labels themselves (cross-entropy)."""
+    if LOSSES[loss].one_hot:
+        return np.eye(classes, dtype=np.float32)[y]
+    return y
 
 
 def scores(loss: str, output: np.ndarray) -> np.ndarray:
     """The model's output read as per-class scores in [0, 1]."""
-    if loss == "cross_entropy":
-        e = np.exp(output - output.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-    if loss == "bce":
-        return 0.5 + 0.5 * np.tanh(0.5 * output)  # σ(x), without overflow
-    return output
+    as_scores = LOSSES[loss].scores
+    return output if as_scores is None else as_scores(output)
 
 
 def build_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
-    lr, decay = config.learning_rate, config.weight_decay
-    if config.optimizer == "sgd":
-        return optim.SGD(model.parameters(), lr=lr, momentum=config.momentum, weight_decay=decay)
-    if config.optimizer == "adam":
-        return optim.Adam(model.parameters(), lr=lr, weight_decay=decay)
-    if config.optimizer == "adamw":
-        return optim.AdamW(model.parameters(), lr=lr, weight_decay=decay)
-    if config.optimizer == "rmsprop":
-        return optim.RMSprop(model.parameters(), lr=lr, momentum=config.momentum,
-                             weight_decay=decay)
-    raise InputError(f"unknown optimizer {config.optimizer!r}")
+    options: dict[str, Any] = {"lr": config.lr, "weight_decay": config.weight_decay}
+    if config.optimizer in WITH_MOMENTUM:
+        options["momentum"] = config.momentum
+    return OPTIMIZERS[config.optimizer](model.parameters(), **options)
 
 
-def _one_line(error: BaseException) -> str:
+def one_line(error: BaseException) -> str:
     """An exception's message on one line (FileNotFoundError's strerror and filename)."""
     if isinstance(error, FileNotFoundError) and error.filename:
         return f"file not found: {error.filename}"

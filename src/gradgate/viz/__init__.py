@@ -9,5 +9,6 @@ See docs/visualising.md.
 
 from .explore import Explorer, explore
 from .graph import Edge, Graph, Node, graph
+from .lecture import lecture_network
 
-__all__ = ["Edge", "Explorer", "Graph", "Node", "explore", "graph"]
+__all__ = ["Edge", "Explorer", "Graph", "Node", "explore", "graph", "lecture_network"]

@@ -354,7 +354,7 @@ def write_explorer(target: str, out: str, tensor: str | None = None) -> str:
     (its weight matrices as the lecture's network, as ``gradgate graph`` draws it).
     """
     from ..trace import trace
-    from .commands import _run_script, checkpoint_network
+    from ..training.drawable import _run_script, checkpoint_network
 
     if target == LECTURE or re.fullmatch(r"\d+\.\d+", target):
         page = preset(target)

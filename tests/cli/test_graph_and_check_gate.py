@@ -1,8 +1,7 @@
-"""`gradgate graph` and `gradgate check-gate`, through their argparse parsers."""
+"""`gradgate graph` and `gradgate check-gate`."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
@@ -12,21 +11,13 @@ import pytest
 
 import gradgate as gg
 from gradgate import io
-from gradgate.viz.commands import (
-    add_check_gate_command,
-    add_graph_command,
-    parse_shapes,
-)
+from gradgate.cli import main
+from gradgate.cli.check_gate import parse_shapes
 
 
 def gradgate(*argv: str) -> int:
-    """Parse argv as the gradgate command line would, and run the subcommand."""
-    parser = argparse.ArgumentParser(prog="gradgate")
-    commands = parser.add_subparsers(dest="command", required=True)
-    add_graph_command(commands)
-    add_check_gate_command(commands)
-    args = parser.parse_args(list(argv))
-    return args.run(args)
+    """The gradgate command line's exit status."""
+    return main(list(argv))
 
 
 def svg_texts(path) -> list[str]:
@@ -70,8 +61,7 @@ def test_graph_png(tmp_path):
     assert out.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_graph_png_without_matplotlib_or_graphviz_fails_with_the_fix(tmp_path, monkeypatch,
-                                                                     capsys):
+def test_graph_png_without_matplotlib_or_graphviz_fails_with_the_fix(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PATH", str(tmp_path))  # no dot
     for name in [m for m in sys.modules if m.split(".")[0] == "matplotlib"] + ["matplotlib"]:
         monkeypatch.setitem(sys.modules, name, None)
@@ -81,24 +71,38 @@ def test_graph_png_without_matplotlib_or_graphviz_fails_with_the_fix(tmp_path, m
 
 def test_graph_of_a_checkpoint(tmp_path):
     rng = np.random.default_rng(0)
-    state = {"0.weight": rng.standard_normal((4, 6)), "0.bias": np.zeros(4),
-             "1.weight": gg.tensor(rng.standard_normal((3, 4)), requires_grad=True)}
+    state = {
+        "0.weight": rng.standard_normal((4, 6)),
+        "0.bias": np.zeros(4),
+        "1.weight": gg.tensor(rng.standard_normal((3, 4)), requires_grad=True),
+    }
     momentum = {"0": np.zeros((4, 6)), "1": np.zeros((4, 6))}  # not part of the chain
     path = tmp_path / "model.ckpt"
     io.save({"model": state, "optimizer": {"momentum": momentum}, "epoch": 3}, path)
     out = tmp_path / "model.svg"
     assert gradgate("graph", str(path), "-o", str(out)) == 0
     texts = svg_texts(out)
-    for label in ("0.weight (4, 6)", "0.bias (4,)", "1.weight (3, 4)", "x (6,)", "t (3,)",
-                  "Add", "E ()"):
+    for label in (
+        "0.weight (4, 6)",
+        "0.bias (4,)",
+        "1.weight (3, 4)",
+        "x (6,)",
+        "t (3,)",
+        "Add",
+        "E ()",
+    ):
         assert label in texts
     assert texts.count("MatVec") == 2 and texts.count("Sigmoid") == 2
 
 
 def test_graph_of_a_training_checkpoint_follows_its_config(tmp_path):
     rng = np.random.default_rng(1)
-    state = {"0.weight": rng.standard_normal((5, 4)), "0.bias": np.zeros(5),
-             "2.weight": rng.standard_normal((3, 5)), "2.bias": np.zeros(3)}
+    state = {
+        "0.weight": rng.standard_normal((5, 4)),
+        "0.bias": np.zeros(5),
+        "2.weight": rng.standard_normal((3, 5)),
+        "2.bias": np.zeros(3),
+    }
     path = tmp_path / "run.ckpt"
     io.save({"config": {"activation": "relu", "loss": "cross_entropy"}, "model": state}, path)
     out = tmp_path / "run.svg"
@@ -118,18 +122,21 @@ def test_graph_of_a_checkpoint_without_weights_fails_clearly(tmp_path, capsys):
     assert err.startswith("gradgate graph: error:") and "no weight matrices" in err
 
 
-def test_graph_of_a_script_after_its_backward(tmp_path):
+def test_graph_of_a_script_after_its_backward(tmp_path, capsys):
     script = tmp_path / "model.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import gradgate as gg
         w = gg.tensor([0.5, -1.0], requires_grad=True)
         h = gg.sigmoid(w)
         loss = gg.sqerr(h * w, gg.tensor([1.0, 0.0]))
         if __name__ == "__main__":
             loss.backward()  # releases the graph; the command drew it as it ran
-    """))
+    """)
+    )
     out = tmp_path / "model.svg"
     assert gradgate("graph", str(script), "-o", str(out)) == 0
+    assert "1 fan-out point\n" in capsys.readouterr().out  # not "1 fan-out points"
     texts = svg_texts(out)
     assert {"w (2,)", "h (2,)", "loss ()", "Mul", "Σ of 2 gradients"} <= set(texts)
 
@@ -201,17 +208,31 @@ def test_check_gate_on_a_users_gates(tmp_path, capsys, monkeypatch):
     assert gradgate("check-gate", "mygates.py:WrongCube") == 1
     out = capsys.readouterr().out
     assert "FAIL" in out and "0 of 1 cases passed" in out
-    assert gradgate("check-gate", "mygates:Scale", "--params", '{"k": 2.5}',
-                    "--shapes", "2,3;3", "--range", "0.5,2") == 0
+    assert (
+        gradgate(
+            "check-gate",
+            "mygates:Scale",
+            "--params",
+            '{"k": 2.5}',
+            "--shapes",
+            "2,3;3",
+            "--range",
+            "0.5,2",
+        )
+        == 0
+    )
     assert "inputs (2, 3), (3,)" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("nomodule:Thing", "No module named"),
-    ("gradgate.gates.linalg:Nothing", "Nothing"),
-    ("gradgate.tensor:Tensor", "not a Gate subclass"),
-    ("no-colon", "expected module:GateClass"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("nomodule:Thing", "No module named"),
+        ("gradgate.gates.linalg:Nothing", "Nothing"),
+        ("gradgate.tensor:Tensor", "not a Gate subclass"),
+        ("no-colon", "expected module:GateClass"),
+    ],
+)
 def test_check_gate_explains_a_bad_name(spec, message, capsys):
     assert gradgate("check-gate", spec) == 2
     assert message in capsys.readouterr().err
