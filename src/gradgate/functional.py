@@ -123,15 +123,20 @@ def permute(x, dims) -> Tensor:
 @implements("swapaxes")
 def swapaxes(x, axis1: int, axis2: int) -> Tensor:
     ndim = _ndim(x)
+    for axis in (axis1, axis2):
+        if not -builtins.max(ndim, 1) <= axis < builtins.max(ndim, 1):
+            raise ValueError(f"swapaxes: axis {axis} is out of range for a tensor of shape "
+                             f"{_shape(x)}")
     axes = list(range(ndim))
-    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    if ndim:
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return apply(S.Transpose(tuple(axes)), x)
 
 
 @implements("expand_dims")
 def expand_dims(x, axis) -> Tensor:
     """x with new size-1 axes at ``axis`` (an int or a tuple), as NumPy."""
-    return reshape(x, np.expand_dims(np.empty(_shape(x), dtype=np.bool_), axis).shape)
+    return reshape(x, _shape_after("expand_dims", np.expand_dims, x, axis))
 
 
 def unsqueeze(x, dim: int) -> Tensor:
@@ -142,7 +147,16 @@ def unsqueeze(x, dim: int) -> Tensor:
 @implements("squeeze")
 def squeeze(x, axis=None) -> Tensor:
     """x without its size-1 axes (or only ``axis``, which must have size 1, as NumPy)."""
-    return reshape(x, np.squeeze(np.empty(_shape(x), dtype=np.bool_), axis).shape)
+    return reshape(x, _shape_after("squeeze", np.squeeze, x, axis))
+
+
+def _shape_after(name: str, shaping: Any, x: Any, axis: Any) -> tuple[int, ...]:
+    """The shape NumPy's ``shaping`` gives x with ``axis``; its error, named."""
+    try:
+        return shaping(np.empty(_shape(x), dtype=np.bool_), axis).shape
+    except (ValueError, IndexError) as error:  # AxisError is both
+        raise ValueError(f"{name}: axis {axis} for a tensor of shape {_shape(x)}: "
+                         f"{error}") from None
 
 
 def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -499,6 +513,10 @@ def dot(a, b) -> Tensor:
     na, nb = _ndim(a), _ndim(b)
     if na == 0 or nb == 0:
         return apply(_MUL, a, b)
+    inner_b = _shape(b)[0] if nb == 1 else _shape(b)[-2]
+    if _shape(a)[-1] != inner_b:
+        raise ValueError(f"dot: shapes {_shape(a)} and {_shape(b)} are not aligned: "
+                         f"{_shape(a)[-1]} != {inner_b}")
     if na <= 2 and nb <= 2:
         return matmul(a, b)
     if nb == 1:
