@@ -86,8 +86,9 @@ def run(threads: int, repeat: int) -> None:
 
         def forward_view(x=x, W=W):
             view, _ = K.windows(xp, K.pad(xp, x, pairs), (3, 3), (1, 1), (1, 1), "Conv")
-            np.ascontiguousarray(np.tensordot(view, W, axes=([1, 4, 5], [1, 2, 3])
-                                              ).transpose(0, 3, 1, 2))
+            np.ascontiguousarray(
+                np.tensordot(view, W, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2)
+            )
 
         def input_col2im(g=g, W=W):
             K.scatter(xp, g, W, (1, 1), pairs, (1, 1), 1)
@@ -96,8 +97,10 @@ def run(threads: int, repeat: int) -> None:
             flipped = np.ascontiguousarray(W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
             K.correlate(xp, g, flipped, (1, 1), pairs, (1, 1), 1)
 
-        times = [min(median_time(f, repeat) for _ in range(2))
-                 for f in (forward_gemm, forward_view, input_col2im, input_full)]
+        times = [
+            min(median_time(f, repeat) for _ in range(2))
+            for f in (forward_gemm, forward_view, input_col2im, input_full)
+        ]
         print(f"{name:<22}" + "".join(f"{t * 1e3:>10.2f}" for t in times))
 
 
@@ -110,10 +113,17 @@ def main() -> None:
         run(args.threads, args.repeat)
         return
     for threads in (1, 2):
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-                   MKL_NUM_THREADS=str(threads))
-        subprocess.run([sys.executable, __file__, "--threads", str(threads), "--repeat",
-                        str(args.repeat)], env=env, check=True)
+        env = dict(
+            os.environ,
+            OMP_NUM_THREADS=str(threads),
+            OPENBLAS_NUM_THREADS=str(threads),
+            MKL_NUM_THREADS=str(threads),
+        )
+        subprocess.run(
+            [sys.executable, __file__, "--threads", str(threads), "--repeat", str(args.repeat)],
+            env=env,
+            check=True,
+        )
 
 
 if __name__ == "__main__":

@@ -99,15 +99,16 @@ def measure_net(world, sizes: list[int], batch: int, bias: bool, repeat: int) ->
         "buckets": {},
     }
     if world.size == 1:  # the compute of half a batch, with the host to itself
-        x.data = x.data[:local // 2]
-        t.data = t.data[:local // 2]
+        x.data = x.data[: local // 2]
+        t.data = t.data[: local // 2]
         result["compute_half"] = median_time(world, compute, repeat)
     else:
         for name, size in BUCKETS.items():
-            bucketed = distributed.DistributedDataParallel(net, bucket_bytes=size,
-                                                           broadcast=False)
-            result["buckets"][name] = [len(bucketed.buckets), median_time(
-                world, bucketed.allreduce_gradients, repeat)]
+            bucketed = distributed.DistributedDataParallel(net, bucket_bytes=size, broadcast=False)
+            result["buckets"][name] = [
+                len(bucketed.buckets),
+                median_time(world, bucketed.allreduce_gradients, repeat),
+            ]
     return result
 
 
@@ -123,8 +124,10 @@ def worker(repeat: int) -> None:
     from gradgate import distributed
 
     world = distributed.init()
-    nets = {name: measure_net(world, sizes, batch, bias, repeat)
-            for name, (sizes, batch, bias) in NETS.items()}
+    nets = {
+        name: measure_net(world, sizes, batch, bias, repeat)
+        for name, (sizes, batch, bias) in NETS.items()
+    }
     results: dict[str, object] = {"ranks": world.size, "nets": nets}
     if world.size > 1:
         results["allreduce"] = measure_allreduce(world, repeat)
@@ -141,9 +144,13 @@ def launch(command: list[str], ranks: int, repeat: int) -> dict:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = "1"
-    done = subprocess.run([*command, "-n", str(ranks), sys.executable, __file__, "--worker",
-                           "--repeat", str(repeat)], capture_output=True, text=True, env=env,
-                          timeout=1200)
+    done = subprocess.run(
+        [*command, "-n", str(ranks), sys.executable, __file__, "--worker", "--repeat", str(repeat)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+    )
     if done.returncode != 0:
         sys.exit(f"{ranks} ranks failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -160,15 +167,19 @@ def fit_latency_bandwidth(times: dict[str, float]) -> tuple[float, float]:
 
 def report(one: dict, two: dict, network: list[tuple[float, float]]) -> None:
     print("1. The lecture's network: one rank on the whole batch, two ranks on half each")
-    print(f"{'net':<16}{'batch':>6}{'1 rank ms':>11}{'2: compute':>12}{'allreduce':>11}"
-          f"{'share':>7}{'step ms':>9}{'ex/s 1':>9}{'ex/s 2':>9}{'speed-up':>10}")
+    print(
+        f"{'net':<16}{'batch':>6}{'1 rank ms':>11}{'2: compute':>12}{'allreduce':>11}"
+        f"{'share':>7}{'step ms':>9}{'ex/s 1':>9}{'ex/s 2':>9}{'speed-up':>10}"
+    )
     for name in LECTURE_NETS:
         a, b = one["nets"][name], two["nets"][name]
         batch = a["local_batch"]
-        print(f"{name:<16}{batch:>6}{1e3 * a['step']:>11.2f}{1e3 * b['compute']:>12.2f}"
-              f"{1e3 * b['allreduce']:>11.2f}{b['allreduce'] / b['step']:>7.0%}"
-              f"{1e3 * b['step']:>9.2f}{batch / a['step']:>9,.0f}{batch / b['step']:>9,.0f}"
-              f"{a['step'] / b['step']:>10.2f}")
+        print(
+            f"{name:<16}{batch:>6}{1e3 * a['step']:>11.2f}{1e3 * b['compute']:>12.2f}"
+            f"{1e3 * b['allreduce']:>11.2f}{b['allreduce'] / b['step']:>7.0%}"
+            f"{1e3 * b['step']:>9.2f}{batch / a['step']:>9,.0f}{batch / b['step']:>9,.0f}"
+            f"{a['step'] / b['step']:>10.2f}"
+        )
     print()
     print("2. Gradient Allreduce on 2 ranks against the bucket size: ms (buckets)")
     print(f"{'net':<16}{'MiB':>7}" + "".join(f"{name:>17}" for name in BUCKETS))
@@ -180,16 +191,24 @@ def report(one: dict, two: dict, network: list[tuple[float, float]]) -> None:
     probes = ", ".join(f"{int(k):,} B {1e6 * v:.0f} µs" for k, v in two["allreduce"].items())
     print(f"3. Allreduce on 2 ranks: {probes}")
     print(f"   fit of t = 2α + bytes/β: α = {1e6 * alpha:.1f} µs, β = {beta / 1e9:.2f} GB/s")
-    print("   N ranks, one per host, the global batch B fixed: compute t0 + (B/N)·t_example "
-          "(from one rank at B and B/2) + ring Allreduce 2(N-1)·α + 2(N-1)/N · bytes/β")
+    print(
+        "   N ranks, one per host, the global batch B fixed: compute t0 + (B/N)·t_example "
+        "(from one rank at B and B/2) + ring Allreduce 2(N-1)·α + 2(N-1)/N · bytes/β"
+    )
     model_table(one, alpha, beta, "the measured α and β")
     for alpha_us, beta_gbs in network:
-        model_table(one, alpha_us * 1e-6, beta_gbs * 1e9,
-                    f"an assumed network, α = {alpha_us:g} µs, β = {beta_gbs:g} GB/s")
+        model_table(
+            one,
+            alpha_us * 1e-6,
+            beta_gbs * 1e9,
+            f"an assumed network, α = {alpha_us:g} µs, β = {beta_gbs:g} GB/s",
+        )
     for name in LECTURE_NETS:
         a, b = one["nets"][name], two["nets"][name]
-        print(f"   {name}: one rank computes half the batch in {1e3 * a['compute_half']:.2f} ms "
-              f"alone, {1e3 * b['compute']:.2f} ms beside a second rank on this host")
+        print(
+            f"   {name}: one rank computes half the batch in {1e3 * a['compute_half']:.2f} ms "
+            f"alone, {1e3 * b['compute']:.2f} ms beside a second rank on this host"
+        )
 
 
 def model_table(one: dict, alpha: float, beta: float, what: str) -> None:
@@ -211,11 +230,18 @@ def model_table(one: dict, alpha: float, beta: float, what: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=25)
-    parser.add_argument("--mpiexec", help="the launcher and its options (default: the "
-                        "mpiexec beside this Python, else on PATH)")
-    parser.add_argument("--network", action="append", default=[], metavar="ALPHA_US,BETA_GBS",
-                        help="also model N hosts on a network of this latency (µs) and "
-                        "bandwidth (GB/s), e.g. 25,1.2 for 10 Gb Ethernet")
+    parser.add_argument(
+        "--mpiexec",
+        help="the launcher and its options (default: the mpiexec beside this Python, else on PATH)",
+    )
+    parser.add_argument(
+        "--network",
+        action="append",
+        default=[],
+        metavar="ALPHA_US,BETA_GBS",
+        help="also model N hosts on a network of this latency (µs) and "
+        "bandwidth (GB/s), e.g. 25,1.2 for 10 Gb Ethernet",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -228,8 +254,9 @@ def main() -> None:
         command = [str(beside) if beside.exists() else "mpiexec"]
     started = time.perf_counter()
     one, two = launch(command, 1, args.repeat), launch(command, 2, args.repeat)
-    network = [(float(alpha), float(beta)) for alpha, beta in
-               (pair.split(",") for pair in args.network)]
+    network = [
+        (float(alpha), float(beta)) for alpha, beta in (pair.split(",") for pair in args.network)
+    ]
     report(one, two, network)
     print(f"\n(measured in {time.perf_counter() - started:.0f} s, one BLAS thread per rank)")
 

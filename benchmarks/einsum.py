@@ -52,8 +52,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    print(f"{'case':<10} {'subscripts':<18} {'numpy ms':>9} {'gg fwd ms':>9} "
-          f"{'fwd ratio':>9} {'gg bwd ms':>9} {'bwd / 2 fwd':>11}")
+    print(
+        f"{'case':<10} {'subscripts':<18} {'numpy ms':>9} {'gg fwd ms':>9} "
+        f"{'fwd ratio':>9} {'gg bwd ms':>9} {'bwd / 2 fwd':>11}"
+    )
     print("(one BLAS thread is steadier on a shared machine: OPENBLAS_NUM_THREADS=1)")
     for name, subscripts, shapes in CASES:
         arrays = [rng.standard_normal(s) for s in shapes]
@@ -86,10 +88,13 @@ def main() -> None:
             for t in leaves:
                 t.grad = None
             bwd_times.append(gradgate_backward())
-        t_np, t_fwd, t_two, t_bwd = (statistics.median(t) for t in
-                                     (np_times, fwd_times, two_times, bwd_times))
-        print(f"{name:<10} {subscripts:<18} {t_np * 1e3:9.3f} {t_fwd * 1e3:9.3f} "
-              f"{t_fwd / t_np:9.2f} {t_bwd * 1e3:9.3f} {t_bwd / t_two:11.2f}")
+        t_np, t_fwd, t_two, t_bwd = (
+            statistics.median(t) for t in (np_times, fwd_times, two_times, bwd_times)
+        )
+        print(
+            f"{name:<10} {subscripts:<18} {t_np * 1e3:9.3f} {t_fwd * 1e3:9.3f} "
+            f"{t_fwd / t_np:9.2f} {t_bwd * 1e3:9.3f} {t_bwd / t_two:11.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -95,8 +95,10 @@ def main() -> None:
 
     name = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
     print(f"{name}: one training step, float32, median ms (ratio = gradgate / other)")
-    print(f"{'size / batch':>24} {'gradgate':>9} {'cupy':>9} {'torch':>9} "
-          f"{'gg/cupy':>8} {'gg/torch':>9}")
+    print(
+        f"{'size / batch':>24} {'gradgate':>9} {'cupy':>9} {'torch':>9} "
+        f"{'gg/cupy':>8} {'gg/torch':>9}"
+    )
     sync = cp.cuda.Device().synchronize
     for size in SIZES:
         data = arrays(*size)
@@ -126,8 +128,10 @@ def main() -> None:
         ms = {k: statistics.median(v) for k, v in samples.items()}
         label = "{}-{}-{} / {}".format(*size)
         torch_ms = ms.get("torch", float("nan"))
-        print(f"{label:>24} {ms['gradgate']:9.3f} {ms['cupy']:9.3f} {torch_ms:9.3f} "
-              f"{ms['gradgate'] / ms['cupy']:8.3f} {ms['gradgate'] / torch_ms:9.3f}")
+        print(
+            f"{label:>24} {ms['gradgate']:9.3f} {ms['cupy']:9.3f} {torch_ms:9.3f} "
+            f"{ms['gradgate'] / ms['cupy']:8.3f} {ms['gradgate'] / torch_ms:9.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -64,10 +64,14 @@ def main() -> None:
             times[name].append(time.perf_counter() - start)
     ours_ms = statistics.median(times["gradgate"]) * 1e3
     theirs_ms = statistics.median(times["torch"]) * 1e3
-    print(f"LSTM step (batch {args.batch}, {args.seq} steps of {args.input}, hidden "
-          f"{args.hidden}, float32), forward + backward, {threads} thread(s):")
-    print(f"  gradgate {ours_ms:8.2f} ms   PyTorch {theirs_ms:8.2f} ms   ratio "
-          f"{ours_ms / theirs_ms:.2f}x")
+    print(
+        f"LSTM step (batch {args.batch}, {args.seq} steps of {args.input}, hidden "
+        f"{args.hidden}, float32), forward + backward, {threads} thread(s):"
+    )
+    print(
+        f"  gradgate {ours_ms:8.2f} ms   PyTorch {theirs_ms:8.2f} ms   ratio "
+        f"{ours_ms / theirs_ms:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -128,8 +128,9 @@ def gradgate_step(n_in: int, n_hidden: int, n_out: int, batch: int) -> Callable[
     from gradgate import nn, optim
 
     x, t = data(n_in, n_out, batch)
-    model = nn.MLP([n_in, n_hidden, n_out], "sigmoid", "sigmoid",
-                   generator=np.random.default_rng(0))
+    model = nn.MLP(
+        [n_in, n_hidden, n_out], "sigmoid", "sigmoid", generator=np.random.default_rng(0)
+    )
     opt = optim.SGD(model.parameters(), lr=LR)
     loss_fn = nn.SqErr()
     X, T = gg.tensor(x), gg.tensor(t)
@@ -147,8 +148,12 @@ def torch_step(n_in: int, n_hidden: int, n_out: int, batch: int) -> Callable[[],
 
     torch.manual_seed(0)
     x, t = data(n_in, n_out, batch)
-    model = torch.nn.Sequential(torch.nn.Linear(n_in, n_hidden), torch.nn.Sigmoid(),
-                                torch.nn.Linear(n_hidden, n_out), torch.nn.Sigmoid())
+    model = torch.nn.Sequential(
+        torch.nn.Linear(n_in, n_hidden),
+        torch.nn.Sigmoid(),
+        torch.nn.Linear(n_hidden, n_out),
+        torch.nn.Sigmoid(),
+    )
     opt = torch.optim.SGD(model.parameters(), lr=LR)
     X, T = torch.from_numpy(x), torch.from_numpy(t)
 
@@ -185,8 +190,11 @@ def worker(library: str, sizes: tuple[int, int, int], batch: int) -> dict[str, i
     for _ in range(WARMUP):
         step()
     peak, before = min(heap_peak(step) for _ in range(3))
-    result = {"above_import": peak - imported, "above_before": peak - before,
-              "held_between_steps": before - imported}
+    result = {
+        "above_import": peak - imported,
+        "above_before": peak - before,
+        "held_between_steps": before - imported,
+    }
     if library == "gradgate":
         result["tracemalloc_above_before"] = tracemalloc_peak(step)
     return result
@@ -207,17 +215,28 @@ def build_counter(directory: str) -> str:
     with open(source, "w") as f:
         f.write(COUNTER_C)
     compiler = os.environ.get("CC", "cc")
-    subprocess.run([compiler, "-shared", "-fPIC", "-O2", "-o", library, source], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [compiler, "-shared", "-fPIC", "-O2", "-o", library, source],
+        check=True,
+        capture_output=True,
+    )
     return library
 
 
-def measure(library: str, sizes: tuple[int, int, int], batch: int,
-            counter: str) -> dict[str, int] | str:
-    env = dict(os.environ, LD_PRELOAD=counter, GRADGATE_HEAP_COUNTER=counter,
-               PYTHONMALLOC="malloc")
-    command = [sys.executable, __file__, "--worker", library,
-               "--sizes", ",".join(map(str, sizes)), "--batch", str(batch)]
+def measure(
+    library: str, sizes: tuple[int, int, int], batch: int, counter: str
+) -> dict[str, int] | str:
+    env = dict(os.environ, LD_PRELOAD=counter, GRADGATE_HEAP_COUNTER=counter, PYTHONMALLOC="malloc")
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        library,
+        "--sizes",
+        ",".join(map(str, sizes)),
+        "--batch",
+        str(batch),
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines()
@@ -244,8 +263,10 @@ def main() -> None:
     if not sys.platform.startswith("linux"):
         sys.exit("memory.py counts malloc with LD_PRELOAD, which needs Linux and glibc")
 
-    print(f"one SGD step, {'-'.join(map(str, sizes))} sigmoid network, batch {args.batch}, "
-          "float32, CPU; each library in a fresh process")
+    print(
+        f"one SGD step, {'-'.join(map(str, sizes))} sigmoid network, batch {args.batch}, "
+        "float32, CPU; each library in a fresh process"
+    )
     for what, n in floor_bytes(*sizes, args.batch).items():
         print(f"  floor: {what:32s}{mib(n)}")
     with tempfile.TemporaryDirectory() as directory:
@@ -271,9 +292,11 @@ def main() -> None:
     for lib, result in results.items():
         if not isinstance(result, dict):
             print(f"{lib}: not measured ({result})")
-    print("\nratio = gradgate / PyTorch; below 1: gradgate needs less. The first row is the "
-          "memory a training step needs\n(parameters, batch, gradients, activations, "
-          "temporaries, BLAS workspace), without each library's start-up heap.")
+    print(
+        "\nratio = gradgate / PyTorch; below 1: gradgate needs less. The first row is the "
+        "memory a training step needs\n(parameters, batch, gradients, activations, "
+        "temporaries, BLAS workspace), without each library's start-up heap."
+    )
 
 
 if __name__ == "__main__":

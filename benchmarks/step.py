@@ -92,10 +92,12 @@ def gradgate_idiom_step(X, T, W1, W2) -> Callable[[], None]:
 
 def gradgate_module_step(X, T, W1, W2) -> Callable[[], None]:
     """The same step with ``nn.Linear`` layers (no bias) and ``optim.SGD``."""
-    model = gg.nn.Sequential(gg.nn.Linear(W1.shape[1], W1.shape[0], bias=False),
-                             gg.nn.Sigmoid(),
-                             gg.nn.Linear(W2.shape[1], W2.shape[0], bias=False),
-                             gg.nn.Sigmoid())
+    model = gg.nn.Sequential(
+        gg.nn.Linear(W1.shape[1], W1.shape[0], bias=False),
+        gg.nn.Sigmoid(),
+        gg.nn.Linear(W2.shape[1], W2.shape[0], bias=False),
+        gg.nn.Sigmoid(),
+    )
     model.load_state_dict({"0.weight": W1, "2.weight": W2})
     optimizer = gg.optim.SGD(model.parameters(), lr=LR)
     x, t = gg.tensor(X), gg.tensor(T)
@@ -167,8 +169,13 @@ def chain_steps(length: int = 200) -> dict[str, Callable[[], None]]:
         y = xg
         for k in range(length):
             op = ops[k % 4]
-            y = y * 1.01 if op == "mul" else y + 0.1 if op == "add" else (
-                gg.tanh(y) if op == "tanh" else gg.sigmoid(y))
+            y = (
+                y * 1.01
+                if op == "mul"
+                else y + 0.1
+                if op == "add"
+                else (gg.tanh(y) if op == "tanh" else gg.sigmoid(y))
+            )
         y.sum().backward()
         xg.grad = None
 
@@ -183,8 +190,13 @@ def chain_steps(length: int = 200) -> dict[str, Callable[[], None]]:
         y = xt
         for k in range(length):
             op = ops[k % 4]
-            y = y * 1.01 if op == "mul" else y + 0.1 if op == "add" else (
-                torch.tanh(y) if op == "tanh" else torch.sigmoid(y))
+            y = (
+                y * 1.01
+                if op == "mul"
+                else y + 0.1
+                if op == "add"
+                else (torch.tanh(y) if op == "tanh" else torch.sigmoid(y))
+            )
         y.sum().backward()
         xt.grad = None
 
@@ -205,10 +217,11 @@ def main() -> None:
 
     print("one training step, float32, median ms (ratio = gradgate / other); gradgate's step")
     print("written three ways: gg.matvec (the lecture's s = W o), x @ W.T, nn.Linear + SGD")
-    print(f"{'size / batch':>22} {'form':>8} {'gradgate':>9} {'numpy':>9} {'torch':>9} "
-          f"{'gg/numpy':>9} {'gg/torch':>9}")
-    forms = {"matvec": gradgate_step, "x@W.T": gradgate_idiom_step,
-             "Linear": gradgate_module_step}
+    print(
+        f"{'size / batch':>22} {'form':>8} {'gradgate':>9} {'numpy':>9} {'torch':>9} "
+        f"{'gg/numpy':>9} {'gg/torch':>9}"
+    )
+    forms = {"matvec": gradgate_step, "x@W.T": gradgate_idiom_step, "Linear": gradgate_module_step}
     for n_in, n_hidden, n_out, batch in SIZES:
         arrays = setup(n_in, n_hidden, n_out, batch)
         steps = {form: make(*arrays) for form, make in forms.items()}
@@ -222,8 +235,10 @@ def main() -> None:
         torch_ms = ms.get("torch", float("nan"))
         label = f"{n_in}-{n_hidden}-{n_out} / {batch}"
         for form in forms:
-            print(f"{label:>22} {form:>8} {ms[form]:9.3f} {ms['numpy']:9.3f} {torch_ms:9.3f} "
-                  f"{ms[form] / ms['numpy']:9.3f} {ms[form] / torch_ms:9.3f}")
+            print(
+                f"{label:>22} {form:>8} {ms[form]:9.3f} {ms['numpy']:9.3f} {torch_ms:9.3f} "
+                f"{ms[form] / ms['numpy']:9.3f} {ms[form] / torch_ms:9.3f}"
+            )
             label = ""
 
     length = 200

@@ -28,12 +28,13 @@ LR, BATCH, HIDDEN = 0.1, 16, 64
 
 def batches(n: int, rng: np.random.Generator) -> list[np.ndarray]:
     order = rng.permutation(n)
-    return [order[i:i + BATCH] for i in range(0, n, BATCH)]
+    return [order[i : i + BATCH] for i in range(0, n, BATCH)]
 
 
 def gradgate_epoch(x: np.ndarray, t: np.ndarray, W1: np.ndarray, W2: np.ndarray):
-    model = nn.Sequential(nn.Linear(x.shape[1], HIDDEN), nn.Sigmoid(),
-                          nn.Linear(HIDDEN, t.shape[1]), nn.Sigmoid())
+    model = nn.Sequential(
+        nn.Linear(x.shape[1], HIDDEN), nn.Sigmoid(), nn.Linear(HIDDEN, t.shape[1]), nn.Sigmoid()
+    )
     model[0].weight.data[...] = W1
     model[2].weight.data[...] = W2
     sgd, loss = optim.SGD(model.parameters(), lr=LR), nn.SqErr()
@@ -53,8 +54,12 @@ def torch_epoch(x: np.ndarray, t: np.ndarray, W1: np.ndarray, W2: np.ndarray):
         import torch
     except ImportError:
         return None
-    model = torch.nn.Sequential(torch.nn.Linear(x.shape[1], HIDDEN), torch.nn.Sigmoid(),
-                                torch.nn.Linear(HIDDEN, t.shape[1]), torch.nn.Sigmoid())
+    model = torch.nn.Sequential(
+        torch.nn.Linear(x.shape[1], HIDDEN),
+        torch.nn.Sigmoid(),
+        torch.nn.Linear(HIDDEN, t.shape[1]),
+        torch.nn.Sigmoid(),
+    )
     with torch.no_grad():
         model[0].weight.copy_(torch.from_numpy(W1))
         model[2].weight.copy_(torch.from_numpy(W2))
@@ -101,8 +106,10 @@ def main() -> None:
     else:
         print("  (PyTorch is not installed: no ratio)")
     result = fit(TrainConfig(epochs=args.epochs, out=None), progress="none")
-    print(f"  fit(): {args.epochs / result.seconds:.1f} epochs/s with the test set scored "
-          f"each epoch; test accuracy {result.test.accuracy:.2%}")
+    print(
+        f"  fit(): {args.epochs / result.seconds:.1f} epochs/s with the test set scored "
+        f"each epoch; test accuracy {result.test.accuracy:.2%}"
+    )
 
 
 if __name__ == "__main__":

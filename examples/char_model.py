@@ -24,8 +24,29 @@ import gradgate as gg
 from gradgate import nn
 
 ALPHABET = ".abcdefghijklmnopqrstuvwxyz"
-ONSETS = ["", "b", "br", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "sh",
-          "t", "th", "v", "w", "z"]
+ONSETS = [
+    "",
+    "b",
+    "br",
+    "d",
+    "f",
+    "g",
+    "h",
+    "j",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "sh",
+    "t",
+    "th",
+    "v",
+    "w",
+    "z",
+]
 VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "y"]
 CODAS = ["", "", "", "n", "l", "r", "s", "th", "m"]
 
@@ -33,6 +54,7 @@ CODAS = ["", "", "", "n", "l", "r", "s", "th", "m"]
 def make_names(count: int, rng: np.random.Generator) -> list[str]:
     """Names of 1 to 3 syllables, each an onset, a vowel and a coda drawn with fixed
     (Zipf-like) weights; a final 'a' or 'o' is added now and then."""
+
     def pick(options: list[str]) -> str:
         weights = 1.0 / np.arange(1, len(options) + 1)
         return options[rng.choice(len(options), p=weights / weights.sum())]
@@ -77,9 +99,15 @@ class Transformer(nn.Module):
         self.context = context
         self.token = nn.Embedding(len(ALPHABET), width)
         self.position = nn.Embedding(context, width)
-        self.block = nn.TransformerEncoderLayer(width, heads, 4 * width, dropout=0.0,
-                                                activation="gelu", batch_first=True,
-                                                norm_first=True)
+        self.block = nn.TransformerEncoderLayer(
+            width,
+            heads,
+            4 * width,
+            dropout=0.0,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
         self.norm = nn.LayerNorm(width)
         self.out = nn.Linear(width, len(ALPHABET))
 
@@ -111,14 +139,14 @@ def sample(model: nn.Module, rng: np.random.Generator, count: int = 5) -> list[s
         for _ in range(count):
             text = [0] * model.context
             while len(text) < model.context + 20:
-                logits = model(np.array([text[-model.context:]]))
+                logits = model(np.array([text[-model.context :]]))
                 last = logits.numpy().reshape(-1, len(ALPHABET))[-1]
                 p = np.exp(last - last.max())
                 ch = rng.choice(len(ALPHABET), p=p / p.sum())
                 if ch == 0:
                     break
                 text.append(int(ch))
-            names.append("".join(ALPHABET[k] for k in text[model.context:]))
+            names.append("".join(ALPHABET[k] for k in text[model.context :]))
     return names
 
 
@@ -151,12 +179,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     names = make_names(4500, np.random.default_rng(2026))
     train_stream, dev_stream = encode(names[:4000]), encode(names[4000:])
     results = {}
-    for kind in (["mlp", "transformer"] if args.model == "both" else [args.model]):
+    for kind in ["mlp", "transformer"] if args.model == "both" else [args.model]:
         model = MLP() if kind == "mlp" else Transformer()
         print(f"{kind}: {model.num_parameters()} parameters")
         results[kind] = train(model, train_stream, dev_stream, args.steps, rng)
-        print(f"{kind}: held-out loss {results[kind]:.3f} nats per character; samples: "
-              f"{', '.join(sample(model, rng))}")
+        print(
+            f"{kind}: held-out loss {results[kind]:.3f} nats per character; samples: "
+            f"{', '.join(sample(model, rng))}"
+        )
     return results
 
 

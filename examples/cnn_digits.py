@@ -40,8 +40,9 @@ class Net(nn.Module):
         return self.layers(x)  # (N, 10) logits
 
 
-def train(model: Net, loader: DataLoader, optimizer: optim.Optimizer, epoch: int,
-          log_every: int) -> float:
+def train(
+    model: Net, loader: DataLoader, optimizer: optim.Optimizer, epoch: int, log_every: int
+) -> float:
     model.train()
     total, seen = 0.0, 0
     for batch, (x, y) in enumerate(loader):
@@ -73,18 +74,21 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--limit", type=int, default=None,
-                        help="use only this many training digits (a quick run)")
-    parser.add_argument("--log-interval", type=int, default=0,
-                        help="batches between progress lines (0: none)")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="use only this many training digits (a quick run)"
+    )
+    parser.add_argument(
+        "--log-interval", type=int, default=0, help="batches between progress lines (0: none)"
+    )
     args = parser.parse_args(argv)
 
     gg.manual_seed(args.seed)
     x, y = gg.data.digits()
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, seed=args.seed,
-                                                        stratify=True)
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=0.3, seed=args.seed, stratify=True
+    )
     if args.limit:
-        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
+        x_train, y_train = x_train[: args.limit], y_train[: args.limit]
     scale = Standardizer().fit(x_train)
     x_train = scale.transform(x_train).astype(np.float32)
     x_test = scale.transform(x_test).astype(np.float32)
@@ -92,8 +96,9 @@ def main(argv: list[str] | None = None) -> float:
     model = Net(np.random.default_rng(args.seed))
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
     schedule = optim.lr_scheduler.CosineAnnealingLR(optimizer, args.epochs)
-    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size,
-                        shuffle=True, seed=args.seed)
+    loader = DataLoader(
+        TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True, seed=args.seed
+    )
     accuracy = 0.0
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> float:
         order = rng.permutation(len(train_x))
         total = 0.0
         for start in range(0, len(order), args.batch):
-            batch = order[start:start + args.batch]
+            batch = order[start : start + args.batch]
             loss = gg.cross_entropy(model(train_x[batch]), train_y[batch])
             optimizer.zero_grad()
             loss.backward()
@@ -59,8 +59,10 @@ def main(argv: list[str] | None = None) -> float:
         with gg.no_grad():
             predicted = model(test_x).numpy().argmax(axis=1)
         accuracy = float((predicted == test_y).mean())
-        print(f"epoch {epoch + 1:3d}  loss {total / len(order):.4f}  test accuracy "
-              f"{100 * accuracy:.1f} %")
+        print(
+            f"epoch {epoch + 1:3d}  loss {total / len(order):.4f}  test accuracy "
+            f"{100 * accuracy:.1f} %"
+        )
     return accuracy
 
 

@@ -21,8 +21,7 @@ def lecture_two_layer(seed: int = 4):
     s2 = gg.matvec(W2, o1)
     o2 = gg.sigmoid(s2)
     E = gg.sqerr(o2, t)
-    return E, {"x": x, "W1": W1, "s1": s1, "o1": o1, "W2": W2, "s2": s2, "o2": o2, "t": t,
-               "E": E}
+    return E, {"x": x, "W1": W1, "s1": s1, "o1": o1, "W2": W2, "s2": s2, "o2": o2, "t": t, "E": E}
 
 
 @pytest.fixture

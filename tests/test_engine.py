@@ -307,9 +307,11 @@ def test_gradcheck_reports_a_wrong_gate():
         def vjp(self, xp, g, o, s):
             return (g * s,)  # should be 2 s g
 
-    with pytest.raises(gg.check.GradcheckError,
-                       match=r"failed at 2 place\(s\); the worst: input 0 \(shape \(2,\)\) at "
-                             r"element \(1,\): analytic -?[0-9.]+, numeric -?[0-9.]+"):
+    with pytest.raises(
+        gg.check.GradcheckError,
+        match=r"failed at 2 place\(s\); the worst: input 0 \(shape \(2,\)\) at "
+        r"element \(1,\): analytic -?[0-9.]+, numeric -?[0-9.]+",
+    ):
         gg.check.gradcheck(lambda x: gg.engine.apply(Wrong(), x), [t([1.0, 2.0])])
     assert not gg.check.gradcheck(
         lambda x: gg.engine.apply(Wrong(), x), [t([1.0, 2.0])], raise_exception=False

@@ -72,8 +72,11 @@ def test_local_jacobian_sums_broadcast_gradients_back():
 
 def builtin_cases():
     table = samples(np.random.default_rng(7))
-    return [pytest.param(name, k, id=f"{name}-{k}") for name in sorted(table)
-            for k in range(len(table[name]))]
+    return [
+        pytest.param(name, k, id=f"{name}-{k}")
+        for name in sorted(table)
+        for k in range(len(table[name]))
+    ]
 
 
 @pytest.mark.parametrize("name, k", builtin_cases())
@@ -139,13 +142,16 @@ class Raises(Gate):
         raise ZeroDivisionError("oops")
 
 
-@pytest.mark.parametrize("gate, inputs, problem", [
-    (ForgotOneMinus(), (np.array([0.5, -1.0, 2.0]),), "finite differences differ"),
-    (WrongShape(), (np.array([0.5, -1.0, 2.0]),), "gradient of shape (4,) for input 0"),
-    (ForgetsAnInput(), (np.array([1.0, 2.0]), np.array([3.0, 4.0])), "vjp returned None"),
-    (NotLinearInG(), (np.array([1.0, 2.0]),), "vjp(g) and Jᵀ g differ"),
-    (Raises(), (np.array([1.0, 2.0]),), "vjp raised ZeroDivisionError: oops"),
-])
+@pytest.mark.parametrize(
+    "gate, inputs, problem",
+    [
+        (ForgotOneMinus(), (np.array([0.5, -1.0, 2.0]),), "finite differences differ"),
+        (WrongShape(), (np.array([0.5, -1.0, 2.0]),), "gradient of shape (4,) for input 0"),
+        (ForgetsAnInput(), (np.array([1.0, 2.0]), np.array([3.0, 4.0])), "vjp returned None"),
+        (NotLinearInG(), (np.array([1.0, 2.0]),), "vjp(g) and Jᵀ g differ"),
+        (Raises(), (np.array([1.0, 2.0]),), "vjp raised ZeroDivisionError: oops"),
+    ],
+)
 def test_a_wrong_gate_fails_and_says_why(gate, inputs, problem):
     report = explain_gate(gate, *inputs)
     assert not report.passed
@@ -169,8 +175,7 @@ def test_the_report_lays_out_J_g_and_the_three_answers():
     assert part_W.error < 1e-8
     text = str(report)
     header = next(line for line in text.splitlines() if "backward returned" in line)
-    assert header.split() == ["element", "Jᵀ", "g", "backward", "returned", "finite",
-                              "differences"]
+    assert header.split() == ["element", "Jᵀ", "g", "backward", "returned", "finite", "differences"]
     assert "input 0 (W), shape (2, 3)" in text and "input 1 (o), shape (3,)" in text
     assert "J = ∂out/∂o, 2 × 3" in text and "J = ∂out/∂W, 2 × 6" in text
     assert "s = W o" in text.splitlines()[0]  # the gate's forward formula
@@ -205,8 +210,11 @@ def test_explain_gate_refuses_what_it_cannot_check():
         explain_gate(np.sin, np.ones(3))
 
 
-@pytest.mark.parametrize("form", [gg.sigmoid, gg.Tensor.sigmoid, Sigmoid, Sigmoid()],
-                         ids=["function", "Tensor method", "class", "instance"])
+@pytest.mark.parametrize(
+    "form",
+    [gg.sigmoid, gg.Tensor.sigmoid, Sigmoid, Sigmoid()],
+    ids=["function", "Tensor method", "class", "instance"],
+)
 def test_explain_gate_takes_every_form_of_a_gate(form):
     s = gg.tensor(np.array([-1.0, 0.5]))
     report = gradgate.check.explain_gate(form, s, g=np.array([1.0, 2.0]))
@@ -222,6 +230,8 @@ def test_explain_gate_takes_a_bound_tensor_method():
 
 def test_explain_gate_names_what_it_cannot_use():
     with pytest.raises(TypeError, match="got function print_me"):
+
         def print_me(x):
             return x
+
         gradgate.check.explain_gate(print_me, np.ones(2))

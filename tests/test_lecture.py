@@ -84,11 +84,16 @@ def test_20_4_one_gradient_step_equals_the_delta_rule():
     # the lecture's closed form, with W[j, i] = w_ij
     x_, t_, o1_, o2_ = x.data, t.data, o1.data, o2.data
     delta = (t_ - o2_) * o2_ * (1 - o2_)  # δ_k = −dE/ds2_k
-    dW2 = np.array([[(o2_[j] - t_[j]) * o2_[j] * (1 - o2_[j]) * o1_[i] for i in range(n_hidden)]
-                    for j in range(n_out)])
+    dW2 = np.array(
+        [
+            [(o2_[j] - t_[j]) * o2_[j] * (1 - o2_[j]) * o1_[i] for i in range(n_hidden)]
+            for j in range(n_out)
+        ]
+    )
     back = W2.data.T @ delta  # Σ_k δ_k w2_jk
-    dW1 = np.array([[-back[j] * o1_[j] * (1 - o1_[j]) * x_[i] for i in range(n_in)]
-                    for j in range(n_hidden)])
+    dW1 = np.array(
+        [[-back[j] * o1_[j] * (1 - o1_[j]) * x_[i] for i in range(n_in)] for j in range(n_hidden)]
+    )
     np.testing.assert_allclose(W2.grad.numpy(), dW2, rtol=1e-12)
     np.testing.assert_allclose(W1.grad.numpy(), dW1, rtol=1e-12)
 

@@ -41,45 +41,91 @@ CASES = [
     ("dot N-d, M-d", gg.dot, np.dot, [r(2, 3, 4), r(5, 4, 2)]),
     ("inner", gg.inner, np.inner, [r(2, 3), r(4, 3)]),
     ("vdot", gg.vdot, np.vdot, [r(2, 3), r(2, 3)]),
-    ("tensordot int", lambda a, b: gg.tensordot(a, b, 2),
-     lambda a, b: np.tensordot(a, b, 2), [r(2, 3, 4), r(3, 4, 5)]),
-    ("tensordot pairs", lambda a, b: gg.tensordot(a, b, ([0, 2], [1, 0])),
-     lambda a, b: np.tensordot(a, b, ([0, 2], [1, 0])), [r(2, 3, 4), r(4, 2, 5)]),
+    (
+        "tensordot int",
+        lambda a, b: gg.tensordot(a, b, 2),
+        lambda a, b: np.tensordot(a, b, 2),
+        [r(2, 3, 4), r(3, 4, 5)],
+    ),
+    (
+        "tensordot pairs",
+        lambda a, b: gg.tensordot(a, b, ([0, 2], [1, 0])),
+        lambda a, b: np.tensordot(a, b, ([0, 2], [1, 0])),
+        [r(2, 3, 4), r(4, 2, 5)],
+    ),
     ("kron", gg.kron, np.kron, [r(2, 3), r(3, 2)]),
     ("kron mixed", gg.kron, np.kron, [r(3), r(2, 2)]),
     ("cross", gg.cross, np.cross, [r(4, 3), r(3)]),
-    ("cross axis", lambda a, b: gg.cross(a, b, axis=0),
-     lambda a, b: np.cross(a, b, axis=0), [r(3, 2), r(3, 2)]),
-    ("einsum ellipsis", lambda a, b: gg.einsum("...ij,...jk", a, b),
-     lambda a, b: np.einsum("...ij,...jk", a, b), [r(2, 3, 4), r(4, 2)]),
-    ("einsum diagonal", lambda a: gg.einsum("iji->j", a),
-     lambda a: np.einsum("iji->j", a), [r(3, 2, 3)]),
-    ("einsum four", lambda a, b, c, d: gg.einsum("ab,bc,cd,de->ae", a, b, c, d),
-     lambda a, b, c, d: np.einsum("ab,bc,cd,de->ae", a, b, c, d),
-     [r(2, 3), r(3, 4), r(4, 2), r(2, 3)]),
+    (
+        "cross axis",
+        lambda a, b: gg.cross(a, b, axis=0),
+        lambda a, b: np.cross(a, b, axis=0),
+        [r(3, 2), r(3, 2)],
+    ),
+    (
+        "einsum ellipsis",
+        lambda a, b: gg.einsum("...ij,...jk", a, b),
+        lambda a, b: np.einsum("...ij,...jk", a, b),
+        [r(2, 3, 4), r(4, 2)],
+    ),
+    (
+        "einsum diagonal",
+        lambda a: gg.einsum("iji->j", a),
+        lambda a: np.einsum("iji->j", a),
+        [r(3, 2, 3)],
+    ),
+    (
+        "einsum four",
+        lambda a, b, c, d: gg.einsum("ab,bc,cd,de->ae", a, b, c, d),
+        lambda a, b, c, d: np.einsum("ab,bc,cd,de->ae", a, b, c, d),
+        [r(2, 3), r(3, 4), r(4, 2), r(2, 3)],
+    ),
     ("inv", gg.linalg.inv, np.linalg.inv, [spd(3)]),
     ("solve", gg.linalg.solve, np.linalg.solve, [spd(3), r(3, 2)]),
     ("det", gg.linalg.det, np.linalg.det, [r(3, 3)]),
-    ("slogdet", lambda a: gg.linalg.slogdet(a).logabsdet,
-     lambda a: np.linalg.slogdet(a)[1], [r(3, 3)]),
-    ("cholesky upper", lambda a: gg.linalg.cholesky(a, upper=True),
-     lambda a: np.linalg.cholesky(a).T, [spd(3)]),
+    (
+        "slogdet",
+        lambda a: gg.linalg.slogdet(a).logabsdet,
+        lambda a: np.linalg.slogdet(a)[1],
+        [r(3, 3)],
+    ),
+    (
+        "cholesky upper",
+        lambda a: gg.linalg.cholesky(a, upper=True),
+        lambda a: np.linalg.cholesky(a).T,
+        [spd(3)],
+    ),
     ("eigvalsh", gg.linalg.eigvalsh, np.linalg.eigvalsh, [spd(4)]),
     ("svdvals", gg.linalg.svdvals, lambda a: np.linalg.svd(a, compute_uv=False), [r(4, 3)]),
     ("qr r", lambda a: gg.linalg.qr(a, mode="r"), _positive_r, [r(4, 3)]),
     ("pinv", gg.linalg.pinv, np.linalg.pinv, [r(4, 3)]),
     ("norm", gg.linalg.norm, np.linalg.norm, [r(3, 4)]),
-    ("norm vector p", lambda a: gg.linalg.norm(a, 3, axis=1),
-     lambda a: np.linalg.norm(a, 3, axis=1), [r(3, 4)]),
-    ("norm inf", lambda a: gg.linalg.norm(a, np.inf, axis=0, keepdims=True),
-     lambda a: np.linalg.norm(a, np.inf, axis=0, keepdims=True), [r(3, 4)]),
-    ("norm nuc", lambda a: gg.linalg.norm(a, "nuc"), lambda a: np.linalg.norm(a, "nuc"),
-     [r(4, 3)]),
-    ("norm 2 batch", lambda a: gg.linalg.norm(a, 2, axis=(1, 2)),
-     lambda a: np.linalg.norm(a, 2, axis=(1, 2)), [r(2, 4, 3)]),
+    (
+        "norm vector p",
+        lambda a: gg.linalg.norm(a, 3, axis=1),
+        lambda a: np.linalg.norm(a, 3, axis=1),
+        [r(3, 4)],
+    ),
+    (
+        "norm inf",
+        lambda a: gg.linalg.norm(a, np.inf, axis=0, keepdims=True),
+        lambda a: np.linalg.norm(a, np.inf, axis=0, keepdims=True),
+        [r(3, 4)],
+    ),
+    ("norm nuc", lambda a: gg.linalg.norm(a, "nuc"), lambda a: np.linalg.norm(a, "nuc"), [r(4, 3)]),
+    (
+        "norm 2 batch",
+        lambda a: gg.linalg.norm(a, 2, axis=(1, 2)),
+        lambda a: np.linalg.norm(a, 2, axis=(1, 2)),
+        [r(2, 4, 3)],
+    ),
     ("norm 1", lambda a: gg.linalg.norm(a, 1), lambda a: np.linalg.norm(a, 1), [r(3, 4)]),
-    ("norm -inf matrix", lambda a: gg.linalg.norm(a, -np.inf, axis=(0, 1), keepdims=True),
-     lambda a: np.linalg.norm(a, -np.inf, axis=(0, 1), keepdims=True), [r(3, 4)]),
+    (
+        "norm -inf matrix",
+        lambda a: gg.linalg.norm(a, -np.inf, axis=(0, 1), keepdims=True),
+        lambda a: np.linalg.norm(a, -np.inf, axis=(0, 1), keepdims=True),
+        [r(3, 4)],
+    ),
     ("trace", lambda a: gg.linalg.trace(a), lambda a: np.linalg.trace(a), [r(2, 3, 3)]),
 ]
 IDS = [c[0] for c in CASES]
@@ -92,8 +138,9 @@ def _tensors(inputs, dtype=np.float64):
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_value_is_numpys(case):
     _, f, reference, inputs = case
-    np.testing.assert_allclose(f(*_tensors(inputs)).numpy(), reference(*inputs),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        f(*_tensors(inputs)).numpy(), reference(*inputs), rtol=1e-10, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -117,16 +164,31 @@ def test_float32_stays_float32(case):
 TORCH = [
     ("kron", gg.kron, lambda a, b: torch.kron(a, b), [r(2, 3), r(3, 2)]),
     ("cross", gg.cross, lambda a, b: torch.linalg.cross(a, b), [r(4, 3), r(4, 3)]),
-    ("tensordot", lambda a, b: gg.tensordot(a, b, ([1], [0])),
-     lambda a, b: torch.tensordot(a, b, ([1], [0])), [r(2, 3), r(3, 4)]),
-    ("norm", lambda a: gg.linalg.norm(a, axis=1), lambda a: torch.linalg.norm(a, dim=1),
-     [r(3, 4)]),
-    ("matrix norm 2", lambda a: gg.linalg.norm(a, 2), lambda a: torch.linalg.matrix_norm(a, 2),
-     [r(4, 3)]),
-    ("eigh vectors", lambda a: gg.linalg.eigh(a).eigenvectors[:, -1] ** 2,
-     lambda a: torch.linalg.eigh((a + a.mT) / 2).eigenvectors[:, -1] ** 2, [spd(4)]),
-    ("svd vectors", lambda a: gg.linalg.svd(a, full_matrices=False).U[:, 0] ** 2,
-     lambda a: torch.linalg.svd(a, full_matrices=False).U[:, 0] ** 2, [r(4, 3)]),
+    (
+        "tensordot",
+        lambda a, b: gg.tensordot(a, b, ([1], [0])),
+        lambda a, b: torch.tensordot(a, b, ([1], [0])),
+        [r(2, 3), r(3, 4)],
+    ),
+    ("norm", lambda a: gg.linalg.norm(a, axis=1), lambda a: torch.linalg.norm(a, dim=1), [r(3, 4)]),
+    (
+        "matrix norm 2",
+        lambda a: gg.linalg.norm(a, 2),
+        lambda a: torch.linalg.matrix_norm(a, 2),
+        [r(4, 3)],
+    ),
+    (
+        "eigh vectors",
+        lambda a: gg.linalg.eigh(a).eigenvectors[:, -1] ** 2,
+        lambda a: torch.linalg.eigh((a + a.mT) / 2).eigenvectors[:, -1] ** 2,
+        [spd(4)],
+    ),
+    (
+        "svd vectors",
+        lambda a: gg.linalg.svd(a, full_matrices=False).U[:, 0] ** 2,
+        lambda a: torch.linalg.svd(a, full_matrices=False).U[:, 0] ** 2,
+        [r(4, 3)],
+    ),
 ]
 
 
@@ -164,8 +226,9 @@ def test_factors_rebuild_the_matrix_and_follow_the_sign_conventions():
 
 
 def test_slogdet_sign_is_a_constant():
-    sign, logdet = gg.linalg.slogdet(gg.tensor(np.array([[0.0, 2.0], [1.0, 0.0]]),
-                                               requires_grad=True))
+    sign, logdet = gg.linalg.slogdet(
+        gg.tensor(np.array([[0.0, 2.0], [1.0, 0.0]]), requires_grad=True)
+    )
     assert sign.item() == -1.0 and not sign.requires_grad
     assert logdet.item() == pytest.approx(np.log(2.0))
 

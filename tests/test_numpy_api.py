@@ -26,8 +26,9 @@ def _numpy_function(name: str):
 
 
 def _leaves(arrays):
-    return [gg.tensor(a, requires_grad=True) if a.dtype.kind == "f" else gg.tensor(a)
-            for a in arrays]
+    return [
+        gg.tensor(a, requires_grad=True) if a.dtype.kind == "f" else gg.tensor(a) for a in arrays
+    ]
 
 
 def _gate_cases():
@@ -42,8 +43,11 @@ def _gate_cases():
 GATE_CASES = list(_gate_cases())
 
 
-@pytest.mark.parametrize("name, cls, sample", GATE_CASES,
-                         ids=[f"{n}-{c.__name__}-{k}" for k, (n, c, _) in enumerate(GATE_CASES)])
+@pytest.mark.parametrize(
+    "name, cls, sample",
+    GATE_CASES,
+    ids=[f"{n}-{c.__name__}-{k}" for k, (n, c, _) in enumerate(GATE_CASES)],
+)
 def test_a_numpy_function_a_gate_declares_runs_that_gate_with_numpys_answer(name, cls, sample):
     func = _numpy_function(name)
     inverse = {v: k for k, v in cls.numpy_keywords.items() if not k.startswith(("min", "max"))}
@@ -140,8 +144,9 @@ def test_numpy_arguments_are_read_with_numpys_meaning():
     np.testing.assert_allclose(np.clip(x, 2, 5).numpy(), np.clip(a, 2, 5))
     np.testing.assert_allclose(np.add.reduce(x).numpy(), a.sum(0))
     np.testing.assert_allclose(np.multiply.accumulate(x, axis=1).numpy(), a.cumprod(1))
-    np.testing.assert_allclose(np.mean(x, axis=(0, 1), keepdims=True).numpy(),
-                               a.mean(axis=(0, 1), keepdims=True))
+    np.testing.assert_allclose(
+        np.mean(x, axis=(0, 1), keepdims=True).numpy(), a.mean(axis=(0, 1), keepdims=True)
+    )
     assert gg.var(x).item() == pytest.approx(a.var(ddof=1))
 
 
@@ -171,8 +176,15 @@ def test_out_refuses_a_graph_and_writes_constants_in_place():
     np.testing.assert_array_equal(a, [3.0, 6.0])
 
 
-@pytest.mark.parametrize("call", [lambda t: np.cbrt(t), lambda t: np.spacing(t),
-                                  lambda t: np.copy(t), lambda t: np.add.reduceat(t, [0])])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda t: np.cbrt(t),
+        lambda t: np.spacing(t),
+        lambda t: np.copy(t),
+        lambda t: np.add.reduceat(t, [0]),
+    ],
+)
 def test_a_numpy_function_gradgate_lacks_raises_naming_it(call):
     x = gg.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(TypeError, match=r"numpy\.\w+.* is not supported on gradgate Tensors"):

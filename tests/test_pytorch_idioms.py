@@ -16,9 +16,14 @@ torch = pytest.importorskip("torch")
 
 # --- in-place operators ------------------------------------------------------------------
 
-OPS = [("+=", lambda p, v: p.__iadd__(v)), ("-=", lambda p, v: p.__isub__(v)),
-       ("*=", lambda p, v: p.__imul__(v)), ("/=", lambda p, v: p.__itruediv__(v)),
-       ("**=", lambda p, v: p.__ipow__(v)), ("@=", lambda p, v: p.__imatmul__(v))]
+OPS = [
+    ("+=", lambda p, v: p.__iadd__(v)),
+    ("-=", lambda p, v: p.__isub__(v)),
+    ("*=", lambda p, v: p.__imul__(v)),
+    ("/=", lambda p, v: p.__itruediv__(v)),
+    ("**=", lambda p, v: p.__ipow__(v)),
+    ("@=", lambda p, v: p.__imatmul__(v)),
+]
 
 
 @pytest.mark.parametrize("what, op", OPS, ids=[o[0] for o in OPS])
@@ -35,8 +40,9 @@ def test_in_place_operators_act_in_place_under_no_grad(what, op):
 @pytest.mark.parametrize("what, op", OPS, ids=[o[0] for o in OPS])
 def test_in_place_on_a_leaf_that_requires_grad_outside_no_grad_raises(what, op):
     p = gg.tensor(np.full((2, 2), 2.0), requires_grad=True)
-    with pytest.raises(RuntimeError, match="a leaf tensor that requires grad is used in an "
-                                           "in-place operation"):
+    with pytest.raises(
+        RuntimeError, match="a leaf tensor that requires grad is used in an in-place operation"
+    ):
         op(p, gg.tensor(np.eye(2)) if what == "@=" else 3.0)
 
 
@@ -76,8 +82,9 @@ X = np.array([[1.0, 3.0, 3.0, 2.0], [4.0, 4.0, 4.0, 0.0], [2.0, 7.0, 1.0, 7.0]])
 def test_a_dim_gives_values_and_indices_as_pytorch(name, how):
     x = gg.tensor(X, requires_grad=True)
     t = torch.tensor(X, requires_grad=True)
-    args, kwargs = {"positional": ((1,), {}), "dim=": ((), {"dim": 1}),
-                    "keepdim": ((1, True), {})}[how]
+    args, kwargs = {"positional": ((1,), {}), "dim=": ((), {"dim": 1}), "keepdim": ((1, True), {})}[
+        how
+    ]
     ours = getattr(x, name)(*args, **kwargs)
     theirs = getattr(t, name)(*args, **kwargs)
     values, indices = ours  # unpacks as PyTorch's
@@ -96,8 +103,7 @@ def test_axis_keeps_numpys_meaning(name):
     got = getattr(gg, name)(x, axis=1)
     assert isinstance(got, gg.Tensor)
     np.testing.assert_array_equal(got.numpy(), getattr(np, name)(X, axis=1))
-    np.testing.assert_array_equal(getattr(x, name)(axis=0).numpy(),
-                                  getattr(np, name)(X, axis=0))
+    np.testing.assert_array_equal(getattr(x, name)(axis=0).numpy(), getattr(np, name)(X, axis=0))
 
 
 def test_max_of_two_tensors_is_the_element_wise_maximum():
@@ -120,11 +126,18 @@ def test_promotion_follows_pytorch():
     f32 = gg.tensor([1.0, 2.0], requires_grad=True)
     f64 = gg.tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
     i64 = gg.tensor([1, 2])
-    cases = [(f32 * i64, np.float32), (f32 + 2.5, np.float32), (f32 * np.float64(2.0),
-             np.float32), (f32 + f64, np.float64), (i64 * 2.5, np.float32),
-             (f32 + gg.tensor(np.float64(2.0)), np.float32), (i64 + gg.tensor(2.5,
-             dtype=np.float64), np.float64), (gg.where(np.array([True, False]), f32, i64),
-             np.float32), (gg.concatenate([f32, i64]), np.float32), (f32 @ i64, np.float32)]
+    cases = [
+        (f32 * i64, np.float32),
+        (f32 + 2.5, np.float32),
+        (f32 * np.float64(2.0), np.float32),
+        (f32 + f64, np.float64),
+        (i64 * 2.5, np.float32),
+        (f32 + gg.tensor(np.float64(2.0)), np.float32),
+        (i64 + gg.tensor(2.5, dtype=np.float64), np.float64),
+        (gg.where(np.array([True, False]), f32, i64), np.float32),
+        (gg.concatenate([f32, i64]), np.float32),
+        (f32 @ i64, np.float32),
+    ]
     for k, (y, dtype) in enumerate(cases):
         assert y.dtype == dtype, (k, y.dtype)
     for a, b in [(f32, i64), (f32, f64), (i64, f64)]:
@@ -177,21 +190,32 @@ def test_shape_methods_match_pytorch():
     a = np.random.default_rng(1).standard_normal((2, 1, 6))
     x, t = gg.tensor(a, requires_grad=True), torch.tensor(a)
     pairs = [
-        (x.view(3, 4), t.view(3, 4)), (x.view_as(gg.zeros(12)), t.view_as(torch.zeros(12))),
-        (x.reshape(-1, 2), t.reshape(-1, 2)), (x.expand(3, -1, 4, -1), t.expand(3, -1, 4, -1)),
-        (x.contiguous(), t.contiguous()), (x.flatten(), t.flatten()),
-        (x.flatten(1), t.flatten(1)), (x.flatten(0, 1), t.flatten(0, 1)),
-        (x.unflatten(2, (2, 3)), t.unflatten(2, (2, 3))), (x.unsqueeze(0), t.unsqueeze(0)),
-        (x.unsqueeze(-1), t.unsqueeze(-1)), (x.squeeze(1), t.squeeze(1)),
-        (x.squeeze(0), t.squeeze(0)), (x.squeeze(), t.squeeze()),
+        (x.view(3, 4), t.view(3, 4)),
+        (x.view_as(gg.zeros(12)), t.view_as(torch.zeros(12))),
+        (x.reshape(-1, 2), t.reshape(-1, 2)),
+        (x.expand(3, -1, 4, -1), t.expand(3, -1, 4, -1)),
+        (x.contiguous(), t.contiguous()),
+        (x.flatten(), t.flatten()),
+        (x.flatten(1), t.flatten(1)),
+        (x.flatten(0, 1), t.flatten(0, 1)),
+        (x.unflatten(2, (2, 3)), t.unflatten(2, (2, 3))),
+        (x.unsqueeze(0), t.unsqueeze(0)),
+        (x.unsqueeze(-1), t.unsqueeze(-1)),
+        (x.squeeze(1), t.squeeze(1)),
+        (x.squeeze(0), t.squeeze(0)),
+        (x.squeeze(), t.squeeze()),
         (gg.cat([x, x], dim=2), torch.cat([t, t], dim=2)),
-        (x.clamp(min=0.0), t.clamp(min=0.0)), (x.clamp(max=0.5), t.clamp(max=0.5)),
+        (x.clamp(min=0.0), t.clamp(min=0.0)),
+        (x.clamp(max=0.5), t.clamp(max=0.5)),
         (gg.clamp(x, -0.5, 0.5), torch.clamp(t, -0.5, 0.5)),
         (x.sum(dim=2, keepdim=True), t.sum(dim=2, keepdim=True)),
-        (x.mean(dim=(0, 2)), t.mean(dim=(0, 2))), (x.std(dim=2), t.std(dim=2)),
-        (x.prod(dim=2), t.prod(dim=2)), (x.cumsum(2), t.cumsum(2)),
+        (x.mean(dim=(0, 2)), t.mean(dim=(0, 2))),
+        (x.std(dim=2), t.std(dim=2)),
+        (x.prod(dim=2), t.prod(dim=2)),
+        (x.cumsum(2), t.cumsum(2)),
         (x.argmax(dim=2, keepdim=True), t.argmax(dim=2, keepdim=True)),
-        (x.norm(p=1, dim=2), t.norm(p=1, dim=2)), (x.amax(dim=2), t.amax(dim=2)),
+        (x.norm(p=1, dim=2), t.norm(p=1, dim=2)),
+        (x.amax(dim=2), t.amax(dim=2)),
     ]
     for k, (ours, theirs) in enumerate(pairs):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, err_msg=str(k))
@@ -207,8 +231,10 @@ def test_comparisons_and_lerp():
         expected = getattr(torch, name)(torch.tensor(a.numpy()), torch.tensor(b.numpy()))
         np.testing.assert_array_equal(getattr(a, name)(b).numpy(), expected.numpy())
         np.testing.assert_array_equal(getattr(gg, name)(a, b).numpy(), expected.numpy())
-    s, e, w = (gg.tensor(v, dtype=np.float64, requires_grad=True)
-               for v in ([1.0, 2.0], [3.0, -1.0], [0.25, 0.5]))
+    s, e, w = (
+        gg.tensor(v, dtype=np.float64, requires_grad=True)
+        for v in ([1.0, 2.0], [3.0, -1.0], [0.25, 0.5])
+    )
     ts, te, tw = (torch.tensor(v.numpy(), requires_grad=True) for v in (s, e, w))
     s.lerp(e, w).sum().backward()
     torch.lerp(ts, te, tw).sum().backward()
@@ -218,9 +244,13 @@ def test_comparisons_and_lerp():
 
 def test_every_element_wise_gate_is_a_tensor_method():
     modules = ("elementwise", "trig", "exponential", "rounding")
-    missing = [name for name, cls in REGISTRY.items()
-               if cls.__module__.rsplit(".", 1)[-1] in modules and cls.function is not None
-               and not any(callable(getattr(gg.Tensor, m, None)) for m in cls.methods)]
+    missing = [
+        name
+        for name, cls in REGISTRY.items()
+        if cls.__module__.rsplit(".", 1)[-1] in modules
+        and cls.function is not None
+        and not any(callable(getattr(gg.Tensor, m, None)) for m in cls.methods)
+    ]
     assert not missing, f"element-wise gates without a Tensor method: {missing}"
     x = gg.tensor([0.5], dtype=np.float64)
     assert x.asin().item() == pytest.approx(math.asin(0.5))
@@ -245,22 +275,23 @@ def test_factories():
     a, b = gg.tensor([1.0, 2.0, 3.0], requires_grad=True), gg.tensor([4.0, 5.0])
     for indexing in ("ij", "xy"):
         ours = gg.meshgrid(a, b, indexing=indexing)
-        theirs = torch.meshgrid(torch.tensor(a.numpy()), torch.tensor(b.numpy()),
-                                indexing=indexing)
+        theirs = torch.meshgrid(torch.tensor(a.numpy()), torch.tensor(b.numpy()), indexing=indexing)
         for o, t in zip(ours, theirs, strict=True):
             np.testing.assert_array_equal(o.numpy(), t.numpy())
     gg.meshgrid(a, b)[0].sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0, 2.0])
-    np.testing.assert_array_equal(gg.tril_indices(3, 4, 1).numpy(),
-                                  torch.tril_indices(3, 4, 1).numpy())
+    np.testing.assert_array_equal(
+        gg.tril_indices(3, 4, 1).numpy(), torch.tril_indices(3, 4, 1).numpy()
+    )
 
 
 def test_erf_is_exact_to_float64():
     v = np.linspace(-6, 6, 2001)
     got = gg.erf(gg.tensor(v, dtype=np.float64)).numpy()
     np.testing.assert_array_equal(got, [math.erf(t) for t in v])
-    np.testing.assert_array_equal(gg.erfc(gg.tensor(v, dtype=np.float64)).numpy(),
-                                  [math.erfc(t) for t in v])
+    np.testing.assert_array_equal(
+        gg.erfc(gg.tensor(v, dtype=np.float64)).numpy(), [math.erfc(t) for t in v]
+    )
 
 
 def test_matrix_norms_match_numpy():
@@ -268,11 +299,12 @@ def test_matrix_norms_match_numpy():
     x = gg.tensor(a, requires_grad=True)
     for ord in (None, "fro", 1, -1, np.inf, -np.inf):
         np.testing.assert_allclose(gg.norm(x, ord).numpy(), np.linalg.norm(a, ord))
-        np.testing.assert_allclose(np.linalg.norm(x, ord, axis=(1, 0), keepdims=True).numpy(),
-                                   np.linalg.norm(a, ord, axis=(1, 0), keepdims=True))
+        np.testing.assert_allclose(
+            np.linalg.norm(x, ord, axis=(1, 0), keepdims=True).numpy(),
+            np.linalg.norm(a, ord, axis=(1, 0), keepdims=True),
+        )
     for ord in (None, 0, 1, 2, 3, np.inf, -np.inf, 0.5):
-        np.testing.assert_allclose(gg.norm(x, ord, axis=1).numpy(),
-                                   np.linalg.norm(a, ord, axis=1))
+        np.testing.assert_allclose(gg.norm(x, ord, axis=1).numpy(), np.linalg.norm(a, ord, axis=1))
     for ord in (2, -2, "nuc"):  # from the singular values, through gg.linalg
         np.testing.assert_allclose(gg.norm(x, ord).numpy(), np.linalg.norm(a, ord))
     with pytest.raises(ValueError, match="is not a matrix norm"):

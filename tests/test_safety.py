@@ -20,11 +20,13 @@ def params():
 def test_raw_writes_into_a_saved_array_are_refused():
     W, x = params()
     loss = gg.sigmoid(gg.matvec(W, x)).sum()
-    for write in (lambda: W.data.__isub__(0.1),  # W.data -= 0.1: an optimiser step too early
-                  lambda: W.data.__setitem__((0, 0), 5.0),
-                  lambda: np.copyto(W.data, 0.0),
-                  lambda: x.data.__setitem__(0, 1.0),
-                  lambda: W.numpy().fill(0.0)):
+    for write in (
+        lambda: W.data.__isub__(0.1),  # W.data -= 0.1: an optimiser step too early
+        lambda: W.data.__setitem__((0, 0), 5.0),
+        lambda: np.copyto(W.data, 0.0),
+        lambda: x.data.__setitem__(0, 1.0),
+        lambda: W.numpy().fill(0.0),
+    ):
         with pytest.raises(ValueError, match="read-only"):
             write()
     loss.backward()  # nothing changed: the gradient is right

@@ -135,11 +135,22 @@ def test_mixed_float_dtypes_promote_and_gradients_keep_each_dtype():
 @pytest.mark.parametrize("value", [1e4, -1e4])
 def test_gates_are_stable_at_large_inputs(value):
     x = gg.tensor(np.full(3, value), requires_grad=True)
-    ops = [gg.sigmoid, gg.tanh, gg.softplus, gg.relu, lambda v: gg.leaky_relu(v, 0.1), gg.abs,
-           lambda v: gg.softmax(gg.stack([v, -v])), lambda v: gg.log_softmax(v),
-           gg.logsumexp, lambda v: gg.binary_cross_entropy_with_logits(v, gg.zeros(3)),
-           lambda v: gg.cross_entropy(gg.reshape(v, (1, 3)), gg.tensor([1])),
-           lambda v: gg.clip(v, -1, 1), gg.var, gg.max]
+    ops = [
+        gg.sigmoid,
+        gg.tanh,
+        gg.softplus,
+        gg.relu,
+        lambda v: gg.leaky_relu(v, 0.1),
+        gg.abs,
+        lambda v: gg.softmax(gg.stack([v, -v])),
+        lambda v: gg.log_softmax(v),
+        gg.logsumexp,
+        lambda v: gg.binary_cross_entropy_with_logits(v, gg.zeros(3)),
+        lambda v: gg.cross_entropy(gg.reshape(v, (1, 3)), gg.tensor([1])),
+        lambda v: gg.clip(v, -1, 1),
+        gg.var,
+        gg.max,
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for op in ops:

@@ -33,8 +33,7 @@ def test_two_layer_trace_visits_the_gates_in_reverse_order(make_two_layer):
         E.backward()
     assert tr.gates == ["SqErr", "Sigmoid", "MatVec", "Sigmoid", "MatVec"]
     assert [s.tensor for s in tr.steps] == ["E", "o2", "s2", "W2", "o1", "s1", "W1"]
-    assert [s.kind for s in tr.steps] == ["backward"] * 3 + ["leaf"] + ["backward"] * 2 + [
-        "leaf"]
+    assert [s.kind for s in tr.steps] == ["backward"] * 3 + ["leaf"] + ["backward"] * 2 + ["leaf"]
     assert tr.of_kind("sum") == []
     assert_valid_reverse_order(tr)
 
@@ -68,8 +67,7 @@ def test_a_value_that_feeds_two_gates_gets_a_sum_step():
         E.backward()
     (total,) = tr.of_kind("sum")
     assert total.tensor == "s"
-    assert sorted((p.gate, p.slot_name) for p in total.parts) == [("MatVec", "o"),
-                                                                   ("Sigmoid", "s")]
+    assert sorted((p.gate, p.slot_name) for p in total.parts) == [("MatVec", "o"), ("Sigmoid", "s")]
     np.testing.assert_allclose(sum(p.gradient for p in total.parts), total.g)
     np.testing.assert_allclose(total.g, s.grad.numpy())
     sent = [x.gradient for step in tr.of_kind("backward") for x in step.sent if x.input == "s"]
@@ -189,8 +187,10 @@ def test_markdown_has_latex_in_the_lectures_notation(make_two_layer):
     assert md.count("$$") % 2 == 0
     for line in md.splitlines():
         assert line.count("{") == line.count("}"), line
-    general = ("\\frac{\\partial E}{\\partial s_{2}} = \\left(\\frac{\\partial o_{2}}"
-               "{\\partial s_{2}}\\right)^{\\!\\top} \\frac{\\partial E}{\\partial o_{2}}")
+    general = (
+        "\\frac{\\partial E}{\\partial s_{2}} = \\left(\\frac{\\partial o_{2}}"
+        "{\\partial s_{2}}\\right)^{\\!\\top} \\frac{\\partial E}{\\partial o_{2}}"
+    )
     assert general + " = \\sigma(s_{2})" in md  # the general rule, then the sigmoid's
     assert "W_{2}^\\top \\frac{\\partial E}{\\partial s_{2}}" in md  # 20.3a
     assert "\\frac{\\partial E}{\\partial s_{1}}\\, x^\\top" in md  # 20.3b, as g xᵀ
@@ -204,8 +204,11 @@ def test_markdown_shows_a_fan_out_sum_as_a_sum_of_terms():
     md = tr.to_markdown()
     assert "\\underbrace" in md and "\\text{from Mul, slot x, step" in md
     assert "\\text{from Mul, slot y, step" in md
-    total = [line for line in md.splitlines() if line.startswith("$$ \\frac{\\partial E}"
-                                                                "{\\partial a} = ")][-1]
+    total = [
+        line
+        for line in md.splitlines()
+        if line.startswith("$$ \\frac{\\partial E}{\\partial a} = ")
+    ][-1]
     assert total.count("\\left(") == 2 and " + " in total  # J₁ᵀg₁ + J₂ᵀg₂
     assert "= `[1, -2]`" in md and "= `[2, -4]`" in md  # each addend, then the total
 
@@ -227,10 +230,18 @@ def test_a_fan_out_row_shows_each_addend_and_the_total():
     assert "from Mul → mul1 via x (step" in text and "from Mul → mul1 via y (step" in text
 
 
-@pytest.mark.parametrize("name, tex", [("s1", "s_{1}"), ("W2", "W_{2}"), ("o", "o"),
-                                       ("sigmoid1", "\\mathrm{sigmoid}_{1}"),
-                                       ("t_a", "t_{a}"), ("a_b_c", "\\mathrm{a\\_b\\_c}"),
-                                       ("0.weight", "\\mathrm{0.weight}")])
+@pytest.mark.parametrize(
+    "name, tex",
+    [
+        ("s1", "s_{1}"),
+        ("W2", "W_{2}"),
+        ("o", "o"),
+        ("sigmoid1", "\\mathrm{sigmoid}_{1}"),
+        ("t_a", "t_{a}"),
+        ("a_b_c", "\\mathrm{a\\_b\\_c}"),
+        ("0.weight", "\\mathrm{0.weight}"),
+    ],
+)
 def test_tex_names(name, tex):
     assert tex_name(name) == tex
 

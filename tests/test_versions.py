@@ -22,11 +22,14 @@ def saved_product():
     return x, y, (x * y).sum()
 
 
-@pytest.mark.parametrize("write", [
-    lambda d: d.__setitem__(0, 100.0),
-    lambda d: d.add_(1),
-    lambda d: d.fill_(0),
-])
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda d: d.__setitem__(0, 100.0),
+        lambda d: d.add_(1),
+        lambda d: d.fill_(0),
+    ],
+)
 def test_writing_through_detach_is_seen(write):
     x, y, loss = saved_product()
     write(x.detach())
@@ -80,11 +83,14 @@ def test_writing_a_state_dict_entry_is_seen():
         loss.backward()
 
 
-@pytest.mark.parametrize("view", [
-    lambda x: x.reshape(3),
-    lambda x: x.T,
-    lambda x: x[0:1],
-])
+@pytest.mark.parametrize(
+    "view",
+    [
+        lambda x: x.reshape(3),
+        lambda x: x.T,
+        lambda x: x[0:1],
+    ],
+)
 def test_writing_through_a_view_made_under_no_grad_is_seen(view):
     x = gg.tensor([[1.0, 2.0, 3.0]])
     with gg.no_grad():
@@ -186,18 +192,27 @@ def test_the_class_constructor_converts_as_tensor_does():
         gg.tensor(np.array(["2020-01-01"], dtype="datetime64[D]"))
 
 
-@pytest.mark.parametrize("make, words", [
-    (lambda: gg.tensor(np.ones(3)) + gg.tensor(np.ones(4)), r"Add: .*\(3,\).*\(4,\)"),
-    (lambda: gg.softmax(gg.tensor(np.ones(3)), axis=3), "Softmax: axis 3"),
-    (lambda: gg.tensor(np.ones((2, 3))).transpose(0, 5), r"swapaxes: axis 5 .* \(2, 3\)"),
-    (lambda: gg.expand_dims(gg.tensor(np.ones(3)), 5), r"expand_dims: axis 5 .* \(3,\)"),
-    (lambda: gg.squeeze(gg.tensor(np.ones(3)), 0), r"squeeze: axis 0 .* \(3,\)"),
-    (lambda: gg.dot(gg.tensor(np.ones(3)), gg.tensor(np.ones(4))),
-     r"dot: shapes \(3,\) and \(4,\)"),
-    (lambda: gg.where(gg.tensor([True, False, True]), gg.tensor(np.ones(3)),
-                      gg.tensor(np.ones(4))), r"Where: .*\(4,\)"),
-    (lambda: gg.tensor([[1, 2], [3]]), "tensor: cannot make a tensor from list data"),
-])
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: gg.tensor(np.ones(3)) + gg.tensor(np.ones(4)), r"Add: .*\(3,\).*\(4,\)"),
+        (lambda: gg.softmax(gg.tensor(np.ones(3)), axis=3), "Softmax: axis 3"),
+        (lambda: gg.tensor(np.ones((2, 3))).transpose(0, 5), r"swapaxes: axis 5 .* \(2, 3\)"),
+        (lambda: gg.expand_dims(gg.tensor(np.ones(3)), 5), r"expand_dims: axis 5 .* \(3,\)"),
+        (lambda: gg.squeeze(gg.tensor(np.ones(3)), 0), r"squeeze: axis 0 .* \(3,\)"),
+        (
+            lambda: gg.dot(gg.tensor(np.ones(3)), gg.tensor(np.ones(4))),
+            r"dot: shapes \(3,\) and \(4,\)",
+        ),
+        (
+            lambda: gg.where(
+                gg.tensor([True, False, True]), gg.tensor(np.ones(3)), gg.tensor(np.ones(4))
+            ),
+            r"Where: .*\(4,\)",
+        ),
+        (lambda: gg.tensor([[1, 2], [3]]), "tensor: cannot make a tensor from list data"),
+    ],
+)
 def test_mistakes_name_the_gate_or_function_and_the_shapes(make, words):
     with pytest.raises((ValueError, TypeError, IndexError), match=words):
         make()

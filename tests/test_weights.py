@@ -23,8 +23,7 @@ def mlp(m, dtype):
 
 
 def cnn(m, dtype):
-    return m.Sequential(m.Conv2d(1, 4, 3, padding=1), m.ReLU(), m.Flatten(),
-                        m.Linear(4 * 8 * 8, 3))
+    return m.Sequential(m.Conv2d(1, 4, 3, padding=1), m.ReLU(), m.Flatten(), m.Linear(4 * 8 * 8, 3))
 
 
 def lstm(m, dtype):
@@ -32,8 +31,11 @@ def lstm(m, dtype):
 
 
 # name: (builder, input shape, the gradgate.nn class it needs)
-MODELS = {"mlp": (mlp, (4, 6), None), "cnn": (cnn, (4, 1, 8, 8), "Conv2d"),
-          "lstm": (lstm, (4, 6, 5), "LSTM")}
+MODELS = {
+    "mlp": (mlp, (4, 6), None),
+    "cnn": (cnn, (4, 1, 8, 8), "Conv2d"),
+    "lstm": (lstm, (4, 6, 5), "LSTM"),
+}
 DTYPES = {"float32": (np.float32, 1e-5), "float64": (np.float64, 1e-10)}
 
 
@@ -192,8 +194,11 @@ def test_what_cannot_be_saved_is_refused_and_an_earlier_file_survives(state, mat
 def test_a_missing_safetensors_package_is_named_in_one_line(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "safetensors", None)
     monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
-    with pytest.raises(ImportError, match=r"^save_safetensors needs the safetensors package: "
-                                          r"pip install safetensors") as error:
+    with pytest.raises(
+        ImportError,
+        match=r"^save_safetensors needs the safetensors package: "
+        r"pip install safetensors",
+    ) as error:
         gg.save_safetensors({"a": np.ones(2)}, tmp_path / "a.safetensors")
     assert "\n" not in str(error.value) and error.value.__cause__ is None
     with pytest.raises(ImportError, match="load_safetensors needs the safetensors package"):

@@ -12,8 +12,11 @@ from gradgate.viz.text import array_text
 
 def parse_args(description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--out", default="lecture20-output",
-                        help="folder for the pictures (default: ./lecture20-output)")
+    parser.add_argument(
+        "--out",
+        default="lecture20-output",
+        help="folder for the pictures (default: ./lecture20-output)",
+    )
     return parser.parse_args()
 
 
@@ -23,8 +26,9 @@ def section(title: str) -> None:
     print("-" * len(title))
 
 
-def agree(what: str, hand: np.ndarray, library: np.ndarray, hand_says: str,
-          library_says: str) -> None:
+def agree(
+    what: str, hand: np.ndarray, library: np.ndarray, hand_says: str, library_says: str
+) -> None:
     """Print the lecture's result above gradgate's, and stop unless they agree."""
     hand, library = np.asarray(hand), np.asarray(library)
     width = max(len(hand_says), len(library_says)) + 2

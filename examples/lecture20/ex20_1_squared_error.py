@@ -29,14 +29,18 @@ def main() -> None:
     E = gg.sqerr(o, t)
     picture = graph(E, names={"o": o, "t": t, "E": E})
     E.backward()
-    agree("E", 0.5 * np.sum((t.numpy() - o.numpy()) ** 2), E.numpy(), "1/2 Σ (t − o)²",
-          "forward")
+    agree("E", 0.5 * np.sum((t.numpy() - o.numpy()) ** 2), E.numpy(), "1/2 Σ (t − o)²", "forward")
     agree("dE/do", o.numpy() - t.numpy(), o.grad.numpy(), "o − t", "o.grad")
     assert t.grad is None
     print("dE/dt: none computed (t.grad is None), as the lecture says")
     J_o, J_t = local_jacobian(SqErr(), o, t, wrt=[0])
-    agree("J_o = dE/do as a 1 × k matrix", (o.numpy() - t.numpy())[None, :], J_o,
-          "(o − t)ᵀ", "local_jacobian")
+    agree(
+        "J_o = dE/do as a 1 × k matrix",
+        (o.numpy() - t.numpy())[None, :],
+        J_o,
+        "(o − t)ᵀ",
+        "local_jacobian",
+    )
     assert J_t is None
     report = explain_gate(SqErr(), o, t, wrt=[0])
     print(report)
@@ -60,8 +64,13 @@ def main() -> None:
     eta = 0.5
     delta_rule = W2.numpy() + eta * ((t_ - o2_) * o2_ * (1 - o2_))[:, None] * o1_[None, :]
     gradient_step = W2.numpy() - eta * W2.grad.numpy()
-    agree(f"W2 after one step, η = {eta}", delta_rule, gradient_step,
-          "w2 + η (t − o2) o2 (1 − o2) o1", "W2 − η W2.grad")
+    agree(
+        f"W2 after one step, η = {eta}",
+        delta_rule,
+        gradient_step,
+        "w2 + η (t − o2) o2 (1 − o2) o1",
+        "W2 − η W2.grad",
+    )
     save_graph(picture, args.out, "ex20_1b_output_layer")
 
 

@@ -36,11 +36,21 @@ def main() -> None:
     o.backward(dE_do)
     s_ = s.numpy()
     agree("o", sigma(s_), o.numpy(), "1 / (1 + e^−s)", "forward")
-    agree("dE/ds", sigma(s_) * (1 - sigma(s_)) * dE_do, s.grad.numpy(),
-          "σ(s)(1 − σ(s)) ⊙ dE/do", "s.grad")
+    agree(
+        "dE/ds",
+        sigma(s_) * (1 - sigma(s_)) * dE_do,
+        s.grad.numpy(),
+        "σ(s)(1 − σ(s)) ⊙ dE/do",
+        "s.grad",
+    )
     (J,) = local_jacobian(Sigmoid(), s)
-    agree("J = do/ds", np.diag(sigma(s_) * (1 - sigma(s_))), J, "diag(σ(s)(1 − σ(s)))",
-          "local_jacobian")
+    agree(
+        "J = do/ds",
+        np.diag(sigma(s_) * (1 - sigma(s_))),
+        J,
+        "diag(σ(s)(1 − σ(s)))",
+        "local_jacobian",
+    )
     report = explain_gate(Sigmoid(), s, g=dE_do)
     print(report)
     assert report.passed
@@ -62,8 +72,13 @@ def main() -> None:
         E.backward()
     s_, a_, b_ = s.numpy(), a.numpy(), b.numpy()
     dE_da, dE_db = a_ - t_a.numpy(), b_ - t_b.numpy()
-    agree("dE/ds", sigma(s_) * (1 - sigma(s_)) * dE_da + W.numpy().T @ dE_db, s.grad.numpy(),
-          "σ(s)(1 − σ(s)) ⊙ dE/da + Wᵀ dE/db", "s.grad")
+    agree(
+        "dE/ds",
+        sigma(s_) * (1 - sigma(s_)) * dE_da + W.numpy().T @ dE_db,
+        s.grad.numpy(),
+        "σ(s)(1 − σ(s)) ⊙ dE/da + Wᵀ dE/db",
+        "s.grad",
+    )
     sums = tr.of_kind("sum")
     assert len(sums) == 1 and sums[0].tensor == "s", "the trace shows one fan-out sum, at s"
     print()

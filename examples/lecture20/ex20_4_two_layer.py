@@ -72,10 +72,20 @@ def main() -> None:
     with gg.no_grad():
         W1.data -= eta * W1.grad.data  # w ← w − η dE/dw, the generic engine's update
         W2.data -= eta * W2.grad.data
-    agree("W2 after the step", W2_ + eta * delta[:, None] * o1_[None, :], W2.numpy(),
-          "w2_ij + η δ_j o1_i", "W2 − η dE/dW2")
-    agree("W1 after the step", W1_ + eta * (back * o1_ * (1 - o1_))[:, None] * x_[None, :],
-          W1.numpy(), "w1_ij + η (Σ_k δ_k w2_jk) o1_j (1 − o1_j) x_i", "W1 − η dE/dW1")
+    agree(
+        "W2 after the step",
+        W2_ + eta * delta[:, None] * o1_[None, :],
+        W2.numpy(),
+        "w2_ij + η δ_j o1_i",
+        "W2 − η dE/dW2",
+    )
+    agree(
+        "W1 after the step",
+        W1_ + eta * (back * o1_ * (1 - o1_))[:, None] * x_[None, :],
+        W1.numpy(),
+        "w1_ij + η (Σ_k δ_k w2_jk) o1_j (1 − o1_j) x_i",
+        "W1 − η dE/dW1",
+    )
 
 
 if __name__ == "__main__":

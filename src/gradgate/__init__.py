@@ -1,13 +1,14 @@
 """gradgate: neural networks as computation graphs of gates, trained by backpropagation.
 
-    import gradgate as gg
-    W = gg.randn(3, 4, requires_grad=True)
-    E = gg.sqerr(gg.sigmoid(gg.matvec(W, x)), t)
-    E.backward()          # W.grad now holds dE/dW
+import gradgate as gg
+W = gg.randn(3, 4, requires_grad=True)
+E = gg.sqerr(gg.sigmoid(gg.matvec(W, x)), t)
+E.backward()          # W.grad now holds dE/dW
 """
 
 # isort: off
 from .tensor import Tensor, as_tensor, from_numpy, tensor  # first: the engine builds on it
+
 # isort: on
 from . import check, data, dtypes, linalg, nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly

@@ -67,8 +67,9 @@ _created_at: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # node →
 def _origin(t: Tensor) -> str:
     node = t.node
     where = _created_at.get(node) if node is not None else None
-    return where or ("an unknown place (run the forward pass inside detect_anomaly() too to "
-                     "see it)")
+    return where or (
+        "an unknown place (run the forward pass inside detect_anomaly() too to see it)"
+    )
 
 
 def _shapes(tensors: Any) -> str:
@@ -98,7 +99,8 @@ class AnomalyDetector(engine.Observer):
         for parent, c in zip(record.inputs, contributions, strict=False):
             if c is not None:
                 self._fed.setdefault(id(parent), []).append(
-                    f"{record.gate.name} (created at {_origin(node)})")
+                    f"{record.gate.name} (created at {_origin(node)})"
+                )
         for k, c in enumerate(contributions):
             problem = _bad(_array(c))
             if problem:

@@ -22,9 +22,7 @@ Array = Any  # a NumPy (or CuPy) ndarray
 
 def _is_basic_index(index: tuple) -> bool:
     """True when ``index`` only holds ints, slices, None and Ellipsis (no repeats possible)."""
-    return all(
-        isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in index
-    )
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in index)
 
 
 SMALL_SIGMOID = 8192  # elements; above, a second array costs more than np.errstate
@@ -195,13 +193,16 @@ def _pair(xp: Any, a: Array, sa: str, b: Array, sb: str, needed: set[str]) -> tu
     right = [c for c in sb if c not in size_a]
     k = math.prod(size_a[c] for c in summed)
     a2 = xp.transpose(a, [sa.index(c) for c in batch + left + summed]).reshape(
-        tuple(size_a[c] for c in batch) + (math.prod(size_a[c] for c in left), k))
+        tuple(size_a[c] for c in batch) + (math.prod(size_a[c] for c in left), k)
+    )
     b2 = xp.transpose(b, [sb.index(c) for c in batch + summed + right]).reshape(
-        tuple(size_b[c] for c in batch) + (k, math.prod(size_b[c] for c in right)))
+        tuple(size_b[c] for c in batch) + (k, math.prod(size_b[c] for c in right))
+    )
     # (batch..., left, right), size-1 batch axes broadcast; nothing summed: an outer product
     out = a2 * b2 if not summed else a2 @ b2
-    shape = out.shape[:len(batch)] + tuple(size_a[c] for c in left) + tuple(
-        size_b[c] for c in right)
+    shape = (
+        out.shape[: len(batch)] + tuple(size_a[c] for c in left) + tuple(size_b[c] for c in right)
+    )
     if out.shape != shape:  # a reshape to the same shape would be a view (copied later)
         out = out.reshape(shape)
     return out, "".join(batch + left + right)

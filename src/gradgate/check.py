@@ -78,8 +78,10 @@ def gradcheck(
     ys = _outputs(f(*xs))
     for y in ys:
         if y.dtype != np.float64:
-            raise ValueError(f"gradcheck: f returned {y.dtype}; it must keep float64 inputs "
-                             "float64 for the check to be meaningful")
+            raise ValueError(
+                f"gradcheck: f returned {y.dtype}; it must keep float64 inputs "
+                "float64 for the check to be meaningful"
+            )
     vs = [rng.standard_normal(y.shape) for y in ys]
     L = _projected(f, xs, vs)
     targets = [xs[k] for k in checked]
@@ -161,12 +163,21 @@ def gradgradcheck(
             L = _projected(f, args, vs)
             wanted = [a for a in args if a.requires_grad]
             grads = grad(L, wanted, create_graph=True, allow_unused=True)
-            parts = [F.reshape(g, (-1,)) if g is not None else Tensor(np.zeros(a.size))
-                     for a, g in zip(wanted, grads, strict=True)]
+            parts = [
+                F.reshape(g, (-1,)) if g is not None else Tensor(np.zeros(a.size))
+                for a, g in zip(wanted, grads, strict=True)
+            ]
             return F.concatenate(parts)
 
-    return gradcheck(first_derivatives, xs, eps=eps, atol=atol, rtol=rtol, seed=seed,
-                     raise_exception=raise_exception)
+    return gradcheck(
+        first_derivatives,
+        xs,
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        seed=seed,
+        raise_exception=raise_exception,
+    )
 
 
 def jacobian(f: Callable[..., Any], x: Tensor | Sequence[Tensor]) -> Any:
@@ -241,8 +252,9 @@ def explain_gate(
     g = np.asarray(g.data if isinstance(g, Tensor) else g, dtype=np.float64)
     if g.shape != o.shape:
         raise ValueError(f"explain_gate: g has shape {g.shape} but the output has {o.shape}")
-    report = GateReport(case.gate.name, _first_line(case.gate), case.arrays, o, g,
-                        atol=atol, rtol=rtol)
+    report = GateReport(
+        case.gate.name, _first_line(case.gate), case.arrays, o, g, atol=atol, rtol=rtol
+    )
     try:
         returned = case.vjp(g)
     except Exception as error:  # a broken rule is what this function exists to report
@@ -259,8 +271,9 @@ def explain_gate(
         try:
             part.jacobian = case.jacobian(k)
         except Exception as error:
-            part.problems.append(f"backward on unit vectors failed: {type(error).__name__}: "
-                                 f"{error}")
+            part.problems.append(
+                f"backward on unit vectors failed: {type(error).__name__}: {error}"
+            )
         if part.jacobian is not None:
             part.jtg = (part.jacobian.T @ g.reshape(-1)).reshape(x.shape)
         if returned is not None:
@@ -284,8 +297,10 @@ def _as_gate(gate: Any) -> Gate:
         for cls in REGISTRY.values():
             if cls.function == name or name in cls.methods:
                 return cls()
-    raise TypeError(f"expected a Gate, a gate class or a gate's function, got "
-                    f"{type(gate).__name__} {name or ''}".rstrip())
+    raise TypeError(
+        f"expected a Gate, a gate class or a gate's function, got "
+        f"{type(gate).__name__} {name or ''}".rstrip()
+    )
 
 
 class _GateCase:
@@ -300,8 +315,9 @@ class _GateCase:
             a = np.array(x.data if isinstance(x, Tensor) else x)  # a copy
             arrays.append(a.astype(np.float64) if a.dtype.kind == "f" else a)
         self.arrays = arrays
-        self.needs = tuple(a.dtype.kind == "f" and (wrt is None or k in wrt)
-                           for k, a in enumerate(arrays))
+        self.needs = tuple(
+            a.dtype.kind == "f" and (wrt is None or k in wrt) for k, a in enumerate(arrays)
+        )
         if True not in self.needs:
             raise ValueError(f"{gate.name}: no floating-point input to differentiate")
         self.gate = gate  # a rule: running it here changes nothing in it
@@ -317,11 +333,12 @@ class _GateCase:
 
     def vjp(self, g: np.ndarray) -> list[np.ndarray | None]:
         """The rule's J^T g for every input that needs it, summed to the input's shape."""
-        result = call_vjp(self.gate, self.xp, g, self.output, self.arrays, self.needs,
-                          self.saved)
+        result = call_vjp(self.gate, self.xp, g, self.output, self.arrays, self.needs, self.saved)
         if not isinstance(result, (tuple, list)) or len(result) != len(self.arrays):
-            raise TypeError(f"vjp must return a tuple of {len(self.arrays)} entries (one per "
-                            f"input), got {type(result).__name__} {result!r:.60}")
+            raise TypeError(
+                f"vjp must return a tuple of {len(self.arrays)} entries (one per "
+                f"input), got {type(result).__name__} {result!r:.60}"
+            )
         out: list[np.ndarray | None] = []
         for k, (c, x) in enumerate(zip(result, self.arrays, strict=True)):
             if c is None or not self.needs[k]:
@@ -331,8 +348,9 @@ class _GateCase:
             try:
                 out.append(sum_to(c, x))
             except (RuntimeError, ValueError):
-                raise ValueError(f"vjp returned a gradient of shape {c.shape} for input {k} "
-                                 f"of shape {x.shape}") from None
+                raise ValueError(
+                    f"vjp returned a gradient of shape {c.shape} for input {k} of shape {x.shape}"
+                ) from None
         return out
 
     def jacobian(self, k: int) -> np.ndarray:
@@ -400,8 +418,11 @@ class InputReport:
             error = np.abs(a - b)
             allowed = atol + rtol * np.abs(b)
             if not np.all(error <= allowed):  # NaN fails too
-                worst = np.unravel_index(int(np.nanargmax(error - allowed)), error.shape) \
-                    if np.isfinite(error).any() else (0,) * error.ndim
+                worst = (
+                    np.unravel_index(int(np.nanargmax(error - allowed)), error.shape)
+                    if np.isfinite(error).any()
+                    else (0,) * error.ndim
+                )
                 self.problems.append(
                     f"{name_a} and {name_b} differ: at {tuple(int(i) for i in worst)} "
                     f"{a[worst]:.6g} vs {b[worst]:.6g}"
@@ -410,8 +431,11 @@ class InputReport:
     @property
     def error(self) -> float:
         """max |vjp(g) − finite differences|."""
-        if self.returned is None or self.numeric is None or self.returned.shape != \
-                self.numeric.shape:
+        if (
+            self.returned is None
+            or self.numeric is None
+            or self.returned.shape != self.numeric.shape
+        ):
             return float("nan")
         return float(np.max(np.abs(self.returned - self.numeric), initial=0.0))
 
@@ -419,8 +443,16 @@ class InputReport:
 class GateReport:
     """What :func:`explain_gate` found; ``str(report)`` lays it out side by side."""
 
-    def __init__(self, gate: str, formula: str, inputs: list[np.ndarray], output: np.ndarray,
-                 g: np.ndarray, atol: float, rtol: float):
+    def __init__(
+        self,
+        gate: str,
+        formula: str,
+        inputs: list[np.ndarray],
+        output: np.ndarray,
+        g: np.ndarray,
+        atol: float,
+        rtol: float,
+    ):
         self.gate = gate
         self.formula = formula
         self.arrays = inputs
@@ -458,21 +490,27 @@ class GateReport:
                 continue
             if part.jacobian is not None:
                 rows, cols = part.jacobian.shape
-                lines.append(f"  J = ∂out/∂{part.name}, {rows} × {cols}, from the gate's "
-                             "backward applied to unit vectors:")
+                lines.append(
+                    f"  J = ∂out/∂{part.name}, {rows} × {cols}, from the gate's "
+                    "backward applied to unit vectors:"
+                )
                 lines += ["    " + line for line in _matrix(part.jacobian)]
             if part.jacobian is not None and part.numeric_jacobian is not None:
                 gap = float(np.max(np.abs(part.jacobian - part.numeric_jacobian), initial=0))
                 lines.append(f"  J by finite differences: max |difference| = {gap:.2g}")
             lines += ["  " + line for line in _columns(part)]
-            lines.append(f"  max |backward − finite differences| = {part.error:.2g}"
-                         f"  (tolerance {self.atol:g} + {self.rtol:g}·|finite difference|)")
+            lines.append(
+                f"  max |backward − finite differences| = {part.error:.2g}"
+                f"  (tolerance {self.atol:g} + {self.rtol:g}·|finite difference|)"
+            )
             lines += [f"  problem: {p}" for p in part.problems]
         lines.append("")
         lines += [f"problem: {p}" for p in self.problems]
         if self.passed:
-            lines.append(f"PASS: the backward of {self.gate} agrees with its Jacobian and with "
-                         "finite differences")
+            lines.append(
+                f"PASS: the backward of {self.gate} agrees with its Jacobian and with "
+                "finite differences"
+            )
         else:
             lines.append(f"FAIL: the backward of {self.gate} is wrong (see the problems above)")
         return "\n".join(lines)
@@ -515,5 +553,3 @@ def _brief(a: np.ndarray) -> str:
 def _first_line(gate: Gate) -> str:
     doc = inspect.getdoc(type(gate)) or ""
     return doc.strip().splitlines()[0] if doc.strip() else ""
-
-

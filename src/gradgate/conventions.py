@@ -50,8 +50,9 @@ def torch_keywords(what: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def reduction_call(what: str, args: tuple, kwargs: Mapping[str, Any],
-                   default_dim: Any = _MISSING) -> ReductionCall:
+def reduction_call(
+    what: str, args: tuple, kwargs: Mapping[str, Any], default_dim: Any = _MISSING
+) -> ReductionCall:
     """Read ``(dim, keepdim)`` or ``axis=, keepdims=`` from a call such as ``x.max(...)``.
 
     ``args`` are the positional arguments after the tensor: ``(dim,)`` or ``(dim,

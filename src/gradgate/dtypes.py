@@ -28,9 +28,25 @@ int32 = int = np.dtype(np.int32)
 int64 = long = np.dtype(np.int64)
 bool = np.dtype(np.bool_)
 
-NAMES = ("float16", "half", "float32", "float", "float64", "double", "complex64",
-         "complex128", "uint8", "int8", "int16", "short", "int32", "int", "int64", "long",
-         "bool")
+NAMES = (
+    "float16",
+    "half",
+    "float32",
+    "float",
+    "float64",
+    "double",
+    "complex64",
+    "complex128",
+    "uint8",
+    "int8",
+    "int16",
+    "short",
+    "int32",
+    "int",
+    "int64",
+    "long",
+    "bool",
+)
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 

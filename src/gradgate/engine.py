@@ -121,11 +121,27 @@ class Node:
     after backward. Only what the graph needs is set on the hot path; the rest at release.
     """
 
-    __slots__ = ("gate", "inputs", "needs", "saved", "saved_at", "version", "parents",
-                 "shape", "dtype", "__weakref__")
+    __slots__ = (
+        "gate",
+        "inputs",
+        "needs",
+        "saved",
+        "saved_at",
+        "version",
+        "parents",
+        "shape",
+        "dtype",
+        "__weakref__",
+    )
 
-    def __init__(self, gate: Gate, inputs: tuple[Tensor, ...], needs: tuple[bool, ...],
-                 saved: Any, output: Tensor):
+    def __init__(
+        self,
+        gate: Gate,
+        inputs: tuple[Tensor, ...],
+        needs: tuple[bool, ...],
+        saved: Any,
+        output: Tensor,
+    ):
         self.gate = gate
         self.inputs: tuple[Tensor, ...] | None = inputs
         self.needs = needs
@@ -174,8 +190,9 @@ def call_forward(gate: Gate, xp: Any, arrays: Sequence[Any]) -> tuple[Any, Any]:
     return gate.forward(xp, *arrays), None
 
 
-def call_vjp(gate: Gate, xp: Any, g: Any, o: Any, inputs: Sequence[Any],
-             needs: tuple[bool, ...], saved: Any) -> tuple:
+def call_vjp(
+    gate: Gate, xp: Any, g: Any, o: Any, inputs: Sequence[Any], needs: tuple[bool, ...], saved: Any
+) -> tuple:
     """Run the rule backward, passing the keywords its vjp names."""
     keywords = gate.vjp_keywords
     if not keywords:
@@ -246,8 +263,7 @@ def _promoted(part: slice, tensors: Sequence[Tensor]) -> tuple[Tensor, ...]:
     for k in indices:
         t = chosen[k]
         if t._data.dtype != dtype:
-            chosen[k] = apply(Cast(dtype), t) if t.requires_grad else Tensor(
-                t._data.astype(dtype))
+            chosen[k] = apply(Cast(dtype), t) if t.requires_grad else Tensor(t._data.astype(dtype))
     return tuple(chosen)
 
 
@@ -370,8 +386,7 @@ def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
         if node is not None:
             if node.inputs is None:
                 raise RuntimeError(
-                    f"backward through gate {node.gate.name} a second time: "
-                    f"{node.saved.reason}."
+                    f"backward through gate {node.gate.name} a second time: {node.saved.reason}."
                 )
             for parent in node.inputs:
                 if parent.requires_grad and id(parent) not in seen:
@@ -388,7 +403,8 @@ def _check_unchanged(node: Node, output: Tensor) -> None:
     names = node.gate.input_names(len(node.inputs))
     changed += [
         f"input {k} ({names[k]}, shape {t.shape})"
-        for k, t in enumerate(node.inputs) if t._version[STAMP] > at
+        for k, t in enumerate(node.inputs)
+        if t._version[STAMP] > at
     ]
     if changed:
         raise RuntimeError(
@@ -495,9 +511,11 @@ def _run(
                 node.release(tensor, released)
     except BaseException as error:
         if tensor is not None and tensor.node is not None:
-            released.reason = (f"an earlier backward failed at gate {tensor.node.gate.name} "
-                               f"({type(error).__name__}: {error}) after releasing the gates "
-                               "it had passed")
+            released.reason = (
+                f"an earlier backward failed at gate {tensor.node.gate.name} "
+                f"({type(error).__name__}: {error}) after releasing the gates "
+                "it had passed"
+            )
         raise
     finally:
         _mode.enabled = previous_mode
@@ -517,11 +535,13 @@ def register_hook(tensor: Tensor, hook: Any) -> Any:
     import weakref
 
     if not tensor.requires_grad:
-        raise RuntimeError("register_hook: the tensor does not require grad, so no gradient "
-                           "will reach it")
+        raise RuntimeError(
+            "register_hook: the tensor does not require grad, so no gradient will reach it"
+        )
     key = id(tensor)
     entry = tensor_hooks.get(key)
     if entry is None or entry[0]() is not tensor:  # a new tensor (an old id may be reused)
+
         def forget(_: Any, key: int = key) -> None:
             tensor_hooks.pop(key, None)
 
@@ -551,8 +571,10 @@ def _run_hooks(tensor: Tensor, g: Any, create_graph: bool) -> Any:
             if create_graph and not isinstance(value, Tensor):
                 value = Tensor(value)
             if tuple(value.shape) != tuple(tensor.shape):
-                raise RuntimeError(f"register_hook: a hook returned a gradient of shape "
-                                   f"{tuple(value.shape)} for a tensor of {tensor.shape}")
+                raise RuntimeError(
+                    f"register_hook: a hook returned a gradient of shape "
+                    f"{tuple(value.shape)} for a tensor of {tensor.shape}"
+                )
             g = value
     return g
 
@@ -563,8 +585,12 @@ def _accumulate(tensor: Tensor, g: Any, create_graph: bool, handed_out: set[int]
         tensor.grad = g if tensor.grad is None else tensor.grad + g
         return
     if tensor.grad is None:
-        if id(g) in handed_out or not g.flags.c_contiguous or g.base is not None \
-                or not g.flags.writeable:
+        if (
+            id(g) in handed_out
+            or not g.flags.c_contiguous
+            or g.base is not None
+            or not g.flags.writeable
+        ):
             g = g.copy()
         handed_out.add(id(g))
         tensor.grad = Tensor(g)
@@ -630,9 +656,7 @@ def grad(
     for t in ins:
         if not t.requires_grad:
             raise RuntimeError("grad: an input does not require grad")
-    seeds = [
-        _seed(o, g, create_graph, "grad") for o, g in zip(outs, grad_outputs, strict=True)
-    ]
+    seeds = [_seed(o, g, create_graph, "grad") for o, g in zip(outs, grad_outputs, strict=True)]
     retain = create_graph if retain_graph is None else retain_graph
     found = _run(outs, seeds, retain, create_graph, wanted={id(t): k for k, t in enumerate(ins)})
     result: list[Tensor | None] = []

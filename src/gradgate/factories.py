@@ -65,8 +65,7 @@ def empty(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tenso
 def _like(t: Any, fill: Any, dtype: Any, requires_grad: bool) -> Tensor:
     data = t.data if isinstance(t, Tensor) else np.asarray(t)
     xp = backend.namespace_of(data)
-    return Tensor(xp.full(data.shape, fill, dtype=dtype or data.dtype),
-                  requires_grad=requires_grad)
+    return Tensor(xp.full(data.shape, fill, dtype=dtype or data.dtype), requires_grad=requires_grad)
 
 
 def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -84,14 +83,22 @@ def full_like(t: Tensor, value: float, dtype=None, requires_grad: bool = False) 
     return _like(t, value, dtype, requires_grad)
 
 
-def linspace(start: float, stop: float, steps: int, dtype=None, requires_grad: bool = False,
-             device=None) -> Tensor:
+def linspace(
+    start: float, stop: float, steps: int, dtype=None, requires_grad: bool = False, device=None
+) -> Tensor:
     """``steps`` values from start to stop, both included, as ``torch.linspace``."""
     return _make(np.linspace(start, stop, steps), dtype, requires_grad, device)
 
 
-def logspace(start: float, stop: float, steps: int, base: float = 10.0, dtype=None,
-             requires_grad: bool = False, device=None) -> Tensor:
+def logspace(
+    start: float,
+    stop: float,
+    steps: int,
+    base: float = 10.0,
+    dtype=None,
+    requires_grad: bool = False,
+    device=None,
+) -> Tensor:
     """base ** linspace(start, stop, steps), as ``torch.logspace``."""
     return _make(np.logspace(start, stop, steps, base=base), dtype, requires_grad, device)
 
@@ -101,8 +108,9 @@ def randperm(n: int, generator=None, device=None) -> Tensor:
     return _make((generator or _generator).permutation(n), np.int64, False, device)
 
 
-def randint(low: int, high: int | None = None, size: Any = (), generator=None,
-            dtype=None, device=None) -> Tensor:
+def randint(
+    low: int, high: int | None = None, size: Any = (), generator=None, dtype=None, device=None
+) -> Tensor:
     """Random integers in [low, high) (or [0, low) with one bound), int64 by default."""
     if high is None:
         low, high = 0, low
@@ -110,23 +118,29 @@ def randint(low: int, high: int | None = None, size: Any = (), generator=None,
     return _make(array, dtype or np.int64, False, device)
 
 
-def multinomial(probabilities: Any, num_samples: int, replacement: bool = False,
-                generator=None) -> Tensor:
+def multinomial(
+    probabilities: Any, num_samples: int, replacement: bool = False, generator=None
+) -> Tensor:
     """Indices drawn from the rows of ``probabilities`` (weights, not necessarily summing
     to 1), as ``torch.multinomial``: (num_samples,) for a vector, (rows, num_samples) for
     a matrix."""
-    p = np.asarray(probabilities.numpy() if isinstance(probabilities, Tensor)
-                   else probabilities, dtype=np.float64)
+    p = np.asarray(
+        probabilities.numpy() if isinstance(probabilities, Tensor) else probabilities,
+        dtype=np.float64,
+    )
     rows = p.reshape(1, -1) if p.ndim == 1 else p
     if p.ndim not in (1, 2) or (rows < 0).any() or not np.isfinite(rows).all():
-        raise ValueError("multinomial: probabilities must be a vector or matrix of finite, "
-                         "non-negative weights")
+        raise ValueError(
+            "multinomial: probabilities must be a vector or matrix of finite, non-negative weights"
+        )
     rng = generator or _generator
     out = []
     for row in rows:
         if row.sum() <= 0 or (not replacement and num_samples > np.count_nonzero(row)):
-            raise ValueError(f"multinomial: cannot draw {num_samples} samples from weights "
-                             f"with {np.count_nonzero(row)} non-zero (replacement={replacement})")
+            raise ValueError(
+                f"multinomial: cannot draw {num_samples} samples from weights "
+                f"with {np.count_nonzero(row)} non-zero (replacement={replacement})"
+            )
         out.append(rng.choice(row.size, num_samples, replace=replacement, p=row / row.sum()))
     picked = np.array(out, dtype=np.int64)
     return Tensor(picked[0] if p.ndim == 1 else picked)
@@ -160,9 +174,7 @@ def tril_indices(row: int, col: int, offset: int = 0) -> Tensor:
     return Tensor(np.array(np.tril_indices(row, offset, col), dtype=np.int64))
 
 
-def randn(
-    *shape, dtype=None, requires_grad: bool = False, generator=None, device=None
-) -> Tensor:
+def randn(*shape, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
     """Standard normal samples."""
     rng = generator or _generator
     return _make(rng.standard_normal(_shape(shape)), dtype, requires_grad, device)
@@ -184,6 +196,7 @@ def arange(
     return _make(array, dtype or array.dtype, requires_grad, device)
 
 
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False,
-        device=None) -> Tensor:
+def eye(
+    n: int, m: int | None = None, dtype=None, requires_grad: bool = False, device=None
+) -> Tensor:
     return _make(np.eye(n, m), dtype, requires_grad, device)

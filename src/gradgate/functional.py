@@ -125,8 +125,9 @@ def swapaxes(x, axis1: int, axis2: int) -> Tensor:
     ndim = _ndim(x)
     for axis in (axis1, axis2):
         if not -builtins.max(ndim, 1) <= axis < builtins.max(ndim, 1):
-            raise ValueError(f"swapaxes: axis {axis} is out of range for a tensor of shape "
-                             f"{_shape(x)}")
+            raise ValueError(
+                f"swapaxes: axis {axis} is out of range for a tensor of shape {_shape(x)}"
+            )
     axes = list(range(ndim))
     if ndim:
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
@@ -155,8 +156,9 @@ def _shape_after(name: str, shaping: Any, x: Any, axis: Any) -> tuple[int, ...]:
     try:
         return shaping(np.empty(_shape(x), dtype=np.bool_), axis).shape
     except (ValueError, IndexError) as error:  # AxisError is both
-        raise ValueError(f"{name}: axis {axis} for a tensor of shape {_shape(x)}: "
-                         f"{error}") from None
+        raise ValueError(
+            f"{name}: axis {axis} for a tensor of shape {_shape(x)}: {error}"
+        ) from None
 
 
 def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -167,14 +169,14 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     start, end = start_dim % len(shape), end_dim % len(shape)
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    return reshape(x, shape[:start] + (-1,) + shape[end + 1:])
+    return reshape(x, shape[:start] + (-1,) + shape[end + 1 :])
 
 
 def unflatten(x, dim: int, sizes) -> Tensor:
     """x with dim ``dim`` split into ``sizes`` (one may be −1), as PyTorch."""
     shape = _shape(x)
     dim = dim % len(shape)
-    return reshape(x, shape[:dim] + tuple(sizes) + shape[dim + 1:])
+    return reshape(x, shape[:dim] + tuple(sizes) + shape[dim + 1 :])
 
 
 def getitem(x, index) -> Tensor:
@@ -249,9 +251,10 @@ def _values_at(x, indices: np.ndarray, axis: int, keepdims: bool) -> ValuesIndic
     if not shape:
         return ValuesIndices(getitem(x, ()), Tensor(np.zeros((), dtype=np.int64)))
     axis = axis % len(shape)
-    index = tuple(indices if a == axis else
-                  np.arange(n).reshape((n,) + (1,) * (len(shape) - a - 1))
-                  for a, n in enumerate(shape))
+    index = tuple(
+        indices if a == axis else np.arange(n).reshape((n,) + (1,) * (len(shape) - a - 1))
+        for a, n in enumerate(shape)
+    )
     values = getitem(x, index)
     indices = indices.astype(np.int64)
     if not keepdims:
@@ -269,8 +272,11 @@ def _extreme(what: str, x, args: tuple, kwargs: dict, pick: Any, reduce: Any, pa
     data = _data(x)
     if data.ndim and data.shape[call.axis] == 0:
         raise IndexError(f"{what}: dim {call.axis} of shape {data.shape} is empty")
-    indices = pick(data, axis=call.axis % (data.ndim or 1), keepdims=True) if data.ndim \
+    indices = (
+        pick(data, axis=call.axis % (data.ndim or 1), keepdims=True)
+        if data.ndim
         else np.zeros((), dtype=np.int64)
+    )
     return _values_at(x, indices, call.axis, call.keepdims)
 
 
@@ -393,8 +399,7 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
         from . import linalg
 
         return linalg.norm(x, ord, (row, col), keepdims)
-    raise ValueError(f"norm: ord={ord!r} is not a matrix norm (None, 'fro', 'nuc', ±1, ±2, "
-                     "±inf)")
+    raise ValueError(f"norm: ord={ord!r} is not a matrix norm (None, 'fro', 'nuc', ±1, ±2, ±inf)")
 
 
 # --- comparisons (no gradient) ------------------------------------------------------------
@@ -447,21 +452,29 @@ def matmul(a, b) -> Tensor:
     """
     if isinstance(b, Tensor) and b.node is not None and not b.retains_grad:
         node = b.node
-        if type(node.gate) is S.Transpose and node.gate.axes is None and b.ndim == 2 \
-                and node.inputs is not None and _ndim(a) >= 1:
+        if (
+            type(node.gate) is S.Transpose
+            and node.gate.axes is None
+            and b.ndim == 2
+            and node.inputs is not None
+            and _ndim(a) >= 1
+        ):
             return apply(_MATVEC, node.inputs[0], a)
     a_vec, b_vec = _ndim(a) == 1, _ndim(b) == 1
     if _ndim(a) == 0 or _ndim(b) == 0:
-        raise ValueError(f"matmul: scalars cannot be multiplied, got shapes {_shape(a)} "
-                         f"and {_shape(b)}; use *")
+        raise ValueError(
+            f"matmul: scalars cannot be multiplied, got shapes {_shape(a)} and {_shape(b)}; use *"
+        )
     if a_vec:
         a = reshape(a, (1, -1))
     if b_vec:
         b = reshape(b, (-1, 1))
     c = apply(L.MatMul(), a, b)
     if a_vec or b_vec:
-        shape = c.shape[:-2] + ((c.shape[-2],) if not a_vec else ()) + (
-            (c.shape[-1],) if not b_vec else ()
+        shape = (
+            c.shape[:-2]
+            + ((c.shape[-2],) if not a_vec else ())
+            + ((c.shape[-1],) if not b_vec else ())
         )
         c = reshape(c, shape)
     return c
@@ -491,13 +504,15 @@ def tensordot(a, b, axes: Any = 2) -> Tensor:
         right = [right] if isinstance(right, (int, np.integer)) else list(right)
         if len(left) != len(right):
             raise ValueError("tensordot: axes must pair as many axes of a as of b")
-        pairs = [(int(i) % builtins.max(na, 1), int(j) % builtins.max(nb, 1))
-                 for i, j in zip(left, right, strict=True)]
+        pairs = [
+            (int(i) % builtins.max(na, 1), int(j) % builtins.max(nb, 1))
+            for i, j in zip(left, right, strict=True)
+        ]
     letters = L._LETTERS
     if na + nb > len(letters):
         raise ValueError("tensordot: too many dimensions")
     sa = list(letters[:na])
-    sb = list(letters[na:na + nb])
+    sb = list(letters[na : na + nb])
     for i, j in pairs:
         sb[j] = sa[i]
     summed = {sa[i] for i, _ in pairs}
@@ -515,8 +530,9 @@ def dot(a, b) -> Tensor:
         return apply(_MUL, a, b)
     inner_b = _shape(b)[0] if nb == 1 else _shape(b)[-2]
     if _shape(a)[-1] != inner_b:
-        raise ValueError(f"dot: shapes {_shape(a)} and {_shape(b)} are not aligned: "
-                         f"{_shape(a)[-1]} != {inner_b}")
+        raise ValueError(
+            f"dot: shapes {_shape(a)} and {_shape(b)} are not aligned: {_shape(a)[-1]} != {inner_b}"
+        )
     if na <= 2 and nb <= 2:
         return matmul(a, b)
     if nb == 1:
@@ -556,8 +572,9 @@ def cross(a, b, axis: int = -1, *, dim: int | None = None) -> Tensor:
     a = a if isinstance(a, Tensor) else Tensor(np.asarray(a))
     b = b if isinstance(b, Tensor) else Tensor(np.asarray(b))
     if a.ndim == 0 or b.ndim == 0 or a.shape[axis] != 3 or b.shape[axis] != 3:
-        raise ValueError(f"cross: needs vectors of 3 along axis {axis}, got shapes {a.shape} "
-                         f"and {b.shape}")
+        raise ValueError(
+            f"cross: needs vectors of 3 along axis {axis}, got shapes {a.shape} and {b.shape}"
+        )
     a, b = swapaxes(a, axis, -1), swapaxes(b, axis, -1)
     nxt, prv = np.array([1, 2, 0]), np.array([2, 0, 1])
     c = a[..., nxt] * b[..., prv] - a[..., prv] * b[..., nxt]
@@ -596,8 +613,15 @@ def binary_cross_entropy_with_logits(x, t, reduction: str = "mean") -> Tensor:
     return _reduce(apply(C.BCEWithLogits(), x, t), reduction, "binary_cross_entropy_with_logits")
 
 
-def cross_entropy(x, target, reduction: str = "mean", *, weight=None, ignore_index: int = -100,
-                  label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    x,
+    target,
+    reduction: str = "mean",
+    *,
+    weight=None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Cross-entropy of logits x (N, C) — or (N, C, d1, ...) — against integer class labels
     (N,) — or (N, d1, ...) — or against class probabilities of x's shape, as PyTorch's.
 
@@ -608,19 +632,26 @@ def cross_entropy(x, target, reduction: str = "mean", *, weight=None, ignore_ind
     log_softmax with :func:`nll_loss` (and, for soft targets, a weighted sum).
     """
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got "
-                         f"{label_smoothing!r}")
+        raise ValueError(
+            f"cross_entropy: label_smoothing must lie in [0, 1], got {label_smoothing!r}"
+        )
     if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got "
-                         f"{reduction!r}")
+        raise ValueError(
+            f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
+        )
     labels = _data(target)
     if not hasattr(labels, "dtype"):
         labels = np.asarray(labels)
     shape = _shape(x)
     if labels.dtype.kind == "f":
         return _soft_cross_entropy(x, target, weight, reduction, label_smoothing)
-    if weight is None and label_smoothing == 0.0 and len(shape) == 2 and labels.ndim == 1 \
-            and not (labels == ignore_index).any():
+    if (
+        weight is None
+        and label_smoothing == 0.0
+        and len(shape) == 2
+        and labels.ndim == 1
+        and not (labels == ignore_index).any()
+    ):
         return _reduce(apply(C.CrossEntropy(), x, labels), reduction, "cross_entropy")
     if len(shape) < 1:
         raise ValueError(f"cross_entropy: logits need a class axis, got shape {shape}")
@@ -650,8 +681,9 @@ def _class_weights(weight, shape: tuple[int, ...], class_axis: int) -> Any:
     """The class weights (C,) as a constant array that broadcasts along the class axis."""
     w = np.asarray(_data(weight))
     if w.shape != (shape[class_axis],):
-        raise ValueError(f"cross_entropy: weight must be ({shape[class_axis]},), one per class, "
-                         f"got {w.shape}")
+        raise ValueError(
+            f"cross_entropy: weight must be ({shape[class_axis]},), one per class, got {w.shape}"
+        )
     return w.reshape((-1,) + (1,) * (len(shape) - class_axis - 1))
 
 
@@ -660,8 +692,10 @@ def _soft_cross_entropy(x, target, weight, reduction: str, label_smoothing: floa
     is over the examples (N · d1 · ...), as PyTorch's."""
     shape = _shape(x)
     if _shape(target) != shape:
-        raise ValueError(f"cross_entropy: probability targets must have the logits' shape "
-                         f"{shape}, got {_shape(target)}")
+        raise ValueError(
+            f"cross_entropy: probability targets must have the logits' shape "
+            f"{shape}, got {_shape(target)}"
+        )
     class_axis = 0 if len(shape) == 1 else 1
     n_classes = shape[class_axis]
     logp = apply(C.LogSoftmax(class_axis), x)
@@ -679,8 +713,9 @@ def _soft_cross_entropy(x, target, weight, reduction: str, label_smoothing: floa
     return total
 
 
-def nll_loss(logp, target, reduction: str = "mean", *, weight=None,
-             ignore_index: int = -100) -> Tensor:
+def nll_loss(
+    logp, target, reduction: str = "mean", *, weight=None, ignore_index: int = -100
+) -> Tensor:
     """ℓ_n = −w[y_n] logp_n[y_n] for log-probabilities logp (N, C) — or (C,), or
     (N, C, d1, ...) — and integer labels y (N,) (or (), or (N, d1, ...)).
 
@@ -693,20 +728,26 @@ def nll_loss(logp, target, reduction: str = "mean", *, weight=None,
     if labels.dtype.kind not in "iu":
         raise TypeError(f"nll_loss: labels must be integers, got {labels.dtype}")
     class_axis = 0 if len(shape) == 1 else 1
-    if len(shape) < 1 or labels.shape != shape[:class_axis] + shape[class_axis + 1:]:
-        raise ValueError(f"nll_loss: log-probabilities {shape} and labels {labels.shape} do not "
-                         "fit: the labels have the shape without the class axis (axis 1)")
+    if len(shape) < 1 or labels.shape != shape[:class_axis] + shape[class_axis + 1 :]:
+        raise ValueError(
+            f"nll_loss: log-probabilities {shape} and labels {labels.shape} do not "
+            "fit: the labels have the shape without the class axis (axis 1)"
+        )
     n_classes = shape[class_axis]
     valid = labels != ignore_index
     safe = np.where(valid, labels, 0)
     if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
-        raise ValueError(f"nll_loss: labels must lie in [0, {n_classes}) or equal ignore_index "
-                         f"({ignore_index}), got {int(safe.min())}..{int(safe.max())}")
+        raise ValueError(
+            f"nll_loss: labels must lie in [0, {n_classes}) or equal ignore_index "
+            f"({ignore_index}), got {int(safe.min())}..{int(safe.max())}"
+        )
     if len(shape) == 1:
         index: tuple = (safe,)
     else:  # (n, y[n, i, ...], i, ...) for every place of the labels
-        grids = [np.arange(n).reshape([-1 if a == k else 1 for a in range(labels.ndim)])
-                 for k, n in enumerate(labels.shape)]
+        grids = [
+            np.arange(n).reshape([-1 if a == k else 1 for a in range(labels.ndim)])
+            for k, n in enumerate(labels.shape)
+        ]
         index = (grids[0], safe, *grids[1:])
     picked = getitem(logp, index)  # (N, d1, ...)
     if weight is None:
@@ -714,8 +755,9 @@ def nll_loss(logp, target, reduction: str = "mean", *, weight=None,
     else:
         weights = np.asarray(_data(weight))
         if weights.shape != (n_classes,):
-            raise ValueError(f"nll_loss: weight must be ({n_classes},), one per class, got "
-                             f"{weights.shape}")
+            raise ValueError(
+                f"nll_loss: weight must be ({n_classes},), one per class, got {weights.shape}"
+            )
         w = (weights[safe] * valid).astype(picked.dtype)
     loss = -(picked * w)
     if reduction == "mean":
@@ -739,8 +781,10 @@ def _batched(x, d: int, what: str) -> tuple[Any, bool]:
     if ndim == d + 1:
         return reshape(x, (1, *_shape(x))), True
     if ndim != d + 2:
-        raise ValueError(f"{what}: needs an input (N, C, {'L' if d == 1 else 'H, W'}) or "
-                         f"(C, {'L' if d == 1 else 'H, W'}), got shape {_shape(x)}")
+        raise ValueError(
+            f"{what}: needs an input (N, C, {'L' if d == 1 else 'H, W'}) or "
+            f"(C, {'L' if d == 1 else 'H, W'}), got shape {_shape(x)}"
+        )
     return x, False
 
 
@@ -752,23 +796,35 @@ def _with_bias(y: Tensor, bias, d: int) -> Tensor:
     if bias is None:
         return y
     if _shape(bias) != (y.shape[1],):
-        raise ValueError(f"conv: bias of shape {_shape(bias)} does not fit {y.shape[1]} "
-                         "output channels")
+        raise ValueError(
+            f"conv: bias of shape {_shape(bias)} does not fit {y.shape[1]} output channels"
+        )
     return y + reshape(bias, (y.shape[1],) + (1,) * d)
 
 
 def _conv(x, weight, bias, d: int, what: str, **params: Any) -> Tensor:
     x, added = _batched(x, d, what)
     if _ndim(weight) != d + 2:
-        raise ValueError(f"{what}: needs a weight (out, in/groups, *kernel) of {d + 2} axes, "
-                         f"got shape {_shape(weight)}")
+        raise ValueError(
+            f"{what}: needs a weight (out, in/groups, *kernel) of {d + 2} axes, "
+            f"got shape {_shape(weight)}"
+        )
     return _unbatched(_with_bias(apply(K.Conv(**params), x, weight), bias, d), added)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """y = x ⋆ W + b over one spatial axis: x (N, C, L), W (O, C/groups, k), b (O,)."""
-    return _conv(input, weight, bias, 1, "conv1d", stride=stride, padding=padding,
-                 dilation=dilation, groups=groups)
+    return _conv(
+        input,
+        weight,
+        bias,
+        1,
+        "conv1d",
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+    )
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
@@ -777,33 +833,64 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     ``padding`` is an int, a pair, "valid" or "same" (stride 1; an odd total puts the
     extra zero after, as PyTorch does). See the ``Conv`` gate for the gradients.
     """
-    return _conv(input, weight, bias, 2, "conv2d", stride=stride, padding=padding,
-                 dilation=dilation, groups=groups)
+    return _conv(
+        input,
+        weight,
+        bias,
+        2,
+        "conv2d",
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+    )
 
 
 def _conv_transpose(x, weight, bias, d: int, what: str, **params: Any) -> Tensor:
     x, added = _batched(x, d, what)
     if _ndim(weight) != d + 2:
-        raise ValueError(f"{what}: needs a weight (in, out/groups, *kernel) of {d + 2} axes, "
-                         f"got shape {_shape(weight)}")
+        raise ValueError(
+            f"{what}: needs a weight (in, out/groups, *kernel) of {d + 2} axes, "
+            f"got shape {_shape(weight)}"
+        )
     return _unbatched(_with_bias(apply(K.ConvTranspose(**params), x, weight), bias, d), added)
 
 
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups=1, dilation=1) -> Tensor:
+def conv_transpose1d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> Tensor:
     """The transpose of conv1d in its input: x (N, C, L), W (C, O/groups, k), b (O,)."""
-    return _conv_transpose(input, weight, bias, 1, "conv_transpose1d", stride=stride,
-                           padding=padding, output_padding=output_padding, dilation=dilation,
-                           groups=groups)
+    return _conv_transpose(
+        input,
+        weight,
+        bias,
+        1,
+        "conv_transpose1d",
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+        groups=groups,
+    )
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups=1, dilation=1) -> Tensor:
+def conv_transpose2d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> Tensor:
     """The transpose of conv2d in its input: x (N, C, H, W), W (C, O/groups, kh, kw),
     b (O,); PyTorch's argument order (groups before dilation)."""
-    return _conv_transpose(input, weight, bias, 2, "conv_transpose2d", stride=stride,
-                           padding=padding, output_padding=output_padding, dilation=dilation,
-                           groups=groups)
+    return _conv_transpose(
+        input,
+        weight,
+        bias,
+        2,
+        "conv_transpose2d",
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+        groups=groups,
+    )
 
 
 def _pool(x, d: int, what: str, gate: Any) -> Tensor:
@@ -820,20 +907,24 @@ def _kernel(value, d: int, what: str) -> tuple[int, ...]:
     return K.ints(value, d, "kernel_size", what)
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False) -> Any:
+def max_pool1d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+) -> Any:
     """The largest element of each window of k along L: x (N, C, L) or (C, L)."""
-    return _max_pool(input, 1, "max_pool1d", kernel_size, stride, padding, dilation,
-                     ceil_mode, return_indices)
+    return _max_pool(
+        input, 1, "max_pool1d", kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False) -> Any:
+def max_pool2d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+) -> Any:
     """The largest element of each kh × kw window (padding counts as −∞): x (N, C, H, W)
     or (C, H, W). ``stride`` defaults to the kernel; ``return_indices=True`` also gives
     each maximum's flat position in its H × W plane (as PyTorch's indices)."""
-    return _max_pool(input, 2, "max_pool2d", kernel_size, stride, padding, dilation,
-                     ceil_mode, return_indices)
+    return _max_pool(
+        input, 2, "max_pool2d", kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
 def _max_pool(x, d, what, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
@@ -849,21 +940,31 @@ def _max_pool(x, d, what, kernel_size, stride, padding, dilation, ceil_mode, ret
     return y, Tensor(index[0] if added else index)
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True) -> Tensor:
+def avg_pool1d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+) -> Tensor:
     """The mean of each window of k along L: x (N, C, L) or (C, L)."""
     _no_ceil(ceil_mode, "avg_pool1d")
-    return _pool(input, 1, "avg_pool1d", P.AvgPool(_kernel(kernel_size, 1, "avg_pool1d"),
-                                                   stride, padding, count_include_pad))
+    return _pool(
+        input,
+        1,
+        "avg_pool1d",
+        P.AvgPool(_kernel(kernel_size, 1, "avg_pool1d"), stride, padding, count_include_pad),
+    )
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True) -> Tensor:
+def avg_pool2d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+) -> Tensor:
     """The mean of each kh × kw window: x (N, C, H, W) or (C, H, W). Padded zeros count
     in the mean unless ``count_include_pad=False``."""
     _no_ceil(ceil_mode, "avg_pool2d")
-    return _pool(input, 2, "avg_pool2d", P.AvgPool(_kernel(kernel_size, 2, "avg_pool2d"),
-                                                   stride, padding, count_include_pad))
+    return _pool(
+        input,
+        2,
+        "avg_pool2d",
+        P.AvgPool(_kernel(kernel_size, 2, "avg_pool2d"), stride, padding, count_include_pad),
+    )
 
 
 def adaptive_avg_pool1d(input, output_size) -> Tensor:
@@ -917,7 +1018,11 @@ from .indexing import *  # noqa: E402, F403
 from .indexing import __all__ as _indexing_names  # noqa: E402
 from .indexing import trace  # noqa: E402, F401  (not gradgate.trace: that is the tracer)
 
-__all__ = [*_indexing_names] + [name for name, value in globals().items()
-           if not name.startswith("_") and callable(value) and name not in (
-               "apply", "functional_form", "arange", "eye", "scatter_into")
-           and getattr(value, "__module__", "") == __name__]
+__all__ = [*_indexing_names] + [
+    name
+    for name, value in globals().items()
+    if not name.startswith("_")
+    and callable(value)
+    and name not in ("apply", "functional_form", "arange", "eye", "scatter_into")
+    and getattr(value, "__module__", "") == __name__
+]

@@ -18,24 +18,57 @@ one name, docs/indexing.md says which meaning gradgate takes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from . import functional as F
+from . import functional as _functional
+from .conventions import ValuesIndices  # one for max, sort, topk
 from .engine import apply
 from .gates import indexing as I
 from .tensor import Tensor
 from .tensor import _raw as _data
 
-__all__ = ["ValuesIndices", "argsort", "array_split", "column_stack", "diag", "diagonal",
-           "dsplit", "flip", "gather", "hsplit", "hstack", "index_add", "index_put",
-           "index_select", "masked_fill", "moveaxis", "movedim", "pad", "put_along_axis",
-           "ravel", "repeat", "repeat_interleave", "roll", "scatter", "scatter_add", "sort",
-           "split",
-           "take", "take_along_axis", "tile", "topk", "torch_pad", "tril", "triu",
-           "vsplit",
-           "vstack"]
+F: Any = _functional  # its functions are made from the gate registry at import
+
+__all__ = [
+    "ValuesIndices",
+    "argsort",
+    "array_split",
+    "column_stack",
+    "diag",
+    "diagonal",
+    "dsplit",
+    "flip",
+    "gather",
+    "hsplit",
+    "hstack",
+    "index_add",
+    "index_put",
+    "index_select",
+    "masked_fill",
+    "moveaxis",
+    "movedim",
+    "pad",
+    "put_along_axis",
+    "ravel",
+    "repeat",
+    "repeat_interleave",
+    "roll",
+    "scatter",
+    "scatter_add",
+    "sort",
+    "split",
+    "take",
+    "take_along_axis",
+    "tile",
+    "topk",
+    "torch_pad",
+    "tril",
+    "triu",
+    "vsplit",
+    "vstack",
+]
 
 
 def _tensor(x: Any) -> Tensor:
@@ -54,8 +87,7 @@ def _indices(index: Any, what: str) -> np.ndarray:
 
 def _axis(axis: int, ndim: int, what: str) -> int:
     if not -max(ndim, 1) <= axis < max(ndim, 1):
-        raise ValueError(f"{what}: axis {axis} is out of range for a tensor of {ndim} "
-                         "dimensions")
+        raise ValueError(f"{what}: axis {axis} is out of range for a tensor of {ndim} dimensions")
     return axis % max(ndim, 1)
 
 
@@ -104,8 +136,9 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Tensor:
     if axis is None:
         return take(arr, index.reshape(-1))
     if index.ndim != arr.ndim:
-        raise ValueError(f"take_along_axis: indices of {index.ndim} dimensions for an array "
-                         f"of {arr.ndim}")
+        raise ValueError(
+            f"take_along_axis: indices of {index.ndim} dimensions for an array of {arr.ndim}"
+        )
     axis = _axis(axis, arr.ndim, "take_along_axis")
     shape = tuple(1 if k == axis else n for k, n in enumerate(arr.shape))
     return F.getitem(arr, _mesh(shape, axis, index))
@@ -116,13 +149,15 @@ def gather(input: Any, dim: int, index: Any) -> Tensor:
     index's shape (which may be smaller than input's along the other dims)."""
     input, index = _tensor(input), _indices(index, "gather")
     if index.ndim != input.ndim:
-        raise ValueError(f"gather: index of {index.ndim} dimensions for a tensor of "
-                         f"{input.ndim}")
+        raise ValueError(f"gather: index of {index.ndim} dimensions for a tensor of {input.ndim}")
     dim = _axis(dim, input.ndim, "gather")
-    if any(i > n for k, (i, n) in enumerate(zip(index.shape, input.shape, strict=True))
-           if k != dim):
-        raise ValueError(f"gather: index of shape {index.shape} is larger than the tensor's "
-                         f"{input.shape} outside dim {dim}")
+    if any(
+        i > n for k, (i, n) in enumerate(zip(index.shape, input.shape, strict=True)) if k != dim
+    ):
+        raise ValueError(
+            f"gather: index of shape {index.shape} is larger than the tensor's "
+            f"{input.shape} outside dim {dim}"
+        )
     return F.getitem(input, _mesh(index.shape, dim, index))
 
 
@@ -131,8 +166,13 @@ def flip(x: Any, axis: Any = None, *more: int, dims: Any = None) -> Tensor:
     ``x.flip(0, 1)`` and ``flip(x, dims=(0, 1))`` too. A view, as a reversed slice."""
     x = _tensor(x)
     axis = dims if dims is not None else (axis, *more) if more else axis
-    axes = range(x.ndim) if axis is None else \
-        [axis] if isinstance(axis, (int, np.integer)) else list(axis)
+    axes = (
+        range(x.ndim)
+        if axis is None
+        else [axis]
+        if isinstance(axis, (int, np.integer))
+        else list(axis)
+    )
     index = [slice(None)] * x.ndim
     for a in axes:
         index[_axis(int(a), x.ndim, "flip")] = slice(None, None, -1)
@@ -157,13 +197,25 @@ def roll(x: Any, shift: Any, axis: Any = None, *, dims: Any = None) -> Tensor:
         n = x.shape[a]
         s = int(s) % n if n else 0
         if s:
-            x = F.concatenate([F.getitem(x, _along(a, slice(n - s, None))),
-                               F.getitem(x, _along(a, slice(0, n - s)))], axis=a)
+            x = F.concatenate(
+                [
+                    F.getitem(x, _along(a, slice(n - s, None))),
+                    F.getitem(x, _along(a, slice(0, n - s))),
+                ],
+                axis=a,
+            )
     return x
 
 
-def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, *,
-             dim1: int | None = None, dim2: int | None = None) -> Tensor:
+def diagonal(
+    a: Any,
+    offset: int = 0,
+    axis1: int = 0,
+    axis2: int = 1,
+    *,
+    dim1: int | None = None,
+    dim2: int | None = None,
+) -> Tensor:
     """The diagonal a[..., i, i + offset] of the planes (axis1, axis2), on a last axis, as
     NumPy's and PyTorch's diagonal (``dim1``/``dim2`` are PyTorch's names)."""
     a = _tensor(a)
@@ -234,8 +286,9 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Tensor:
     try:
         index = np.repeat(np.arange(a.shape[axis]), counts)
     except ValueError:
-        raise ValueError(f"repeat: {counts.size} repeat counts for an axis of "
-                         f"{a.shape[axis]}") from None
+        raise ValueError(
+            f"repeat: {counts.size} repeat counts for an axis of {a.shape[axis]}"
+        ) from None
     return F.getitem(a, _along(axis, index))
 
 
@@ -279,16 +332,14 @@ def _source(src: Any, shape: tuple[int, ...]) -> Any:
     if src.shape == shape:
         return src
     if src.ndim != len(shape) or any(s < n for s, n in zip(src.shape, shape, strict=True)):
-        raise ValueError(f"scatter: src of shape {src.shape} is smaller than the index's "
-                         f"{shape}")
+        raise ValueError(f"scatter: src of shape {src.shape} is smaller than the index's {shape}")
     return F.getitem(src, tuple(slice(0, n) for n in shape))
 
 
 def _scatter_index(input: Tensor, dim: int, index: Any, what: str) -> tuple:
     index = _indices(index, what)
     if index.ndim != input.ndim:
-        raise ValueError(f"{what}: index of {index.ndim} dimensions for a tensor of "
-                         f"{input.ndim}")
+        raise ValueError(f"{what}: index of {index.ndim} dimensions for a tensor of {input.ndim}")
     return _mesh(index.shape, _axis(dim, input.ndim, what), index)
 
 
@@ -311,8 +362,7 @@ def scatter_add(input: Any, dim: Any, index: Any = None, src: Any = None) -> Ten
         return F.scatter_into(input, dim, index)
     input = _tensor(input)
     mesh = _scatter_index(input, int(dim), index, "scatter_add")
-    return apply(I.IndexPut(mesh, True), input, _source(src, _indices(index,
-                                                                       "scatter_add").shape))
+    return apply(I.IndexPut(mesh, True), input, _source(src, _indices(index, "scatter_add").shape))
 
 
 def index_add(input: Any, dim: int, index: Any, source: Any, *, alpha: float = 1.0) -> Tensor:
@@ -335,8 +385,9 @@ def put_along_axis(arr: Any, indices: Any, values: Any, axis: int | None) -> Ten
         flat = put_along_axis(F.reshape(arr, (-1,)), index.reshape(-1), values, 0)
         return F.reshape(flat, arr.shape)
     if index.ndim != arr.ndim:
-        raise ValueError(f"put_along_axis: indices of {index.ndim} dimensions for an array "
-                         f"of {arr.ndim}")
+        raise ValueError(
+            f"put_along_axis: indices of {index.ndim} dimensions for an array of {arr.ndim}"
+        )
     axis = _axis(axis, arr.ndim, "put_along_axis")
     shape = tuple(1 if k == axis else n for k, n in enumerate(arr.shape))
     mesh = np.broadcast_arrays(*_mesh(shape, axis, index))
@@ -351,27 +402,38 @@ def masked_fill(x: Any, mask: Any, value: Any) -> Tensor:
     return F.where(mask, value, x)
 
 
-def pad(array: Any, pad_width: Any, mode: str = "constant", constant_values: float = 0.0,
-        ) -> Tensor:
+def pad(
+    array: Any,
+    pad_width: Any,
+    mode: str = "constant",
+    constant_values: float = 0.0,
+) -> Tensor:
     """NumPy's pad: ``pad_width`` is an int, (before, after), or one pair per axis; mode
     "constant", "reflect", "edge" or "wrap" (and PyTorch's names "replicate" and
     "circular"). For PyTorch's F.pad form (a flat tuple from the last axis), see
     :func:`torch_pad`."""
     array = _tensor(array)
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (array.ndim, 2)) \
-        if np.ndim(pad_width) < 2 else np.asarray(pad_width, dtype=np.intp)
+    widths = (
+        np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (array.ndim, 2))
+        if np.ndim(pad_width) < 2
+        else np.asarray(pad_width, dtype=np.intp)
+    )
     if widths.shape != (array.ndim, 2):
-        raise ValueError(f"pad: pad_width of shape {np.shape(pad_width)} for a tensor of "
-                         f"{array.ndim} dimensions")
+        raise ValueError(
+            f"pad: pad_width of shape {np.shape(pad_width)} for a tensor of {array.ndim} dimensions"
+        )
     mode = {"replicate": "edge", "circular": "wrap"}.get(mode, mode)
     if np.ndim(constant_values) != 0:
         raise ValueError("pad: constant_values must be one number")
-    return apply(I.Pad(tuple(map(tuple, widths.tolist())), mode, float(constant_values)),
-                 array)
+    return apply(I.Pad(tuple(map(tuple, widths.tolist())), mode, float(constant_values)), array)
 
 
-def torch_pad(input: Any, pad: Sequence[int], mode: str = "constant", value: float = 0.0,
-              ) -> Tensor:
+def torch_pad(
+    input: Any,
+    pad: Sequence[int],
+    mode: str = "constant",
+    value: float = 0.0,
+) -> Tensor:
     """PyTorch's F.pad: ``pad`` = (left, right) of the last axis, then of the one before,
     ...; mode "constant", "reflect", "replicate" or "circular"."""
     input = _tensor(input)
@@ -399,8 +461,10 @@ def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Tenso
         bounds = np.cumsum([0] + [size + 1] * extra + [size] * (sections - extra)).tolist()
     else:
         bounds = [0, *(int(i) for i in indices_or_sections), n]
-    return [F.getitem(ary, _along(axis, slice(a, max(a, b))))
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [
+        F.getitem(ary, _along(axis, slice(a, max(a, b))))
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
 
 
 def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
@@ -410,8 +474,9 @@ def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     if isinstance(indices_or_sections, (int, np.integer)):
         n = ary.shape[_axis(axis, ary.ndim, "split")]
         if indices_or_sections <= 0 or n % indices_or_sections:
-            raise ValueError(f"split: an axis of {n} does not split into "
-                             f"{indices_or_sections} equal parts")
+            raise ValueError(
+                f"split: an axis of {n} does not split into {indices_or_sections} equal parts"
+            )
     return array_split(ary, indices_or_sections, axis)
 
 
@@ -442,8 +507,11 @@ def _atleast(x: Any, ndim: int) -> Tensor:
     if x.ndim >= ndim:
         return x
     shape = x.shape if x.ndim else ()
-    return F.reshape(x, (1,) * (ndim - len(shape)) + shape) if ndim < 3 or x.ndim == 0 \
+    return (
+        F.reshape(x, (1,) * (ndim - len(shape)) + shape)
+        if ndim < 3 or x.ndim == 0
         else F.reshape(x, (1,) + shape + (1,) * (ndim - 1 - len(shape)))
+    )
 
 
 def hstack(tup: Sequence[Any]) -> Tensor:
@@ -459,8 +527,7 @@ def vstack(tup: Sequence[Any]) -> Tensor:
 
 def column_stack(tup: Sequence[Any]) -> Tensor:
     """Vectors as columns (n, 1) and matrices joined along axis 1, as NumPy's."""
-    parts = [F.reshape(_tensor(t), (-1, 1)) if _tensor(t).ndim < 2 else _tensor(t)
-             for t in tup]
+    parts = [F.reshape(_tensor(t), (-1, 1)) if _tensor(t).ndim < 2 else _tensor(t) for t in tup]
     return F.concatenate(parts, axis=1)
 
 
@@ -475,7 +542,7 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Tensor:
     dst = [_axis(int(d), a.ndim, "moveaxis") for d in dst]
     rest = [k for k in range(a.ndim) if k not in src]
     for d, s in sorted(zip(dst, src, strict=True)):
-        rest.insert(d, s)
+        rest.insert(int(d), int(s))
     return F.transpose(a, tuple(rest))
 
 
@@ -492,13 +559,6 @@ def ravel(a: Any) -> Tensor:
 # --- sorting ---------------------------------------------------------------------------
 
 
-class ValuesIndices(NamedTuple):
-    """PyTorch's answer for sort and topk: ``values`` (in the graph) and ``indices``."""
-
-    values: Tensor
-    indices: Tensor
-
-
 _UNSET: Any = object()
 
 
@@ -511,8 +571,15 @@ def _sort_order(x: Tensor, axis: int, descending: bool, stable: bool) -> np.ndar
     return np.argsort(data, axis=axis, kind="stable" if stable else None)
 
 
-def argsort(a: Any, axis: Any = -1, *, dim: Any = _UNSET, descending: bool = False,
-            stable: bool = False, kind: str | None = None) -> Tensor:
+def argsort(
+    a: Any,
+    axis: Any = -1,
+    *,
+    dim: Any = _UNSET,
+    descending: bool = False,
+    stable: bool = False,
+    kind: str | None = None,
+) -> Tensor:
     """The indices that sort a along ``axis`` (the flattened a when None); a constant."""
     a = _tensor(a)
     axis = axis if dim is _UNSET else dim
@@ -523,8 +590,15 @@ def argsort(a: Any, axis: Any = -1, *, dim: Any = _UNSET, descending: bool = Fal
     return Tensor(order.astype(np.int64))
 
 
-def sort(a: Any, *args: Any, axis: Any = _UNSET, dim: Any = _UNSET,
-         descending: bool = False, stable: bool = False, kind: str | None = None) -> Any:
+def sort(
+    a: Any,
+    *args: Any,
+    axis: Any = _UNSET,
+    dim: Any = _UNSET,
+    descending: bool = False,
+    stable: bool = False,
+    kind: str | None = None,
+) -> Any:
     """Sorted along an axis; the values carry the gradient (each back to where it came
     from), the indices are constants.
 
@@ -545,8 +619,13 @@ def sort(a: Any, *args: Any, axis: Any = _UNSET, dim: Any = _UNSET,
     return ValuesIndices(values, Tensor(order.astype(np.int64))) if pytorch else values
 
 
-def topk(input: Any, k: int, dim: int = -1, largest: bool = True, sorted: bool = True,
-         ) -> ValuesIndices:
+def topk(
+    input: Any,
+    k: int,
+    dim: int = -1,
+    largest: bool = True,
+    sorted: bool = True,
+) -> ValuesIndices:
     """PyTorch's topk: the k largest (``largest=False``: smallest) entries along ``dim``,
     as (values, indices); the values carry the gradient. Always in sorted order (which
     ``sorted=False`` allows too)."""

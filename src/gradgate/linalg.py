@@ -16,15 +16,33 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import functional as F
+from . import functional as _functional
 from . import indexing
 from .engine import apply
 from .gates import decompositions as D
 from .tensor import Tensor
 
-__all__ = ["EighResult", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "det", "eigh",
-           "eigvalsh", "inv", "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals",
-           "trace"]
+F: Any = _functional  # its functions are made from the gate registry at import
+
+__all__ = [
+    "EighResult",
+    "QRResult",
+    "SVDResult",
+    "SlogdetResult",
+    "cholesky",
+    "det",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "norm",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "svd",
+    "svdvals",
+    "trace",
+]
 
 
 class EighResult(NamedTuple):
@@ -103,9 +121,11 @@ def svd(A: Any, full_matrices: bool = True, compute_uv: bool = True) -> Any:
     A = A if isinstance(A, Tensor) else Tensor(np.asarray(A))
     m, n = A.shape[-2:] if A.ndim >= 2 else (0, 0)
     if full_matrices and compute_uv and m != n and A.ndim >= 2:
-        raise ValueError("svd: full_matrices=True for a non-square matrix asks for factors "
-                         "that are not unique and have no gradient; pass "
-                         "full_matrices=False")
+        raise ValueError(
+            "svd: full_matrices=True for a non-square matrix asks for factors "
+            "that are not unique and have no gradient; pass "
+            "full_matrices=False"
+        )
     packed = apply(D.Svd(), A)
     U, S, Vh = _unpack(packed, D.svd_shapes(m, n))
     return SVDResult(U, S, Vh) if compute_uv else S
@@ -120,8 +140,10 @@ def qr(A: Any, mode: str = "reduced") -> Any:
     """Q, R with A = Q R, R's diagonal non-negative (``mode="r"``: R alone). Only the
     reduced factorization; its gradient needs A of full rank."""
     if mode not in ("reduced", "r"):
-        raise ValueError(f"qr: mode {mode!r} is not supported; use 'reduced' or 'r' (the "
-                         "columns 'complete' adds are not unique, so they have no gradient)")
+        raise ValueError(
+            f"qr: mode {mode!r} is not supported; use 'reduced' or 'r' (the "
+            "columns 'complete' adds are not unique, so they have no gradient)"
+        )
     A = A if isinstance(A, Tensor) else Tensor(np.asarray(A))
     m, n = A.shape[-2:] if A.ndim >= 2 else (0, 0)
     Q, R = _unpack(apply(D.Qr(), A), D.qr_shapes(m, n))
@@ -144,7 +166,7 @@ def _unpack(packed: Tensor, shapes) -> list[Tensor]:
     out, start = [], 0
     for shape in shapes:
         size = int(np.prod(shape))
-        out.append(F.reshape(packed[..., start:start + size], batch + tuple(shape)))
+        out.append(F.reshape(packed[..., start : start + size], batch + tuple(shape)))
         start += size
     return out
 
@@ -174,8 +196,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> T
         elif x.ndim == 2:
             axis = (0, 1)
         else:
-            raise ValueError(f"norm: ord={ord!r} needs an axis for a tensor of {x.ndim} "
-                             "dimensions")
+            raise ValueError(f"norm: ord={ord!r} needs an axis for a tensor of {x.ndim} dimensions")
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     axes = tuple(int(a) % max(x.ndim, 1) for a in axes)
     if len(axes) == 1:
@@ -219,8 +240,7 @@ def _matrix_norm(x: Tensor, ord: Any, axes: tuple[int, int], keepdims: bool) -> 
         sums = F.sum(F.abs(x), axis=col, keepdims=True)
         pick = F.max if ord == np.inf else F.min
         return _squeeze(pick(sums, axis=row, keepdims=True), axes, keepdims)
-    raise ValueError(f"norm: ord={ord!r} is not a matrix norm (None, 'fro', 'nuc', ±1, ±2, "
-                     "±inf)")
+    raise ValueError(f"norm: ord={ord!r} is not a matrix norm (None, 'fro', 'nuc', ±1, ±2, ±inf)")
 
 
 def _keep(out: Tensor, ndim: int, axes: tuple[int, ...], keepdims: bool) -> Tensor:

@@ -41,20 +41,60 @@ from .tensor import Tensor, _constant
 _FUNCTION_KEYWORDS: dict[str, dict[str, str]] = {"reshape": {"newshape": "shape"}}
 
 # NumPy functions whose answer carries no gradient by nature: computed on the values.
-NO_GRADIENT = frozenset({
-    "shape", "ndim", "size", "result_type", "can_cast", "min_scalar_type", "iscomplexobj",
-    "isrealobj", "iscomplex", "isreal", "allclose", "isclose", "array_equal", "array_equiv",
-    "count_nonzero", "nonzero", "flatnonzero", "argwhere", "isnan", "isinf", "isfinite",
-    "isposinf", "isneginf", "signbit", "equal", "not_equal", "less", "less_equal",
-    "greater", "greater_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
-    "bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift",
-    "gcd", "lcm",
-})
+NO_GRADIENT = frozenset(
+    {
+        "shape",
+        "ndim",
+        "size",
+        "result_type",
+        "can_cast",
+        "min_scalar_type",
+        "iscomplexobj",
+        "isrealobj",
+        "iscomplex",
+        "isreal",
+        "allclose",
+        "isclose",
+        "array_equal",
+        "array_equiv",
+        "count_nonzero",
+        "nonzero",
+        "flatnonzero",
+        "argwhere",
+        "isnan",
+        "isinf",
+        "isfinite",
+        "isposinf",
+        "isneginf",
+        "signbit",
+        "equal",
+        "not_equal",
+        "less",
+        "less_equal",
+        "greater",
+        "greater_equal",
+        "logical_and",
+        "logical_or",
+        "logical_xor",
+        "logical_not",
+        "bitwise_and",
+        "bitwise_or",
+        "bitwise_xor",
+        "invert",
+        "left_shift",
+        "right_shift",
+        "gcd",
+        "lcm",
+    }
+)
 
 # ufunc methods other than __call__ that have a gradgate form: (ufunc, method) → function
 _UFUNC_METHODS = {
-    ("add", "reduce"): "sum", ("multiply", "reduce"): "prod", ("maximum", "reduce"): "amax",
-    ("minimum", "reduce"): "amin", ("add", "accumulate"): "cumsum",
+    ("add", "reduce"): "sum",
+    ("multiply", "reduce"): "prod",
+    ("maximum", "reduce"): "amax",
+    ("minimum", "reduce"): "amin",
+    ("add", "accumulate"): "cumsum",
     ("multiply", "accumulate"): "cumprod",
 }
 
@@ -75,8 +115,11 @@ def table() -> dict[str, str]:
             marked = getattr(value, "numpy", None) if inspect.isfunction(value) else None
             for name in marked if isinstance(marked, tuple) else ():
                 names[name] = fname
-        _cache.update(key=key, table=names, gates={
-            cls.function: cls for cls in REGISTRY.values() if cls.function is not None})
+        _cache.update(
+            key=key,
+            table=names,
+            gates={cls.function: cls for cls in REGISTRY.values() if cls.function is not None},
+        )
     return _cache["table"]
 
 
@@ -96,11 +139,16 @@ def _numpy_name(func: Any) -> str:
 def _unsupported(name: str, why: str = "") -> TypeError:
     short = name.rsplit(".", 1)[-1]
     own = getattr(F, short, None)
-    instead = (f"use gradgate.{short} (its arguments are documented there)" if callable(own)
-               else "compose it of gradgate functions, or convert explicitly with "
-                    "t.detach().numpy() (without a gradient)")
-    return TypeError(f"numpy.{name} is not supported on gradgate Tensors{why}: its result "
-                     f"would be an array without the gradient; {instead}")
+    instead = (
+        f"use gradgate.{short} (its arguments are documented there)"
+        if callable(own)
+        else "compose it of gradgate functions, or convert explicitly with "
+        "t.detach().numpy() (without a gradient)"
+    )
+    return TypeError(
+        f"numpy.{name} is not supported on gradgate Tensors{why}: its result "
+        f"would be an array without the gradient; {instead}"
+    )
 
 
 def _values(x: Any) -> Any:
@@ -164,15 +212,19 @@ def call_function(name: str, func: Callable[..., Any], args: tuple, kwargs: dict
         elif value is not p.default and not (value is None and p.default is None):
             keywords[renames.get(pname, pname)] = value
     if "out" in keywords:
-        raise TypeError(f"numpy.{name}: out= would write the result into an array outside "
-                        "the graph; assign the returned tensor instead")
+        raise TypeError(
+            f"numpy.{name}: out= would write the result into an array outside "
+            "the graph; assign the returned tensor instead"
+        )
     accepted = _accepted(target, function_name)
     if accepted is not None:
         refused = sorted(k for k in keywords if k not in accepted)
         if refused:
-            raise TypeError(f"numpy.{name}: gradgate.{function_name} does not take "
-                            f"{', '.join(k + '=' for k in refused)}; leave them out or "
-                            "convert the result afterwards")
+            raise TypeError(
+                f"numpy.{name}: gradgate.{function_name} does not take "
+                f"{', '.join(k + '=' for k in refused)}; leave them out or "
+                "convert the result afterwards"
+            )
     for k, v in defaults.items():
         keywords.setdefault(k, v)
     return target(*positional, **keywords)
@@ -188,8 +240,16 @@ def array_function(func: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     raise _unsupported(name)
 
 
-_UFUNC_DEFAULTS = {"where": True, "casting": "same_kind", "order": "K", "dtype": None,
-                   "subok": True, "signature": None, "axis": None, "keepdims": False}
+_UFUNC_DEFAULTS = {
+    "where": True,
+    "casting": "same_kind",
+    "order": "K",
+    "dtype": None,
+    "subok": True,
+    "signature": None,
+    "axis": None,
+    "keepdims": False,
+}
 
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
@@ -223,21 +283,28 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
 
 
 def _refuse_options(name: str, kwargs: dict) -> None:
-    refused = sorted(k for k, v in kwargs.items()
-                     if k not in _UFUNC_DEFAULTS or _UFUNC_DEFAULTS[k] is not v and not (
-                         isinstance(v, str) and v == _UFUNC_DEFAULTS[k]))
+    refused = sorted(
+        k
+        for k, v in kwargs.items()
+        if k not in _UFUNC_DEFAULTS
+        or _UFUNC_DEFAULTS[k] is not v
+        and not (isinstance(v, str) and v == _UFUNC_DEFAULTS[k])
+    )
     if refused:
-        raise TypeError(f"numpy.{name}: gradgate does not take "
-                        f"{', '.join(k + '=' for k in refused)} on Tensors")
+        raise TypeError(
+            f"numpy.{name}: gradgate does not take {', '.join(k + '=' for k in refused)} on Tensors"
+        )
 
 
 def _into(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict, out: tuple) -> Any:
     """A ufunc with ``out=``: allowed only where no gradient is lost, computed on the
     values; an out Tensor is changed in place (its version counter bumped)."""
     if is_grad_enabled() and any(isinstance(x, Tensor) and x.requires_grad for x in inputs):
-        raise TypeError(f"numpy.{ufunc.__name__} with out=: the result would be written into "
-                        "an array outside the graph, without the gradient; assign the "
-                        "returned tensor instead, or update under gg.no_grad()")
+        raise TypeError(
+            f"numpy.{ufunc.__name__} with out=: the result would be written into "
+            "an array outside the graph, without the gradient; assign the "
+            "returned tensor instead, or update under gg.no_grad()"
+        )
     for o in out:
         if isinstance(o, Tensor):
             o._mutable(f"numpy.{ufunc.__name__}(out=)")

@@ -47,8 +47,15 @@ class Tensor:
     ``==`` and the other comparisons work element-wise and carry no gradient.
     """
 
-    __slots__ = ("_data", "_version", "grad", "requires_grad", "node", "retains_grad",
-                 "__weakref__")
+    __slots__ = (
+        "_data",
+        "_version",
+        "grad",
+        "requires_grad",
+        "node",
+        "retains_grad",
+        "__weakref__",
+    )
     __array_priority__ = 1000  # make ndarray <op> Tensor call the Tensor's reflected op
 
     def __init__(self, data: Any, requires_grad: builtins.bool = False):
@@ -225,8 +232,9 @@ class Tensor:
                 "convention for complex derivatives yet"
             )
         if not requires_grad and self.node is not None:
-            raise RuntimeError("requires_grad_: use detach() to cut a computed tensor from "
-                               "its graph")
+            raise RuntimeError(
+                "requires_grad_: use detach() to cut a computed tensor from its graph"
+            )
         self.requires_grad = requires_grad
         return self
 
@@ -654,19 +662,19 @@ def _converted(data: Any, dtype: Any, what: str) -> Any:
         try:
             array = np.array(data)
         except ValueError as e:  # ragged lists
-            raise ValueError(f"{what}: cannot make a tensor from {type(data).__name__} data: "
-                             f"{e}") from None
+            raise ValueError(
+                f"{what}: cannot make a tensor from {type(data).__name__} data: {e}"
+            ) from None
         if array.dtype == np.float64:
             array = array.astype(DEFAULT_FLOAT)
     if array.dtype.kind not in "biufc":
-        raise TypeError(f"{what}: cannot make a tensor from {type(data).__name__} data "
-                        f"(dtype {array.dtype})")
+        raise TypeError(
+            f"{what}: cannot make a tensor from {type(data).__name__} data (dtype {array.dtype})"
+        )
     return array
 
 
-def tensor(
-    data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None
-) -> Tensor:
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> Tensor:
     """A new leaf tensor holding a copy of ``data``, on ``device`` ("cpu", "cuda",
     "cuda:N"), as ``torch.tensor``.
 
@@ -708,13 +716,20 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     ``torch.as_tensor``."""
     if isinstance(data, Tensor):
         same = (dtype is None or data.dtype == np.dtype(dtype)) and (
-            device is None or data.device == backend.parse_device(device))
+            device is None or data.device == backend.parse_device(device)
+        )
         return data if same else tensor(data, dtype=dtype, device=device)
-    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == np.dtype(dtype)) \
-            and device in (None, "cpu"):
+    if (
+        isinstance(data, np.ndarray)
+        and (dtype is None or data.dtype == np.dtype(dtype))
+        and device in (None, "cpu")
+    ):
         return from_numpy(data)
-    if backend.device_of_or_none(data) not in (None, "cpu") and dtype is None and (
-            device is None or backend.device_of(data) == backend.parse_device(device)):
+    if (
+        backend.device_of_or_none(data) not in (None, "cpu")
+        and dtype is None
+        and (device is None or backend.device_of(data) == backend.parse_device(device))
+    ):
         return Tensor(data)
     return tensor(data, dtype=dtype, device=device)
 

@@ -95,8 +95,7 @@ class Trace(Observer):
     it recorded (so it can draw them later): trace a step or two, not a whole training run.
     """
 
-    def __init__(self, names: dict[str, Tensor] | None = None,
-                 max_values: int = MAX_VALUES):
+    def __init__(self, names: dict[str, Tensor] | None = None, max_values: int = MAX_VALUES):
         self.names = dict(names or {})
         self.max_values = max_values
         self.steps: list[Step] = []
@@ -134,8 +133,17 @@ class Trace(Observer):
         index = len(self.steps) + 1
         g = _copy(g)
         self._grads[id(node)] = g
-        step = Step(index, "backward", name, node_id, graph_index, g, gate=gate.name,
-                    root=self.graphs[graph_index].root == node_id, rule=type(gate))
+        step = Step(
+            index,
+            "backward",
+            name,
+            node_id,
+            graph_index,
+            g,
+            gate=gate.name,
+            root=self.graphs[graph_index].root == node_id,
+            rule=type(gate),
+        )
         slot_names = _slot_names(self.graphs[graph_index], node_id, len(inputs))
         for slot, (parent, c) in enumerate(zip(inputs, contributions, strict=False)):
             parent_name = self._locate(parent)[2]
@@ -150,7 +158,8 @@ class Trace(Observer):
                 pass  # shown as the rule returned it
             step.sent.append(Sent(slot, slot_names[slot], parent_name, c))
             self._arrivals.setdefault(id(parent), []).append(
-                Part(index, gate.name, name, slot_names[slot], c))
+                Part(index, gate.name, name, slot_names[slot], c)
+            )
         self.steps.append(step)
 
     def summed(self, tensor: Tensor, before: Any, contribution: Any, total: Any) -> None:
@@ -158,8 +167,9 @@ class Trace(Observer):
         total = _copy(total)
         self._grads[id(tensor)] = total
         parts = list(self._arrivals.get(id(tensor), []))
-        self.steps.append(Step(len(self.steps) + 1, "sum", name, node_id, graph_index, total,
-                               parts=parts))
+        self.steps.append(
+            Step(len(self.steps) + 1, "sum", name, node_id, graph_index, total, parts=parts)
+        )
 
     def leaf(self, tensor: Tensor, g: Any) -> None:
         graph_index, node_id, name = self._locate(tensor)
@@ -171,8 +181,7 @@ class Trace(Observer):
         """(graph index, node id, name) of a tensor; a new root starts a new graph."""
         found = self._node.get(id(t))
         if found is None:
-            g = build(t, self.names, self.max_values, inputs_of=self._inputs_of,
-                      grads=self._grads)
+            g = build(t, self.names, self.max_values, inputs_of=self._inputs_of, grads=self._grads)
             self.graphs.append(g)
             for n in g.nodes:
                 if n.tensor is not None:
@@ -196,8 +205,9 @@ class Trace(Observer):
     def graph_of(self, tensor: Tensor) -> Graph:
         """The graph behind ``tensor``, drawn from what the trace saw run forward or
         backward (so it works after ``backward()`` released the graph)."""
-        return build(tensor, self.names, self.max_values, inputs_of=self._inputs_of,
-                     grads=self._grads)
+        return build(
+            tensor, self.names, self.max_values, inputs_of=self._inputs_of, grads=self._grads
+        )
 
     @property
     def gates(self) -> list[str]:
@@ -216,8 +226,9 @@ class Trace(Observer):
         rows = [("#", "event", "formula", "numbers")]
         for s in self.steps:
             for k, (formula, numbers) in enumerate(self._lines(s)):
-                rows.append((str(s.index) if k == 0 else "", _event(s) if k == 0 else "",
-                             formula, numbers))
+                rows.append(
+                    (str(s.index) if k == 0 else "", _event(s) if k == 0 else "", formula, numbers)
+                )
         widths = [max(len(r[c]) for r in rows) for c in range(3)]
         lines = []
         for k, r in enumerate(rows):
@@ -231,8 +242,10 @@ class Trace(Observer):
 
     def __repr__(self) -> str:
         counts = {k: len(self.of_kind(k)) for k in ("backward", "sum", "leaf")}
-        return (f"<Trace: {counts['backward']} gate steps, {counts['sum']} fan-out sums, "
-                f"{counts['leaf']} leaves>")
+        return (
+            f"<Trace: {counts['backward']} gate steps, {counts['sum']} fan-out sums, "
+            f"{counts['leaf']} leaves>"
+        )
 
     def _brief(self, a: np.ndarray | None) -> str:
         if a is None:
@@ -251,8 +264,9 @@ class Trace(Observer):
             return out
         if s.kind == "sum":  # each addend, then the total
             formulas = _text_formulas(self, s)
-            numbers = [("+ " if k else "  ") + self._brief(p.gradient)
-                       for k, p in enumerate(s.parts)]
+            numbers = [
+                ("+ " if k else "  ") + self._brief(p.gradient) for k, p in enumerate(s.parts)
+            ]
             return list(zip(formulas, numbers + [f"= {self._brief(s.g)}"], strict=True))
         return [(_text_formulas(self, s)[0], f"= {self._brief(s.g)}")]
 
@@ -262,21 +276,30 @@ class Trace(Observer):
 
     def to_markdown(self) -> str:
         """Markdown with LaTeX (``$$ … $$``) in the lecture's notation, one section per step."""
-        out = ["# Backward trace", "",
-               "Each gate turns the gradient at its output into one for each input, "
-               "$\\frac{\\partial E}{\\partial s} = J^\\top \\frac{\\partial E}{\\partial o}$; "
-               "where a value feeds several gates their contributions are summed "
-               "(lecture 20.2).", ""]
+        out = [
+            "# Backward trace",
+            "",
+            "Each gate turns the gradient at its output into one for each input, "
+            "$\\frac{\\partial E}{\\partial s} = J^\\top \\frac{\\partial E}{\\partial o}$; "
+            "where a value feeds several gates their contributions are summed "
+            "(lecture 20.2).",
+            "",
+        ]
         for s in self.steps:
-            out.append(f"**{s.index}. {_event(s)}**" + (
-                f" — ${_forward_tex(self, s)}$" if s.kind == "backward" else ""))
+            out.append(
+                f"**{s.index}. {_event(s)}**"
+                + (f" — ${_forward_tex(self, s)}$" if s.kind == "backward" else "")
+            )
             out.append("")
             if s.kind == "backward":
-                out.append(f"upstream $\\frac{{\\partial E}}{{\\partial {tex_name(s.tensor)}}}$ "
-                           f"= `{self._brief(s.g)}`")
+                out.append(
+                    f"upstream $\\frac{{\\partial E}}{{\\partial {tex_name(s.tensor)}}}$ "
+                    f"= `{self._brief(s.g)}`"
+                )
                 out.append("")
-            for formula, numbers in zip(_tex_formulas(self, s), _result_numbers(self, s),
-                                        strict=True):
+            for formula, numbers in zip(
+                _tex_formulas(self, s), _result_numbers(self, s), strict=True
+            ):
                 out.append(f"$$ {formula} $$")
                 out.append("")
                 out.append(f"= `{numbers}`")
@@ -302,7 +325,7 @@ class Trace(Observer):
             numbers = "<br>".join(html.escape(n) for _, n in lines)
             rows.append(
                 f'<tr class="{s.kind}" data-node="g{s.graph}-{s.node}"><td>{s.index}</td>'
-                f"<td>{html.escape(_event(s))}</td><td class=\"formula\">{formulas}</td>"
+                f'<td>{html.escape(_event(s))}</td><td class="formula">{formulas}</td>'
                 f'<td class="numbers">{numbers}</td></tr>'
             )
         return _PAGE.format(
@@ -311,8 +334,9 @@ class Trace(Observer):
             rows="\n".join(rows),
         )
 
-    def save_html(self, path: str | os.PathLike[str], title: str = "gradgate backward trace"
-                  ) -> None:
+    def save_html(
+        self, path: str | os.PathLike[str], title: str = "gradgate backward trace"
+    ) -> None:
         """Write :meth:`to_html` to ``path``."""
         with open(path, "w", encoding="utf-8") as f:
             f.write(self.to_html(title))
@@ -344,8 +368,10 @@ def _d(name: str) -> str:
 
 def _jt(out: str, x: str) -> str:
     """(∂out/∂x)ᵀ in LaTeX: the transposed Jacobian of a gate."""
-    return (f"\\left(\\frac{{\\partial {tex_name(out)}}}{{\\partial {tex_name(x)}}}"
-            "\\right)^{\\!\\top}")
+    return (
+        f"\\left(\\frac{{\\partial {tex_name(out)}}}{{\\partial {tex_name(x)}}}"
+        "\\right)^{\\!\\top}"
+    )
 
 
 def _seeded(trace: Trace, s: Step) -> bool:
@@ -431,8 +457,10 @@ def _tex_formulas(trace: Trace, s: Step) -> list[str]:
                 continue
             rule = _rule(s, sent.slot, g, tex=True)
             if not g:  # the root, seeded with dE/dE = 1: the gate's own derivative
-                local = f"\\left(\\frac{{\\partial {tex_name(s.tensor)}}}" \
-                        f"{{\\partial {tex_name(sent.input)}}}\\right)^{{\\!\\top}}"
+                local = (
+                    f"\\left(\\frac{{\\partial {tex_name(s.tensor)}}}"
+                    f"{{\\partial {tex_name(sent.input)}}}\\right)^{{\\!\\top}}"
+                )
                 out.append(f"{_d(sent.input)} = {rule or local}")
                 continue
             general = f"{_jt(s.tensor, sent.input)} {_d(s.tensor)}"
@@ -443,9 +471,11 @@ def _tex_formulas(trace: Trace, s: Step) -> list[str]:
         return out
     if s.kind == "sum":
         terms = [f"{_jt(p.output, s.tensor)} {_d(p.output)}" for p in s.parts]
-        labelled = [f"\\underbrace{{{term}}}_{{\\text{{from {p.gate}, "
-                    f"{_slot_if_twice(s, p)}step {p.step}}}}}"
-                    for term, p in zip(terms, s.parts, strict=True)]
+        labelled = [
+            f"\\underbrace{{{term}}}_{{\\text{{from {p.gate}, "
+            f"{_slot_if_twice(s, p)}step {p.step}}}}}"
+            for term, p in zip(terms, s.parts, strict=True)
+        ]
         return labelled + [f"{_d(s.tensor)} = " + " + ".join(terms)]
     return [f"{_d(s.tensor)}"]
 
@@ -479,9 +509,11 @@ def _text_formulas(trace: Trace, s: Step) -> list[str]:
             out.append(formula)
         return out
     if s.kind == "sum":  # one line per addend J_kᵀ g_k, then their total
-        terms = [f"{'+ ' if k else '  '}(d{p.output}/d{s.tensor})ᵀ {d}{p.output}  "
-                 f"from {p.gate} → {_part_via(s, p)} (step {p.step})"
-                 for k, p in enumerate(s.parts)]
+        terms = [
+            f"{'+ ' if k else '  '}(d{p.output}/d{s.tensor})ᵀ {d}{p.output}  "
+            f"from {p.gate} → {_part_via(s, p)} (step {p.step})"
+            for k, p in enumerate(s.parts)
+        ]
         return terms + [f"= {d}{s.tensor}, summed over {len(s.parts)} consumers"]
     return [f"{d}{s.tensor} complete"]
 

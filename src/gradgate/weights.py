@@ -32,13 +32,16 @@ def _numpy_api(caller: str) -> Any:
     try:
         import safetensors.numpy
     except ImportError:
-        raise ImportError(f"{caller} needs the safetensors package: pip install safetensors "
-                          "(or pip install 'gradgate[safetensors]')") from None
+        raise ImportError(
+            f"{caller} needs the safetensors package: pip install safetensors "
+            "(or pip install 'gradgate[safetensors]')"
+        ) from None
     return safetensors.numpy
 
 
 def save_safetensors(
-    module_or_state_dict: Any, path: str | os.PathLike[str],
+    module_or_state_dict: Any,
+    path: str | os.PathLike[str],
     metadata: Mapping[str, str] | None = None,
 ) -> None:
     """Write a module's ``state_dict()`` (or a dict of Tensors or arrays) to a safetensors
@@ -51,32 +54,41 @@ def save_safetensors(
     ``path``, so a failure leaves any earlier file there intact.
     """
     api = _numpy_api("save_safetensors")
-    state = (module_or_state_dict.state_dict() if hasattr(module_or_state_dict, "state_dict")
-             else module_or_state_dict)
+    state = (
+        module_or_state_dict.state_dict()
+        if hasattr(module_or_state_dict, "state_dict")
+        else module_or_state_dict
+    )
     if not isinstance(state, Mapping):
-        raise TypeError(f"save_safetensors: expected a Module or a dict of Tensors, got "
-                        f"{type(module_or_state_dict).__name__}")
+        raise TypeError(
+            f"save_safetensors: expected a Module or a dict of Tensors, got "
+            f"{type(module_or_state_dict).__name__}"
+        )
     arrays: dict[str, np.ndarray] = {}
     for name, value in state.items():
         if not isinstance(name, str):
-            raise TypeError(f"save_safetensors: names must be str, got {name!r} of type "
-                            f"{type(name).__name__}")
+            raise TypeError(
+                f"save_safetensors: names must be str, got {name!r} of type {type(name).__name__}"
+            )
         array = value.data if isinstance(value, Tensor) else value
         if not hasattr(array, "dtype"):
-            raise TypeError(f"save_safetensors: {name!r} is a {type(value).__name__}, not a "
-                            "Tensor or an array")
+            raise TypeError(
+                f"save_safetensors: {name!r} is a {type(value).__name__}, not a Tensor or an array"
+            )
         host = backend.to_numpy(array)
         if host.dtype.kind not in "biuf":
-            raise TypeError(f"save_safetensors: {name!r} has dtype {host.dtype}; safetensors "
-                            "holds bool, integer and floating-point arrays")
-        arrays[name] = np.ascontiguousarray(host.astype(host.dtype.newbyteorder("<"),
-                                                        copy=False))
+            raise TypeError(
+                f"save_safetensors: {name!r} has dtype {host.dtype}; safetensors "
+                "holds bool, integer and floating-point arrays"
+            )
+        arrays[name] = np.ascontiguousarray(host.astype(host.dtype.newbyteorder("<"), copy=False))
     header = None if metadata is None else {str(k): str(v) for k, v in metadata.items()}
     data = api.save(arrays, metadata=header)
 
     target = os.path.realpath(os.fspath(path))
-    descriptor, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors",
-                                             dir=os.path.dirname(target))
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=".tmp-", suffix=".safetensors", dir=os.path.dirname(target)
+    )
     try:
         with os.fdopen(descriptor, "wb") as stream:
             stream.write(data)

@@ -261,8 +261,14 @@ def test_each_subcommand_is_one_module_with_add_command_and_run():
     for module in COMMANDS:
         assert callable(module.add_command) and callable(module.run)
     subparsers = next(a for a in build_parser()._actions if a.dest == "command")
-    assert list(subparsers.choices) == ["train", "evaluate", "predict", "graph", "check-gate",
-                                        "explore"]
+    assert list(subparsers.choices) == [
+        "train",
+        "evaluate",
+        "predict",
+        "graph",
+        "check-gate",
+        "explore",
+    ]
 
 
 def test_the_module_entry_point_reports_errors_without_a_traceback(tmp_path):

@@ -30,8 +30,18 @@ def test_graph_of_the_lecture_network(tmp_path, capsys):
     assert gradgate("graph", "-o", str(out), "--no-graphviz") == 0
     assert "9 nodes, 8 edges" in capsys.readouterr().out
     texts = svg_texts(out)
-    for label in ("W1 (3, 4)", "x (4,)", "W2 (2, 3)", "t (2,)", "s1 (3,)", "o2 (2,)",
-                  "E ()", "MatVec", "Sigmoid", "SqErr"):
+    for label in (
+        "W1 (3, 4)",
+        "x (4,)",
+        "W2 (2, 3)",
+        "t (2,)",
+        "s1 (3,)",
+        "o2 (2,)",
+        "E ()",
+        "MatVec",
+        "Sigmoid",
+        "SqErr",
+    ):
         assert label in texts
     assert "grad 1" in texts  # backward ran: dE/dE = 1 is shown at E
     # numbers to read: W1's three rows of values and of gradients (exercise 20.4)

@@ -50,8 +50,9 @@ def test_random_sampler_more_samples_than_examples_chains_whole_permutations():
 
 
 def test_random_sampler_with_replacement_repeats_and_covers_uniformly():
-    sampler = RandomSampler(_dataset(4), replacement=True, num_samples=40_000,
-                            generator=np.random.default_rng(2))
+    sampler = RandomSampler(
+        _dataset(4), replacement=True, num_samples=40_000, generator=np.random.default_rng(2)
+    )
     counts = np.bincount(list(sampler), minlength=4)
     assert counts.sum() == 40_000
     np.testing.assert_allclose(counts / 40_000, 0.25, atol=0.01)  # 5 standard deviations
@@ -65,8 +66,7 @@ def test_weighted_sampler_draws_in_proportion_and_never_a_zero_weight():
     counts = np.bincount(list(sampler), minlength=4)
     assert counts[1] == 0 and len(sampler) == 50_000
     np.testing.assert_allclose(counts / 50_000, [0.1, 0.0, 0.3, 0.6], atol=0.01)
-    once = WeightedRandomSampler(weights, 3, replacement=False,
-                                 generator=np.random.default_rng(5))
+    once = WeightedRandomSampler(weights, 3, replacement=False, generator=np.random.default_rng(5))
     assert sorted(once) == [0, 2, 3]
 
 
@@ -97,8 +97,9 @@ def test_loader_with_a_batch_sampler_takes_its_batches_as_they_are():
     loader = DataLoader(_dataset(6), batch_sampler=batches)
     assert len(loader) == 3 and _labels(loader) == batches
     assert loader.batch_size is None
-    pooled = DataLoader(_dataset(7), batch_sampler=BatchSampler(SequentialSampler(range(7)),
-                                                                 3, drop_last=True))
+    pooled = DataLoader(
+        _dataset(7), batch_sampler=BatchSampler(SequentialSampler(range(7)), 3, drop_last=True)
+    )
     assert _labels(pooled) == [[0, 1, 2], [3, 4, 5]]
 
 
@@ -211,8 +212,10 @@ def test_default_collate_stacks_fields_into_tensors():
         (lambda: WeightedRandomSampler([[1.0]], 2), "one dimension"),
         (lambda: WeightedRandomSampler([1.0, -1.0], 2), "finite, non-negative"),
         (lambda: WeightedRandomSampler([0.0, 0.0], 2), "not all zero"),
-        (lambda: WeightedRandomSampler([1.0, 0.0], 2, replacement=False),
-         "cannot exceed the number of non-zero weights"),
+        (
+            lambda: WeightedRandomSampler([1.0, 0.0], 2, replacement=False),
+            "cannot exceed the number of non-zero weights",
+        ),
         (lambda: BatchSampler(range(3), 0, False), "batch_size must be a positive integer"),
         (lambda: BatchSampler(range(3), 2, None), "drop_last must be True or False"),
         (lambda: list(RandomSampler([], replacement=True, num_samples=2)), "empty dataset"),
@@ -234,7 +237,10 @@ def test_sampler_base_asks_for_len_and_a_generic_dataset_goes_through_getitem():
         def __getitem__(self, i):
             return np.array([i, -i]), i
 
-    loader = DataLoader(Pairs(), batch_size=3, sampler=WeightedRandomSampler(
-        [0, 1, 1, 0], 5, generator=np.random.default_rng(0)))
+    loader = DataLoader(
+        Pairs(),
+        batch_size=3,
+        sampler=WeightedRandomSampler([0, 1, 1, 0], 5, generator=np.random.default_rng(0)),
+    )
     for x, y in loader.array_batches():
         assert set(y.tolist()) <= {1, 2} and np.array_equal(x[:, 1], -y)

@@ -34,15 +34,21 @@ def rank_environment(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SOURCE), env.get("PYTHONPATH")]))
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = "1"
-    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1", PRTE_MCA_rmaps_default_mapping_policy=
-               ":oversubscribe")
+    env.update(
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+        OMPI_MCA_rmaps_base_oversubscribe="1",
+        PRTE_MCA_rmaps_default_mapping_policy=":oversubscribe",
+    )
     env.update(extra)
     return env
 
 
 def launch(
-    ranks: int, *command: str, timeout: float = LAUNCH_TIMEOUT, cwd: Path | None = None,
+    ranks: int,
+    *command: str,
+    timeout: float = LAUNCH_TIMEOUT,
+    cwd: Path | None = None,
     **env: str,
 ) -> subprocess.CompletedProcess[str]:
     """``mpiexec -n ranks python command...``; a run past ``timeout`` fails the test."""
@@ -50,12 +56,18 @@ def launch(
     assert mpiexec is not None
     try:
         return subprocess.run(
-            [mpiexec, "-n", str(ranks), sys.executable, *command], capture_output=True,
-            text=True, timeout=timeout, env=rank_environment(**env), cwd=cwd,
+            [mpiexec, "-n", str(ranks), sys.executable, *command],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=rank_environment(**env),
+            cwd=cwd,
         )
     except subprocess.TimeoutExpired as error:
-        pytest.fail(f"mpiexec -n {ranks} {' '.join(command)} still ran after {timeout} s:\n"
-                    f"{error.stdout}\n{error.stderr}")
+        pytest.fail(
+            f"mpiexec -n {ranks} {' '.join(command)} still ran after {timeout} s:\n"
+            f"{error.stdout}\n{error.stderr}"
+        )
 
 
 def _missing() -> str | None:

@@ -46,8 +46,9 @@ def batches(dtype: str) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def train(model: nn.Module, optimizer: optim.Optimizer, x: np.ndarray, y: np.ndarray,
-          after_step=None) -> None:
+def train(
+    model: nn.Module, optimizer: optim.Optimizer, x: np.ndarray, y: np.ndarray, after_step=None
+) -> None:
     """Cross-entropy (a mean over the batch), one optimiser step per batch."""
     loss_fn = nn.CrossEntropyLoss()
     for step in range(len(x)):
@@ -126,8 +127,9 @@ def command_fails_on_one_rank(out: Path) -> int:
     from gradgate import cli
 
     data = "digits" if distributed.init().rank == 0 else str(out / "missing.csv")
-    return cli.main(["train", "--quiet", "--epochs", "1", "--data", data,
-                     "--out", str(out / "run")])
+    return cli.main(
+        ["train", "--quiet", "--epochs", "1", "--data", data, "--out", str(out / "run")]
+    )
 
 
 if __name__ == "__main__":

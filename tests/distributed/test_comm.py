@@ -23,12 +23,15 @@ def test_without_a_launcher_the_world_is_this_process_alone(single_world):
     assert distributed.finish(2) == 2
 
 
-@pytest.mark.parametrize(("variables", "size"), [
-    ({}, None),
-    ({"PMI_SIZE": "4", "PMI_RANK": "1"}, 4),
-    ({"OMPI_COMM_WORLD_SIZE": "3"}, 3),
-    ({"PMIX_RANK": "0"}, 2),  # a rank without a size: several, MPI will say how many
-])
+@pytest.mark.parametrize(
+    ("variables", "size"),
+    [
+        ({}, None),
+        ({"PMI_SIZE": "4", "PMI_RANK": "1"}, 4),
+        ({"OMPI_COMM_WORLD_SIZE": "3"}, 3),
+        ({"PMIX_RANK": "0"}, 2),  # a rank without a size: several, MPI will say how many
+    ],
+)
 def test_the_launchers_environment_tells_the_world_size(monkeypatch, variables, size):
     for name in (*comm.LAUNCHER_SIZE_VARIABLES, *comm.LAUNCHER_RANK_VARIABLES):
         monkeypatch.delenv(name, raising=False)
@@ -46,8 +49,10 @@ def test_under_mpiexec_without_mpi4py_the_command_says_how_to_install_it(
     status = cli.main(["train", "--epochs", "1", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert status == 1
-    assert err == ("gradgate train: this process is one of 2 ranks started by an MPI launcher,"
-                   ' but mpi4py is not installed: pip install "gradgate[mpi]"\n')
+    assert err == (
+        "gradgate train: this process is one of 2 ranks started by an MPI launcher,"
+        ' but mpi4py is not installed: pip install "gradgate[mpi]"\n'
+    )
 
 
 @needs_mpi
@@ -57,18 +62,28 @@ def test_a_rank_that_raises_ends_the_job_with_its_message(tmp_path):
     assert done.returncode != 0
     assert time.monotonic() - started < 30  # not the collectives' timeout: at once
     assert "ValueError: rank one cannot go on" in done.stderr
-    assert "gradgate: rank 1 of 2 stopped with ValueError: rank one cannot go on; stopping " \
-           "every rank" in done.stderr
+    assert (
+        "gradgate: rank 1 of 2 stopped with ValueError: rank one cannot go on; stopping "
+        "every rank" in done.stderr
+    )
     assert not list(tmp_path.iterdir())  # rank 0 did not train on alone
 
 
 @needs_mpi
 def test_a_rank_left_waiting_gives_up_after_the_timeout(tmp_path):
-    done = launch(2, str(HERE / "run_ranks.py"), "leave", str(tmp_path), timeout=60,
-                  GRADGATE_DISTRIBUTED_TIMEOUT="2")
+    done = launch(
+        2,
+        str(HERE / "run_ranks.py"),
+        "leave",
+        str(tmp_path),
+        timeout=60,
+        GRADGATE_DISTRIBUTED_TIMEOUT="2",
+    )
     assert done.returncode != 0
-    assert ("DistributedTimeout: rank 0 of 2 waited more than 2 s for the other ranks in "
-            "gradient bucket 1 of 1") in done.stderr
+    assert (
+        "DistributedTimeout: rank 0 of 2 waited more than 2 s for the other ranks in "
+        "gradient bucket 1 of 1"
+    ) in done.stderr
     assert not list(tmp_path.iterdir())
 
 

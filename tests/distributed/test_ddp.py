@@ -56,24 +56,37 @@ def test_small_buckets_split_the_gradients_into_several_allreduces(two_ranks):
 def test_models_that_differ_are_refused_on_every_rank_naming_the_parameter(two_ranks):
     results, _ = two_ranks
     assert results["ranks-refusing"] == 2
-    assert results["mismatch"] == ("the ranks' models differ: parameter '0.weight' has shape "
-                                   "(16, 12) on rank 0 but (17, 12) on rank 1")
+    assert results["mismatch"] == (
+        "the ranks' models differ: parameter '0.weight' has shape "
+        "(16, 12) on rank 0 but (17, 12) on rank 1"
+    )
 
 
 # --- on one rank: the packing, the guard, the names --------------------------------------
 
 
-@pytest.mark.parametrize(("theirs", "message"), [
-    ([["0.weight", [4, 3], "float32"], ["0.bias", [4], "float32"]], None),
-    ([["0.weight", [4, 3], "float64"], ["0.bias", [4], "float32"]],
-     "parameter '0.weight' is float32 on rank 0 but float64 on rank 2"),
-    ([["0.weight", [4, 3], "float32"], ["1.bias", [4], "float32"]],
-     "parameter 2 is '0.bias' on rank 0 but '1.bias' on rank 2"),
-    ([["0.weight", [4, 3], "float32"]],
-     "rank 0 has 2 parameters and rank 2 1: '0.bias' is only on rank 0"),
-    ([["0.weight", [4, 3], "float32"], ["0.bias", [4], "float32"], ["x", [1], "float32"]],
-     "rank 0 has 2 parameters and rank 2 3: 'x' is only on rank 2"),
-])
+@pytest.mark.parametrize(
+    ("theirs", "message"),
+    [
+        ([["0.weight", [4, 3], "float32"], ["0.bias", [4], "float32"]], None),
+        (
+            [["0.weight", [4, 3], "float64"], ["0.bias", [4], "float32"]],
+            "parameter '0.weight' is float32 on rank 0 but float64 on rank 2",
+        ),
+        (
+            [["0.weight", [4, 3], "float32"], ["1.bias", [4], "float32"]],
+            "parameter 2 is '0.bias' on rank 0 but '1.bias' on rank 2",
+        ),
+        (
+            [["0.weight", [4, 3], "float32"]],
+            "rank 0 has 2 parameters and rank 2 1: '0.bias' is only on rank 0",
+        ),
+        (
+            [["0.weight", [4, 3], "float32"], ["0.bias", [4], "float32"], ["x", [1], "float32"]],
+            "rank 0 has 2 parameters and rank 2 3: 'x' is only on rank 2",
+        ),
+    ],
+)
 def test_the_first_difference_between_two_models_is_named(theirs, message):
     root = [["0.weight", [4, 3], "float32"], ["0.bias", [4], "float32"]]
     assert _first_difference(root, theirs, rank=2) == message
@@ -83,10 +96,17 @@ def test_buckets_hold_one_dtype_and_at_most_the_bytes_asked_for():
     f32 = [gg.zeros(10, requires_grad=True) for _ in range(3)]  # 40 bytes each
     f64 = gg.zeros(4, dtype=np.float64, requires_grad=True)
     big = gg.zeros(100, requires_grad=True)
-    layout = [[len(b.parameters), b.buffer.dtype.name] for b in
-              make_buckets([*f32, f64, big, f32[0]], bucket_bytes=100)]
-    assert layout == [[2, "float32"], [1, "float32"], [1, "float64"], [1, "float32"],
-                      [1, "float32"]]
+    layout = [
+        [len(b.parameters), b.buffer.dtype.name]
+        for b in make_buckets([*f32, f64, big, f32[0]], bucket_bytes=100)
+    ]
+    assert layout == [
+        [2, "float32"],
+        [1, "float32"],
+        [1, "float64"],
+        [1, "float32"],
+        [1, "float32"],
+    ]
     assert len(make_buckets([*f32, big], bucket_bytes=10**6)) == 1
 
 
@@ -97,8 +117,9 @@ def test_allreduce_gradients_weighs_every_gradient_and_leaves_missing_ones_missi
     ddp = distributed.DistributedDataParallel(model, bucket_bytes=40)
     x = gg.randn(5, 3)
     gg.sum(model[2](model[1](model[0](x))) ** 2).backward()  # the last layer gets none
-    before = {name: p.grad.numpy().copy() for name, p in model.named_parameters()
-              if p.grad is not None}
+    before = {
+        name: p.grad.numpy().copy() for name, p in model.named_parameters() if p.grad is not None
+    }
     ddp.allreduce_gradients(weight=0.5)
     assert len(ddp.buckets) > 2
     for name, p in model.named_parameters():
@@ -134,7 +155,8 @@ def test_state_dict_names_carry_the_module_prefix_as_in_pytorch(single_world):
 def test_the_loop_in_the_docs_runs_on_two_ranks_and_learns(tmp_path):
     page = (HERE.parents[1] / "docs" / "distributed.md").read_text(encoding="utf-8")
     (script := tmp_path / "loop.py").write_text(
-        "\n".join(re.findall(r"```python\n(.*?)```", page, re.S)), encoding="utf-8")
+        "\n".join(re.findall(r"```python\n(.*?)```", page, re.S)), encoding="utf-8"
+    )
     done = launch(2, str(script), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     accuracy = re.fullmatch(r"training accuracy (\d+)%\n", done.stdout)  # rank 0 alone

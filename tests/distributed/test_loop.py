@@ -20,8 +20,9 @@ SMALL = {"hidden": (16,), "out": None}
 
 
 def train_on_ranks(ranks, tmp_path, *options, **launch_options):
-    return launch(ranks, "-m", "gradgate", "train", "--quiet", *options, cwd=tmp_path,
-                  **launch_options)
+    return launch(
+        ranks, "-m", "gradgate", "train", "--quiet", *options, cwd=tmp_path, **launch_options
+    )
 
 
 def printed_test_accuracy(out: str) -> float:
@@ -47,7 +48,10 @@ def test_the_default_run_on_two_ranks_reaches_one_process_accuracy_and_writes_on
     assert done.stdout.count("confusion matrix") == 1  # rank 0 alone prints
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
-        "checkpoint.ckpt", "metrics.csv", "metrics.svg"]
+        "checkpoint.ckpt",
+        "metrics.csv",
+        "metrics.svg",
+    ]
     saved = read_checkpoint(tmp_path / "run")
     assert (saved["position"]["epoch"], len(saved["history"]["epoch"])) == (60, 60)
 
@@ -57,8 +61,11 @@ def test_a_checkpoint_of_two_ranks_resumes_on_one_and_one_of_one_on_two(tmp_path
     straight = fit(TrainConfig(epochs=6, **SMALL), progress="none")
     done = train_on_ranks(2, tmp_path, "--hidden", "16", "--epochs", "3", "--out", "two")
     assert done.returncode == 0, done.stderr
-    resumed = fit(TrainConfig(epochs=6, hidden=(16,), out=str(tmp_path / "one")),
-                  resume=tmp_path / "two", progress="none")
+    resumed = fit(
+        TrainConfig(epochs=6, hidden=(16,), out=str(tmp_path / "one")),
+        resume=tmp_path / "two",
+        progress="none",
+    )
     expected = {name: p.numpy() for name, p in straight.model.named_parameters()}
     assert_same_weights(weights(read_checkpoint(tmp_path / "one")), expected)
     assert np.allclose(resumed.history["train_loss"], straight.history["train_loss"])
@@ -72,11 +79,30 @@ def test_a_checkpoint_of_two_ranks_resumes_on_one_and_one_of_one_on_two(tmp_path
 @needs_mpi
 def test_three_ranks_on_uneven_and_empty_shares_take_one_process_steps(tmp_path):
     """Batches of 4 on 3 ranks are shared 2, 1, 1; the last one (105 = 26·4 + 1) 1, 0, 0."""
-    options = {"data": "iris", "batch_size": 4, "loss": "cross_entropy", "epochs": 3,
-               "hidden": (8,)}
+    options = {
+        "data": "iris",
+        "batch_size": 4,
+        "loss": "cross_entropy",
+        "epochs": 3,
+        "hidden": (8,),
+    }
     alone = fit(TrainConfig(**options, out=None), progress="none")
-    done = train_on_ranks(3, tmp_path, "--data", "iris", "--batch-size", "4", "--loss",
-                          "cross_entropy", "--epochs", "3", "--hidden", "8", "--out", "three")
+    done = train_on_ranks(
+        3,
+        tmp_path,
+        "--data",
+        "iris",
+        "--batch-size",
+        "4",
+        "--loss",
+        "cross_entropy",
+        "--epochs",
+        "3",
+        "--hidden",
+        "8",
+        "--out",
+        "three",
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no warnings from the ranks left without examples
     saved = read_checkpoint(tmp_path / "three")
@@ -87,10 +113,30 @@ def test_three_ranks_on_uneven_and_empty_shares_take_one_process_steps(tmp_path)
 
 @needs_mpi
 def test_ctrl_c_stops_every_rank_after_the_same_step_with_one_checkpoint(tmp_path):
-    command = [find_mpiexec(), "-n", "2", sys.executable, "-m", "gradgate", "train", "--quiet",
-               "--hidden", "16", "--epochs", "100000", "--out", "run"]
-    job = subprocess.Popen(command, cwd=tmp_path, env=rank_environment(),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [
+        find_mpiexec(),
+        "-n",
+        "2",
+        sys.executable,
+        "-m",
+        "gradgate",
+        "train",
+        "--quiet",
+        "--hidden",
+        "16",
+        "--epochs",
+        "100000",
+        "--out",
+        "run",
+    ]
+    job = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        env=rank_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while not (tmp_path / "run" / "metrics.csv").exists():  # an epoch is done
@@ -106,11 +152,12 @@ def test_ctrl_c_stops_every_rank_after_the_same_step_with_one_checkpoint(tmp_pat
     assert err.count("resume with: gradgate train --resume") == 1, err
     saved = read_checkpoint(tmp_path / "run")
     epochs = saved["position"]["epoch"] + 1
-    resumed = fit(TrainConfig(epochs=epochs, **SMALL), resume=tmp_path / "run",
-                  progress="none")
+    resumed = fit(TrainConfig(epochs=epochs, **SMALL), resume=tmp_path / "run", progress="none")
     straight = fit(TrainConfig(epochs=epochs, **SMALL), progress="none")
-    assert_same_weights({n: p.numpy() for n, p in resumed.model.named_parameters()},
-                        {n: p.numpy() for n, p in straight.model.named_parameters()})
+    assert_same_weights(
+        {n: p.numpy() for n, p in resumed.model.named_parameters()},
+        {n: p.numpy() for n, p in straight.model.named_parameters()},
+    )
 
 
 # --- on one rank: nothing is sent, nothing changes -------------------------------------
@@ -133,4 +180,3 @@ def test_only_rank_0_writes_files(single_world):
     assert distributed.for_this_rank(config, single_world) is config
     other = distributed.World(1, 2)
     assert distributed.for_this_rank(config, other).out is None
-

@@ -57,11 +57,10 @@ def test_without_shuffling_the_order_is_the_data_sets():
 def test_the_ranks_batches_together_are_the_batches_one_process_cuts():
     ranks, local = 4, 3
     order = DistributedSampler(50, 1, 0, seed=1).indices()
-    per_rank = [list(DistributedSampler(50, ranks, r, seed=1).batches(local))
-                for r in range(ranks)]
+    per_rank = [list(DistributedSampler(50, ranks, r, seed=1).batches(local)) for r in range(ranks)]
     for k, batch in enumerate(zip(*per_rank, strict=True)):
         together = sorted(np.concatenate(batch).tolist())
-        stretch = np.resize(order, 52)[k * ranks * local:(k + 1) * ranks * local]
+        stretch = np.resize(order, 52)[k * ranks * local : (k + 1) * ranks * local]
         assert together == sorted(stretch.tolist())
 
 
@@ -85,8 +84,9 @@ def torch_data():
 def test_unshuffled_shards_are_pytorchs(torch_data, n, ranks, drop_last):
     for rank in range(ranks):
         ours = DistributedSampler(n, ranks, rank, shuffle=False, drop_last=drop_last)
-        theirs = torch_data.DistributedSampler(range(n), ranks, rank, shuffle=False,
-                                               drop_last=drop_last)
+        theirs = torch_data.DistributedSampler(
+            range(n), ranks, rank, shuffle=False, drop_last=drop_last
+        )
         assert list(ours) == list(theirs)
         assert len(ours) == len(theirs)
 
@@ -97,12 +97,16 @@ def test_shuffled_shards_repeat_and_drop_as_many_examples_as_pytorchs(
     torch_data, n, ranks, drop_last
 ):
     """The permutations differ (NumPy's and torch's generators), the dealing does not."""
+
     def profile(parts):
         return sorted(Counter(np.concatenate(parts).tolist()).values())
 
-    ours = [list(DistributedSampler(n, ranks, r, seed=5, drop_last=drop_last))
-            for r in range(ranks)]
-    theirs = [list(torch_data.DistributedSampler(range(n), ranks, r, seed=5,
-                                                 drop_last=drop_last)) for r in range(ranks)]
+    ours = [
+        list(DistributedSampler(n, ranks, r, seed=5, drop_last=drop_last)) for r in range(ranks)
+    ]
+    theirs = [
+        list(torch_data.DistributedSampler(range(n), ranks, r, seed=5, drop_last=drop_last))
+        for r in range(ranks)
+    ]
     assert [len(p) for p in ours] == [len(p) for p in theirs]
     assert profile(ours) == profile(theirs)

@@ -29,8 +29,9 @@ def test_every_gate_is_checked_on_several_shapes_or_parameters():
 
 def test_binary_element_wise_gates_are_checked_with_broadcasting():
     for name in ("Add", "Sub", "Mul", "Div", "Maximum", "Minimum", "Where", "Pow"):
-        broadcast = [s for s in SAMPLES[name]
-                     if len({a.shape for a in s.inputs if a.dtype.kind == "f"}) > 1]
+        broadcast = [
+            s for s in SAMPLES[name] if len({a.shape for a in s.inputs if a.dtype.kind == "f"}) > 1
+        ]
         assert broadcast, f"{name} has no sample whose inputs broadcast"
 
 

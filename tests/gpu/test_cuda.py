@@ -16,8 +16,11 @@ REASON = backend.cuda_unavailable_reason()
 if REASON is not None:
     pytest.skip(f"no usable GPU: {REASON}", allow_module_level=True)
 
-CASES = [(name, k, s) for name, cases in sorted(samples(np.random.default_rng(5)).items())
-         for k, s in enumerate(cases)]
+CASES = [
+    (name, k, s)
+    for name, cases in sorted(samples(np.random.default_rng(5)).items())
+    for k, s in enumerate(cases)
+]
 
 
 def _leaves(sample, device):
@@ -106,8 +109,9 @@ def test_default_training_run_on_cuda_matches_the_cpu_run(tmp_path):
         results[device] = result
         assert all(p.device.startswith(device) for p in result.model.parameters())
     cpu, cuda = results["cpu"], results["cuda"]
-    for (name, a), (_, b) in zip(cpu.model.named_parameters(), cuda.model.named_parameters(),
-                                 strict=True):
+    for (name, a), (_, b) in zip(
+        cpu.model.named_parameters(), cuda.model.named_parameters(), strict=True
+    ):
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
     assert abs(cpu.test.accuracy - cuda.test.accuracy) <= 2 / cpu.test.examples
     restored = gg.load(str(tmp_path / "cuda" / "checkpoint.ckpt"))  # a GPU run loads on CPU

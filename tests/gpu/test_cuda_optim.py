@@ -18,11 +18,17 @@ if REASON is not None:
 rng = np.random.default_rng(1)
 W0, X, T = rng.standard_normal((3, 4)), rng.standard_normal((6, 4)), rng.standard_normal((6, 3))
 
-CASES = [("SGD", {"lr": 0.1, "momentum": 0.9, "maximize": True}),
-         ("Adam", {"lr": 0.05, "amsgrad": True}), ("AdamW", {"lr": 0.05}),
-         ("RMSprop", {"centered": True}), ("Adagrad", {"lr": 0.1}), ("Adadelta", {}),
-         ("Adamax", {"weight_decay": 0.1}), ("NAdam", {"lr": 0.01}),
-         ("LBFGS", {"max_iter": 3, "line_search_fn": "strong_wolfe"})]
+CASES = [
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "maximize": True}),
+    ("Adam", {"lr": 0.05, "amsgrad": True}),
+    ("AdamW", {"lr": 0.05}),
+    ("RMSprop", {"centered": True}),
+    ("Adagrad", {"lr": 0.1}),
+    ("Adadelta", {}),
+    ("Adamax", {"weight_decay": 0.1}),
+    ("NAdam", {"lr": 0.01}),
+    ("LBFGS", {"max_iter": 3, "line_search_fn": "strong_wolfe"}),
+]
 
 
 def run(name, options, device):
@@ -45,5 +51,6 @@ def run(name, options, device):
 
 @pytest.mark.parametrize("name, options", CASES, ids=[n for n, _ in CASES])
 def test_optimiser_on_cuda_matches_cpu(name, options):
-    np.testing.assert_allclose(run(name, options, "cuda"), run(name, options, "cpu"),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        run(name, options, "cuda"), run(name, options, "cpu"), rtol=1e-10, atol=1e-12
+    )

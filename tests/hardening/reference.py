@@ -24,7 +24,6 @@ except ImportError:  # the NumPy-only checks still run
     torch = None
 
 
-
 def reference(name: str, params: dict, *inputs: Any) -> Any:
     """Gate ``name``'s own PyTorch reference (``Gate.reference``) on torch tensors."""
     return REGISTRY[name](**params).reference(torch, *inputs)
@@ -55,8 +54,9 @@ def upstream(shape: tuple[int, ...], dtype: Any, seed: int = 7) -> np.ndarray:
 def run_gradgate(name: str, params: dict, arrays: list[np.ndarray], seed: int = 7) -> Outcome:
     """Forward and backward of gate ``name``; every NumPy floating-point warning recorded."""
     outcome = Outcome()
-    with warnings.catch_warnings(record=True) as seen, np.errstate(
-        over="warn", divide="warn", invalid="warn"
+    with (
+        warnings.catch_warnings(record=True) as seen,
+        np.errstate(over="warn", divide="warn", invalid="warn"),
     ):
         warnings.simplefilter("always")
         try:
@@ -68,8 +68,11 @@ def run_gradgate(name: str, params: dict, arrays: list[np.ndarray], seed: int = 
             outcome.grads = [None if x.grad is None else x.grad.numpy() for x in xs]
         except Exception as error:  # the caller decides which errors are acceptable
             outcome.error = error
-    outcome.warnings = [f"{w.category.__name__}: {w.message}" for w in seen
-                        if issubclass(w.category, RuntimeWarning)]
+    outcome.warnings = [
+        f"{w.category.__name__}: {w.message}"
+        for w in seen
+        if issubclass(w.category, RuntimeWarning)
+    ]
     return outcome
 
 
@@ -103,8 +106,10 @@ def differences(ours: Outcome, theirs: Outcome, dtype: Any, finite_only: bool = 
     """
     problems = []
     pairs = [("output", ours.output, theirs.output)]
-    pairs += [(f"gradient {k}", a, b)
-              for k, (a, b) in enumerate(zip(ours.grads, theirs.grads, strict=True))]
+    pairs += [
+        (f"gradient {k}", a, b)
+        for k, (a, b) in enumerate(zip(ours.grads, theirs.grads, strict=True))
+    ]
     for what, a, b in pairs:
         if a is None or b is None:
             if (a is None) != (b is None):

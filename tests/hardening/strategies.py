@@ -82,8 +82,12 @@ class Graph:
         used = {a for s in self.steps for a in s.args if isinstance(a, int)}
         return [k for k, n in enumerate(self.nodes) if isinstance(n, Step) and k not in used]
 
-    def run(self, leaves: list[Any], call: Callable[[Step, list[Any]], Any],
-            const: Callable[[np.ndarray], Any]) -> tuple[Any, ...]:
+    def run(
+        self,
+        leaves: list[Any],
+        call: Callable[[Step, list[Any]], Any],
+        const: Callable[[np.ndarray], Any],
+    ) -> tuple[Any, ...]:
         """Replay the graph: ``leaves`` bind the Leaf nodes in order, ``call`` applies a
         step to its arguments, ``const`` wraps a constant."""
         given = iter(leaves)
@@ -97,8 +101,9 @@ class Graph:
         return tuple(values[k] for k in self.outputs())
 
     def run_gradgate(self, *leaves: Tensor) -> tuple[Tensor, ...]:
-        return self.run(list(leaves), lambda s, args: apply(REGISTRY[s.gate](**s.params), *args),
-                        Tensor)
+        return self.run(
+            list(leaves), lambda s, args: apply(REGISTRY[s.gate](**s.params), *args), Tensor
+        )
 
     def __repr__(self) -> str:
         """The graph as the :func:`program` call that rebuilds it (for REGRESSIONS)."""
@@ -211,8 +216,11 @@ class Builder:
 
     def shape(self, min_ndim: int = 0, max_ndim: int = 3) -> tuple[int, ...]:
         ndim = self.draw(st.integers(min_ndim, max_ndim), label="ndim")
-        return tuple(self.draw(st.lists(st.integers(1, MAX_DIM), min_size=ndim, max_size=ndim),
-                               label="shape"))
+        return tuple(
+            self.draw(
+                st.lists(st.integers(1, MAX_DIM), min_size=ndim, max_size=ndim), label="shape"
+            )
+        )
 
     def broadcastable(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         """A shape that broadcasts with ``shape``: leading axes dropped or added, axes set
@@ -220,7 +228,7 @@ class Builder:
         draw = self.draw
         out = list(shape)
         if out and draw(st.booleans(), label="drop leading"):
-            out = out[draw(st.integers(0, len(out)), label="dropped"):]
+            out = out[draw(st.integers(0, len(out)), label="dropped") :]
         elif len(out) < 3 and draw(st.booleans(), label="add leading"):
             out = [draw(st.integers(1, 3), label="new axis")] + out
         for k, n in enumerate(out):
@@ -228,9 +236,14 @@ class Builder:
                 out[k] = 1 if n != 1 else draw(st.integers(1, 3), label="stretch")
         return tuple(out)
 
-    def operand(self, shape: tuple[int, ...], kind: str = "any",
-                ok: Callable[[np.ndarray], bool] = lambda v: True) -> int:
+    def operand(
+        self,
+        shape: tuple[int, ...],
+        kind: str = "any",
+        ok: Callable[[np.ndarray], bool] = lambda v: True,
+    ) -> int:
         """A second operand that broadcasts with ``shape``: an earlier value, or a new leaf."""
+
         def fits(v: np.ndarray) -> bool:
             try:
                 np.broadcast_shapes(v.shape, shape)
@@ -317,17 +330,23 @@ def _binary(gate: str, kind_x: str = "any", kind_y: str = "any", apart: bool = F
         if apart and not _away(np.subtract(b.value(x), b.value(y)), 0.0):
             return
         b.add(gate, {}, (x, y))
+
     return recipe
 
 
-def _unary(gate: str, ok: Callable[[np.ndarray], bool] = lambda v: True,
-           params: Callable[[Builder], dict] = lambda b: {}, positive: bool = False):
+def _unary(
+    gate: str,
+    ok: Callable[[np.ndarray], bool] = lambda v: True,
+    params: Callable[[Builder], dict] = lambda b: {},
+    positive: bool = False,
+):
     def recipe(b: Builder) -> None:
         x = b.first()
         if x is not None and positive:
             x = b.positive(x)
         if x is not None and ok(b.value(x)):
             b.add(gate, params(b), (x,))
+
     return recipe
 
 
@@ -373,6 +392,7 @@ def _reduction(gate: str):
             if gap.min() <= MARGIN:
                 return
         b.add(gate, params, (x,))
+
     return recipe
 
 
@@ -445,8 +465,7 @@ def _getitem(b: Builder) -> None:
         params = {"index": (picks,)}
     else:  # integer arrays on the first two axes
         count = b.draw(st.integers(1, 4), label="picks")
-        params = {"index": (b.rng.integers(0, shape[0], count),
-                            b.rng.integers(0, shape[1], count))}
+        params = {"index": (b.rng.integers(0, shape[0], count), b.rng.integers(0, shape[1], count))}
     b.add("GetItem", params, (x,))
 
 
@@ -460,8 +479,10 @@ def _scatter_add(b: Builder) -> None:
         params = {"index": (b.rng.integers(0, rows, shape[0]),), "shape": (rows, *shape[1:])}
     else:  # a block placed in a larger zero array
         offsets = [b.draw(st.integers(0, 2), label="offset") for _ in shape]
-        params = {"index": tuple(slice(o, o + n) for o, n in zip(offsets, shape, strict=True)),
-                  "shape": tuple(o + n + 1 for o, n in zip(offsets, shape, strict=True))}
+        params = {
+            "index": tuple(slice(o, o + n) for o, n in zip(offsets, shape, strict=True)),
+            "shape": tuple(o + n + 1 for o, n in zip(offsets, shape, strict=True)),
+        }
     b.add("ScatterAdd", params, (x,))
 
 
@@ -473,10 +494,14 @@ def _concatenate(b: Builder) -> None:
     axis = b.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
     parts = [x]
     for _ in range(b.draw(st.integers(1, 2), label="more parts")):
+
         def same_but_axis(v, shape=shape, axis=axis):
             return v.ndim == len(shape) and all(
-                m == n for k, (m, n) in enumerate(zip(v.shape, shape, strict=True))
-                if k != axis % len(shape))
+                m == n
+                for k, (m, n) in enumerate(zip(v.shape, shape, strict=True))
+                if k != axis % len(shape)
+            )
+
         k = b.pick(same_but_axis) if b.draw(st.booleans(), label="reuse") else None
         if k is None:
             other = list(shape)
@@ -522,6 +547,7 @@ def _softmax(gate: str):
         if x is not None:
             ndim = b.value(x).ndim
             b.add(gate, {"axis": b.draw(st.integers(-ndim, ndim - 1), label="axis")}, (x,))
+
     return recipe
 
 
@@ -550,6 +576,7 @@ def _from_samples(name: str, reuse: bool = True) -> Callable[[Builder], None]:
     (``Gate.samples``), each float input either an earlier value of the same shape that
     lies within the sample's range (so the gate's domain holds) or the sample's array as a
     new leaf (always, without ``reuse``); integer and boolean inputs stay constants."""
+
     def recipe(b: Builder) -> None:
         cases = REGISTRY[name].samples(Draw(b.rng))
         sample = cases[b.draw(st.integers(0, len(cases) - 1), label="sample")]
@@ -559,8 +586,14 @@ def _from_samples(name: str, reuse: bool = True) -> Callable[[Builder], None]:
                 args.append(Const(a))
                 continue
             low, high = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
-            k = b.pick(lambda v, a=a, low=low, high=high: v.shape == a.shape and v.size > 0
-                       and bool(v.min() >= low) and bool(v.max() <= high))
+            k = b.pick(
+                lambda v, a=a, low=low, high=high: (
+                    v.shape == a.shape
+                    and v.size > 0
+                    and bool(v.min() >= low)
+                    and bool(v.max() <= high)
+                )
+            )
             if not reuse or k is None or not b.draw(st.booleans(), label="reuse"):
                 k = b.leaf_from(a)
             args.append(k)
@@ -574,6 +607,7 @@ def _fresh(name: str) -> Callable[[Builder], None]:
     (rounding, remainders, order statistics, norms with |s| or max, arctan2 and hypot at the
     origin): one of its sample cases, every float input a new leaf holding the sample's
     values, which are kept away from them."""
+
     def recipe(b: Builder) -> None:
         cases = REGISTRY[name].samples(Draw(b.rng))
         sample = cases[b.draw(st.integers(0, len(cases) - 1), label="sample")]
@@ -583,8 +617,22 @@ def _fresh(name: str) -> Callable[[Builder], None]:
     return recipe
 
 
-_KINKED = ("Sign", "Floor", "Ceil", "Trunc", "Round", "FloorDivide", "Remainder", "Fmod",
-           "Fmax", "Fmin", "Median", "VectorNorm", "Arctan2", "Hypot")
+_KINKED = (
+    "Sign",
+    "Floor",
+    "Ceil",
+    "Trunc",
+    "Round",
+    "FloorDivide",
+    "Remainder",
+    "Fmod",
+    "Fmax",
+    "Fmin",
+    "Median",
+    "VectorNorm",
+    "Arctan2",
+    "Hypot",
+)
 
 RECIPES: dict[str, Callable[[Builder], None]] = {
     "Add": _binary("Add"),
@@ -603,8 +651,11 @@ RECIPES: dict[str, Callable[[Builder], None]] = {
     "Tanh": _unary("Tanh"),
     "Sigmoid": _unary("Sigmoid"),
     "Relu": _unary("Relu", ok=lambda v: _away(v, 0.0)),
-    "LeakyRelu": _unary("LeakyRelu", ok=lambda v: _away(v, 0.0),
-                        params=lambda b: {"slope": b.draw(st.sampled_from([0.01, 0.2, 0.5]))}),
+    "LeakyRelu": _unary(
+        "LeakyRelu",
+        ok=lambda v: _away(v, 0.0),
+        params=lambda b: {"slope": b.draw(st.sampled_from([0.01, 0.2, 0.5]))},
+    ),
     "Softplus": _unary("Softplus"),
     "Clip": _clip,
     "Cast": _unary("Cast", params=lambda b: {"dtype": np.float64}),  # float32 is too coarse
@@ -644,16 +695,23 @@ GATE_NAMES = sorted(RECIPES)
 
 
 @st.composite
-def graphs(draw, max_steps: int = 10, first: str | None = None, chain: bool = False,
-           gates: tuple[str, ...] | None = None) -> Graph:
+def graphs(
+    draw,
+    max_steps: int = 10,
+    first: str | None = None,
+    chain: bool = False,
+    gates: tuple[str, ...] | None = None,
+) -> Graph:
     """A random graph of up to ``max_steps`` gates drawn from ``gates`` (default: all).
 
     ``first`` forces that gate to appear (its recipe is tried on fresh leaves until it
     applies); ``chain`` makes every step consume the newest value.
     """
     b = Builder(draw, chain)
-    shape = b.shape(min_ndim=2 if first in ("MatMul", "CrossEntropy") else 0,
-                    max_ndim=2 if first == "CrossEntropy" else 3)
+    shape = b.shape(
+        min_ndim=2 if first in ("MatMul", "CrossEntropy") else 0,
+        max_ndim=2 if first == "CrossEntropy" else 3,
+    )
     b.leaf(shape, grad=True)
     if first is not None:
         for _ in range(3):

@@ -42,8 +42,16 @@ NON_FINITE_DIFFERS = {
 
 # The gradient with respect to a NaN element is not PyTorch's for these; the forward value
 # is (NaN), and test_gradient_at_nan_is_as_documented pins down the gradient.
-NAN_GRADIENT_DIFFERS = {"Abs", "Relu", "Maximum", "Minimum", "Hardtanh", "Cumprod", "Median",
-                        "VectorNorm"}
+NAN_GRADIENT_DIFFERS = {
+    "Abs",
+    "Relu",
+    "Maximum",
+    "Minimum",
+    "Hardtanh",
+    "Cumprod",
+    "Median",
+    "VectorNorm",
+}
 
 
 def _float_inputs(name: str, sample: Sample) -> list[int]:
@@ -76,8 +84,13 @@ def _special_cases(name: str):
                                 a.reshape(-1)[:1] = v
                         arrays.append(a)
                     what = "every element" if where == "all" else f"one element of input {where}"
-                    yield (f"{name}[{n}] {np.dtype(dtype).name} {v!r} in {what}",
-                           _params(name, sample, dtype), arrays, v, dtype)
+                    yield (
+                        f"{name}[{n}] {np.dtype(dtype).name} {v!r} in {what}",
+                        _params(name, sample, dtype),
+                        arrays,
+                        v,
+                        dtype,
+                    )
 
 
 # Matrix functions: a special value in every element (or in one) makes a singular,
@@ -98,8 +111,12 @@ def test_special_values_warn_only_where_the_result_is_not_finite_and_match_torch
     for what, params, arrays, v, dtype in _special_cases(name):
         ours = run_gradgate(name, params, arrays)
         theirs = run_torch(name, params, arrays)
-        if name in MATRIX_DOMAIN and (theirs.error is not None or ours.error is not None
-                                      or not theirs.finite() or dtype == np.float32):
+        if name in MATRIX_DOMAIN and (
+            theirs.error is not None
+            or ours.error is not None
+            or not theirs.finite()
+            or dtype == np.float32
+        ):
             if ours.error is not None and not isinstance(ours.error, ValueError):
                 failures.append(f"{what}: raised {ours.error!r}, not a ValueError")
             continue
@@ -159,8 +176,10 @@ def test_a_nan_extremum_gives_a_nan_gradient_without_warning():
         x.grad = None
         with np.errstate(all="raise"):
             reduce(x, axis=1).sum().backward()
-        np.testing.assert_array_equal(x.grad.numpy(), [[NAN] * 3, [0.0, 0.0, 1.0]]
-                                      if reduce is gg.max else [[NAN] * 3, [1.0, 0.0, 0.0]])
+        np.testing.assert_array_equal(
+            x.grad.numpy(),
+            [[NAN] * 3, [0.0, 0.0, 1.0]] if reduce is gg.max else [[NAN] * 3, [1.0, 0.0, 0.0]],
+        )
 
 
 # The gradient with respect to an element that is NaN (docs/numerics.md, "NaN"): a row per
@@ -223,8 +242,12 @@ def _shape_cases(name: str):
                 if a.dtype.kind == "f" and a.shape[-axis] > 1:
                     one = list(arrays)
                     one[k] = np.ascontiguousarray(a.take([0], axis=a.ndim - axis))
-                    yield f"{name}[{n}] input {k} size 1 at axis -{axis}", "size-1", \
-                        sample.params, one
+                    yield (
+                        f"{name}[{n}] input {k} size 1 at axis -{axis}",
+                        "size-1",
+                        sample.params,
+                        one,
+                    )
 
 
 @needs_torch
@@ -236,13 +259,15 @@ def test_empty_scalar_and_size_one_inputs_behave_as_in_torch(name):
         theirs = run_torch(name, params, arrays)
         shapes = [a.shape for a in arrays]
         refused = theirs.error is not None or (
-            REFUSED.get(name) == kind and isinstance(ours.error, ValueError))
+            REFUSED.get(name) == kind and isinstance(ours.error, ValueError)
+        )
         if refused or ours.error is not None:
             if not refused:
                 failures.append(f"{what} {shapes}: raised {ours.error!r}; torch accepts it")
             elif not isinstance(ours.error, (ValueError, IndexError)):
-                failures.append(f"{what} {shapes}: expected ValueError or IndexError, got "
-                                f"{ours.error!r}")
+                failures.append(
+                    f"{what} {shapes}: expected ValueError or IndexError, got {ours.error!r}"
+                )
             continue
         if theirs.finite() and ours.warnings:
             failures.append(f"{what} {shapes}: NumPy warned {ours.warnings}")
@@ -295,24 +320,51 @@ def test_max_of_a_0d_tensor_differentiates_twice():
 KINKS = [
     ("relu at ±0", gg.relu, "relu", [[0.0, -0.0, 1.0]], [[0.0, 0.0, 3.0]]),
     ("abs at ±0", gg.abs, "abs", [[0.0, -0.0, -2.0]], [[0.0, 0.0, -3.0]]),
-    ("leaky_relu at 0", lambda x: gg.leaky_relu(x, 0.1),
-     lambda x: torch.nn.functional.leaky_relu(x, 0.1), [[0.0, -0.0]], [[0.1, 0.2]]),
-    ("max: three-way tie", lambda x: gg.max(x), "amax", [[1.0, 3.0, 3.0, 2.0, 3.0]],
-     [[0.0, 1 / 3, 1 / 3, 0.0, 1 / 3]]),
-    ("max along an axis: tie in one row", lambda x: gg.max(x, axis=1),
-     lambda x: torch.amax(x, 1), [[[1.0, 1.0], [2.0, 0.0]]], [[[0.5, 0.5], [2.0, 0.0]]]),
+    (
+        "leaky_relu at 0",
+        lambda x: gg.leaky_relu(x, 0.1),
+        lambda x: torch.nn.functional.leaky_relu(x, 0.1),
+        [[0.0, -0.0]],
+        [[0.1, 0.2]],
+    ),
+    (
+        "max: three-way tie",
+        lambda x: gg.max(x),
+        "amax",
+        [[1.0, 3.0, 3.0, 2.0, 3.0]],
+        [[0.0, 1 / 3, 1 / 3, 0.0, 1 / 3]],
+    ),
+    (
+        "max along an axis: tie in one row",
+        lambda x: gg.max(x, axis=1),
+        lambda x: torch.amax(x, 1),
+        [[[1.0, 1.0], [2.0, 0.0]]],
+        [[[0.5, 0.5], [2.0, 0.0]]],
+    ),
     ("min: tie", lambda x: gg.min(x), "amin", [[1.0, 1.0, 2.0]], [[0.5, 0.5, 0.0]]),
-    ("maximum: tie", gg.maximum, "maximum", [[1.0, 2.0], [1.0, 0.0]],
-     [[0.5, 2.0], [0.5, 0.0]]),
-    ("minimum: tie", gg.minimum, "minimum", [[1.0, 2.0], [1.0, 0.0]],
-     [[0.5, 0.0], [0.5, 2.0]]),
-    ("clip at its bounds", lambda x: gg.clip(x, -1.0, 1.0),
-     lambda x: torch.clamp(x, -1.0, 1.0), [[-1.0, 1.0, -2.0, 2.0, 0.0]],
-     [[1.0, 2.0, 0.0, 0.0, 5.0]]),
-    ("clip with low = high", lambda x: gg.clip(x, 1.0, 1.0),
-     lambda x: torch.clamp(x, 1.0, 1.0), [[0.0, 1.0, 2.0]], [[0.0, 2.0, 0.0]]),
-    ("pow x**0 at x = 0", lambda x, y: x**y, "pow", [[0.0, 0.0], [0.0, 2.0]],
-     [[0.0, 0.0], [0.0, 0.0]]),
+    ("maximum: tie", gg.maximum, "maximum", [[1.0, 2.0], [1.0, 0.0]], [[0.5, 2.0], [0.5, 0.0]]),
+    ("minimum: tie", gg.minimum, "minimum", [[1.0, 2.0], [1.0, 0.0]], [[0.5, 0.0], [0.5, 2.0]]),
+    (
+        "clip at its bounds",
+        lambda x: gg.clip(x, -1.0, 1.0),
+        lambda x: torch.clamp(x, -1.0, 1.0),
+        [[-1.0, 1.0, -2.0, 2.0, 0.0]],
+        [[1.0, 2.0, 0.0, 0.0, 5.0]],
+    ),
+    (
+        "clip with low = high",
+        lambda x: gg.clip(x, 1.0, 1.0),
+        lambda x: torch.clamp(x, 1.0, 1.0),
+        [[0.0, 1.0, 2.0]],
+        [[0.0, 2.0, 0.0]],
+    ),
+    (
+        "pow x**0 at x = 0",
+        lambda x, y: x**y,
+        "pow",
+        [[0.0, 0.0], [0.0, 2.0]],
+        [[0.0, 0.0], [0.0, 0.0]],
+    ),
     ("sqrt at 0", gg.sqrt, "sqrt", [[0.0]], [[np.inf]]),
 ]
 

@@ -27,8 +27,11 @@ def _message_parts(call: ast.Call) -> list[str]:
     name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
     if name == "_error" and len(call.args) > 1:  # io.py: _error(file name, reason)
         message = call.args[1]
-    return [node.value for node in ast.walk(message)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    return [
+        node.value
+        for node in ast.walk(message)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
 
 
 def raised_messages() -> list[tuple[str, str]]:
@@ -54,6 +57,9 @@ def test_the_source_is_read():
 
 def test_every_raised_message_is_in_docs_errors_md():
     page = _words(PAGE.read_text(encoding="utf-8"))
-    missing = [f"{where}: {message[:60]!r}" for where, message in raised_messages()
-               if message[:PREFIX] not in page]
+    missing = [
+        f"{where}: {message[:60]!r}"
+        for where, message in raised_messages()
+        if message[:PREFIX] not in page
+    ]
     assert not missing, "add these to docs/errors.md:\n" + "\n".join(missing)

@@ -36,9 +36,11 @@ _LONG = int(os.environ.get("GRADGATE_FUZZ_EXAMPLES", "0"))
 
 
 def budget(ci: int) -> settings:
-    return settings(max_examples=_LONG or ci, deadline=2000,  # ms: a hang fails
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow])
+    return settings(
+        max_examples=_LONG or ci,
+        deadline=2000,  # ms: a hang fails
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
 
 def bounded(call: Callable[[], Any]) -> tuple[Any, BaseException | None]:
@@ -70,8 +72,10 @@ edits = st.lists(st.tuples(st.integers(0, 2**16), st.integers(0, 255)), min_size
 # --- checkpoints ---------------------------------------------------------------------------
 
 CHECKPOINT = {
-    "model": {"0.weight": gg.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True),
-              "0.bias": np.array([0.5, -1.0, 2.0], dtype=np.float32)},
+    "model": {
+        "0.weight": gg.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True),
+        "0.bias": np.array([0.5, -1.0, 2.0], dtype=np.float32),
+    },
     "optimizer": {"state": {0: {"momentum_buffer": np.ones((3, 4))}}, "lr": 0.1},
     "epoch": 7,
     "names": ["a", "b"],
@@ -109,19 +113,27 @@ def load_checkpoint(path: Path, data: bytes) -> Any:
 
 
 @budget(ci=300)
-@given(data=st.one_of(st.binary(max_size=512),
-                      st.binary(max_size=512).map(lambda b: b"PK\x03\x04" + b),
-                      st.binary(max_size=512).map(lambda b: b"PK\x05\x06" + b)))
+@given(
+    data=st.one_of(
+        st.binary(max_size=512),
+        st.binary(max_size=512).map(lambda b: b"PK\x03\x04" + b),
+        st.binary(max_size=512).map(lambda b: b"PK\x05\x06" + b),
+    )
+)
 def test_load_of_random_bytes_raises_checkpoint_error(tmp_path, data):
     assert load_checkpoint(tmp_path / "random.ckpt", data) is None
 
 
 @budget(ci=300)
 @given(cut=st.integers(0, 2**16), changes=edits, truncate=st.booleans())
-def test_load_of_a_damaged_checkpoint_is_refused_or_unchanged(tmp_path, checkpoint_bytes, cut,
-                                                              changes, truncate):
-    data = checkpoint_bytes[: cut % len(checkpoint_bytes)] if truncate else \
-        mutate(checkpoint_bytes, changes)
+def test_load_of_a_damaged_checkpoint_is_refused_or_unchanged(
+    tmp_path, checkpoint_bytes, cut, changes, truncate
+):
+    data = (
+        checkpoint_bytes[: cut % len(checkpoint_bytes)]
+        if truncate
+        else mutate(checkpoint_bytes, changes)
+    )
     result = load_checkpoint(tmp_path / "damaged.ckpt", data)
     assert result is None or _same(result, CHECKPOINT), "a damaged file loaded as other values"
 
@@ -129,16 +141,20 @@ def test_load_of_a_damaged_checkpoint_is_refused_or_unchanged(tmp_path, checkpoi
 def _npy(shape: tuple[int, ...], dtype: str = "<f8", payload: bytes = b"") -> bytes:
     stream = io.BytesIO()
     np.lib.format.write_array_header_1_0(
-        stream, {"descr": dtype, "fortran_order": False, "shape": shape})
+        stream, {"descr": dtype, "fortran_order": False, "shape": shape}
+    )
     return stream.getvalue() + payload
 
 
-def _checkpoint_with(entry: bytes, shape: list[int], dtype: str = "<f8",
-                     file_size: int | None = None) -> bytes:
+def _checkpoint_with(
+    entry: bytes, shape: list[int], dtype: str = "<f8", file_size: int | None = None
+) -> bytes:
     """A checkpoint whose one array entry is ``entry``; the manifest states ``shape``."""
-    manifest = {"format": "gradgate-checkpoint", "version": 1,
-                "root": {"type": "ndarray", "entry": "arrays/0.npy", "dtype": dtype,
-                         "shape": shape}}
+    manifest = {
+        "format": "gradgate-checkpoint",
+        "version": 1,
+        "root": {"type": "ndarray", "entry": "arrays/0.npy", "dtype": dtype, "shape": shape},
+    }
     stream = io.BytesIO()
     with zipfile.ZipFile(stream, "w") as archive:
         archive.writestr("manifest.json", json.dumps(manifest))
@@ -181,8 +197,9 @@ def load_csv_file(path: Path, data: bytes) -> Any:
 
 
 @budget(ci=300)
-@given(text=st.text(alphabet=st.sampled_from(list(',"\n\r\t .-+e0123456789abcnaN\x00é')),
-                    max_size=200))
+@given(
+    text=st.text(alphabet=st.sampled_from(list(',"\n\r\t .-+e0123456789abcnaN\x00é')), max_size=200)
+)
 def test_load_csv_of_random_text_gives_data_or_value_error(tmp_path, text):
     load_csv_file(tmp_path / "random.csv", text.encode("utf-8"))
 
@@ -200,12 +217,16 @@ def test_load_csv_of_a_mutated_file_gives_data_or_value_error(tmp_path, changes)
     load_csv_file(tmp_path / "mutated.csv", mutate(GOOD_CSV.encode(), changes))
 
 
-@pytest.mark.parametrize("data", [
-    b"a,b\n1," + b"9" * 200_000 + b"\n",  # one field beyond the csv module's limit
-    b"\xff\xfeb\x00,\x00a\x00\n",  # UTF-16, not UTF-8
-    b'a,b\n"1,2\n',  # a quote never closed
-    b"0\r1e20",  # found by the fuzzer: a whole-number label beyond int64 (OverflowError)
-], ids=["huge field", "UTF-16", "open quote", "label beyond int64"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"a,b\n1," + b"9" * 200_000 + b"\n",  # one field beyond the csv module's limit
+        b"\xff\xfeb\x00,\x00a\x00\n",  # UTF-16, not UTF-8
+        b'a,b\n"1,2\n',  # a quote never closed
+        b"0\r1e20",  # found by the fuzzer: a whole-number label beyond int64 (OverflowError)
+    ],
+    ids=["huge field", "UTF-16", "open quote", "label beyond int64"],
+)
 def test_load_csv_names_the_file_for_unreadable_content(tmp_path, data):
     assert load_csv_file(tmp_path / "bad.csv", data) is None
 
@@ -248,18 +269,22 @@ def load_npz_file(path: Path, data: bytes) -> Any:
 
 
 @budget(ci=200)
-@given(data=st.one_of(st.binary(max_size=400),
-                      st.binary(max_size=400).map(lambda b: b"PK\x03\x04" + b),
-                      st.binary(max_size=400).map(lambda b: b"\x93NUMPY" + b)))
+@given(
+    data=st.one_of(
+        st.binary(max_size=400),
+        st.binary(max_size=400).map(lambda b: b"PK\x03\x04" + b),
+        st.binary(max_size=400).map(lambda b: b"\x93NUMPY" + b),
+    )
+)
 def test_load_npz_of_random_bytes_raises_value_error(tmp_path, data):
     assert load_npz_file(tmp_path / "random.npz", data) is None
 
 
 @budget(ci=300)
-@given(cut=st.integers(0, 2**16), changes=edits, truncate=st.booleans(),
-       compressed=st.booleans())
-def test_load_npz_of_a_damaged_file_gives_data_or_value_error(tmp_path, npz_files, cut, changes,
-                                                              truncate, compressed):
+@given(cut=st.integers(0, 2**16), changes=edits, truncate=st.booleans(), compressed=st.booleans())
+def test_load_npz_of_a_damaged_file_gives_data_or_value_error(
+    tmp_path, npz_files, cut, changes, truncate, compressed
+):
     good = npz_files[compressed]
     data = good[: cut % len(good)] if truncate else mutate(good, changes)
     load_npz_file(tmp_path / "damaged.npz", data)
@@ -289,8 +314,9 @@ def test_an_npz_header_declaring_a_huge_array_is_refused_fast(tmp_path, shape, c
     assert time.perf_counter() - start < 1.0
 
 
-header_text = st.text(alphabet=st.sampled_from(list("{}()[]':,<>f8i4 descrshapeTruFls\x00\n")),
-                      max_size=80)
+header_text = st.text(
+    alphabet=st.sampled_from(list("{}()[]':,<>f8i4 descrshapeTruFls\x00\n")), max_size=80
+)
 
 
 def _raw_npy(header: str, payload: bytes = b"\0" * 24) -> bytes:

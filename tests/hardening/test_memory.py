@@ -183,7 +183,7 @@ def test_training_holds_rss_flat_without_the_collector():
         for step, k in enumerate(starts):
             if step == 100:
                 after_warmup = rss_bytes()
-            E = loss_fn(model(gg.tensor(x[k:k + 16])), gg.tensor(t[k:k + 16]))
+            E = loss_fn(model(gg.tensor(x[k : k + 16])), gg.tensor(t[k : k + 16]))
             opt.zero_grad()
             E.backward()
             opt.step()

@@ -30,8 +30,11 @@ def budget(ci: int) -> settings:
     return settings(
         max_examples=_LONG or ci,
         deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                               HealthCheck.data_too_large],
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.filter_too_much,
+            HealthCheck.data_too_large,
+        ],
     )
 
 
@@ -42,35 +45,43 @@ def _projections(graph: Graph) -> list[np.ndarray]:
 
 def gradgate_gradients(graph: Graph) -> list[np.ndarray]:
     """J^T v for a fixed random v on every output, one array per leaf that requires grad."""
-    leaves = [gg.Tensor(leaf.array.copy(), requires_grad=leaf.requires_grad)
-              for leaf in graph.leaves]
+    leaves = [
+        gg.Tensor(leaf.array.copy(), requires_grad=leaf.requires_grad) for leaf in graph.leaves
+    ]
     outputs = graph.run_gradgate(*leaves)
     loss = sum(gg.sum(y * v) for y, v in zip(outputs, _projections(graph), strict=True))
     wanted = [x for x in leaves if x.requires_grad]
-    grads = gg.grad(loss, wanted, allow_unused=True) if loss.requires_grad else [None] * len(
-        wanted)
-    return [np.zeros(x.shape) if g is None else g.numpy() for x, g in zip(wanted, grads,
-                                                                          strict=True)]
+    grads = gg.grad(loss, wanted, allow_unused=True) if loss.requires_grad else [None] * len(wanted)
+    return [
+        np.zeros(x.shape) if g is None else g.numpy() for x, g in zip(wanted, grads, strict=True)
+    ]
 
 
 def torch_gradients(graph: Graph) -> list[np.ndarray]:
-    leaves = [torch.tensor(leaf.array.copy(), requires_grad=leaf.requires_grad)
-              for leaf in graph.leaves]
-    outputs = graph.run(leaves, lambda s, args: reference(s.gate, s.params, *args),
-                        torch.tensor)
-    loss = sum((y * torch.tensor(v)).sum()
-               for y, v in zip(outputs, _projections(graph), strict=True))
+    leaves = [
+        torch.tensor(leaf.array.copy(), requires_grad=leaf.requires_grad) for leaf in graph.leaves
+    ]
+    outputs = graph.run(leaves, lambda s, args: reference(s.gate, s.params, *args), torch.tensor)
+    loss = sum(
+        (y * torch.tensor(v)).sum() for y, v in zip(outputs, _projections(graph), strict=True)
+    )
     wanted = [x for x in leaves if x.requires_grad]
-    grads = torch.autograd.grad(loss, wanted, allow_unused=True) if loss.requires_grad else \
-        [None] * len(wanted)
-    return [np.zeros(tuple(x.shape)) if g is None else g.numpy()
-            for x, g in zip(wanted, grads, strict=True)]
+    grads = (
+        torch.autograd.grad(loss, wanted, allow_unused=True)
+        if loss.requires_grad
+        else [None] * len(wanted)
+    )
+    return [
+        np.zeros(tuple(x.shape)) if g is None else g.numpy()
+        for x, g in zip(wanted, grads, strict=True)
+    ]
 
 
 def check(graph: Graph) -> None:
     """Backward agrees with finite differences and, where installed, with PyTorch."""
-    leaves = [gg.Tensor(leaf.array.copy(), requires_grad=leaf.requires_grad)
-              for leaf in graph.leaves]
+    leaves = [
+        gg.Tensor(leaf.array.copy(), requires_grad=leaf.requires_grad) for leaf in graph.leaves
+    ]
     try:
         gg.check.gradcheck(graph.run_gradgate, leaves)
     except gg.check.GradcheckError as error:
@@ -79,9 +90,16 @@ def check(graph: Graph) -> None:
         return
     ours, theirs = gradgate_gradients(graph), torch_gradients(graph)
     for k, (a, b) in enumerate(zip(ours, theirs, strict=True)):
-        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-10, err_msg=(
-            f"gradient of differentiable leaf {k} differs from PyTorch's in the graph\n"
-            f"{graph.describe()}"))
+        np.testing.assert_allclose(
+            a,
+            b,
+            rtol=1e-7,
+            atol=1e-10,
+            err_msg=(
+                f"gradient of differentiable leaf {k} differs from PyTorch's in the graph\n"
+                f"{graph.describe()}"
+            ),
+        )
 
 
 def test_every_registered_gate_has_a_recipe():
@@ -115,8 +133,9 @@ def test_the_checker_catches_a_wrong_gradient(monkeypatch):
     graph = program([0.3, -1.2], ("Sigmoid", {}, [0]), ("Sum", {"axis": None}, [1]))
     check(graph)
     right = E.Sigmoid.vjp
-    monkeypatch.setattr(E.Sigmoid, "vjp", lambda self, xp, g, o, s: (2 * right(
-        self, xp, g, o, s)[0],))
+    monkeypatch.setattr(
+        E.Sigmoid, "vjp", lambda self, xp, g, o, s: (2 * right(self, xp, g, o, s)[0],)
+    )
     with pytest.raises(AssertionError, match="gradcheck failed"):
         check(graph)
 

@@ -63,8 +63,11 @@ def train(seed: int, optimizer: str) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     model = nn.MLP([6, 12, 3], "sigmoid", "sigmoid", generator=rng)
     params = list(model.parameters())
-    opt = optim.SGD(params, lr=0.5, momentum=0.9) if optimizer == "sgd" else \
-        optim.Adam(params, lr=0.01)
+    opt = (
+        optim.SGD(params, lr=0.5, momentum=0.9)
+        if optimizer == "sgd"
+        else optim.Adam(params, lr=0.01)
+    )
     x = gg.tensor(rng.standard_normal((20, 6)).astype(np.float32))
     t = gg.tensor(np.eye(3, dtype=np.float32)[rng.integers(0, 3, 20)])
     loss_fn = nn.SqErr()

@@ -21,11 +21,16 @@ def test_the_code_in_the_convolution_page_runs():
 def test_the_cnn_example_trains_briefly_and_reports_its_accuracy(tmp_path):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT / "src")] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+        [str(ROOT / "src")] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
     done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "cnn_digits.py"), "--epochs", "1",
-         "--seed", "1"],
-        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+        [sys.executable, str(ROOT / "examples" / "cnn_digits.py"), "--epochs", "1", "--seed", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     found = re.findall(r"Accuracy: (\d+)/540 \(([\d.]+)%\)", done.stdout)
     assert len(found) == 1

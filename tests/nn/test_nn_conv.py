@@ -41,8 +41,9 @@ def compare(ours, theirs, shape, dtype, seed=0):
     y.backward(g)
     yt.backward(torch.tensor(g))
     np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), **tol)
-    for (name, p), (name_t, pt) in zip(ours.named_parameters(), theirs.named_parameters(),
-                                        strict=True):
+    for (name, p), (name_t, pt) in zip(
+        ours.named_parameters(), theirs.named_parameters(), strict=True
+    ):
         assert name == name_t
         np.testing.assert_allclose(p.grad.numpy(), pt.grad.numpy(), err_msg=name, **tol)
 
@@ -62,10 +63,24 @@ CONV_CASES = [  # (ours, theirs, input shape)
     ("Conv2d", (2, 3, 2), {"stride": 3}, (2, 2, 8, 10)),  # stride > kernel
     ("Conv2d", (4, 4, 3), {"groups": 4, "padding": "valid"}, (1, 4, 6, 6)),  # depthwise
     ("ConvTranspose2d", (3, 4, 3), {}, (2, 3, 4, 5)),
-    ("ConvTranspose2d", (4, 6, (3, 2)), {"stride": 2, "padding": 1, "output_padding": 1,
-                                         "groups": 2}, (2, 4, 5, 4)),
-    ("ConvTranspose2d", (2, 3, 3), {"stride": (2, 3), "dilation": 2, "padding": (2, 1),
-                                    "output_padding": (1, 0), "bias": False}, (1, 2, 4, 3)),
+    (
+        "ConvTranspose2d",
+        (4, 6, (3, 2)),
+        {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2},
+        (2, 4, 5, 4),
+    ),
+    (
+        "ConvTranspose2d",
+        (2, 3, 3),
+        {
+            "stride": (2, 3),
+            "dilation": 2,
+            "padding": (2, 1),
+            "output_padding": (1, 0),
+            "bias": False,
+        },
+        (1, 2, 4, 3),
+    ),
 ]
 
 
@@ -117,21 +132,30 @@ def test_unbatched_inputs_as_in_torch():
     x = rng.standard_normal((3, 6, 7))
     conv = layer(nn.Conv2d, 3, 2, 3, padding=1)
     twin = _torch_twin(conv, torch.nn.Conv2d(3, 2, 3, padding=1), np.float64)
-    np.testing.assert_allclose(conv(gg.tensor(x)).numpy(),
-                               twin(torch.tensor(x)).detach().numpy(), rtol=1e-10)
-    np.testing.assert_allclose(gg.max_pool1d(gg.tensor(x[0]), 2).numpy(),
-                               torch.nn.functional.max_pool1d(torch.tensor(x[0]), 2).numpy())
+    np.testing.assert_allclose(
+        conv(gg.tensor(x)).numpy(), twin(torch.tensor(x)).detach().numpy(), rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        gg.max_pool1d(gg.tensor(x[0]), 2).numpy(),
+        torch.nn.functional.max_pool1d(torch.tensor(x[0]), 2).numpy(),
+    )
 
 
 def test_digits_cnn_matches_its_torch_twin_and_has_its_state_dict_names():
     ours = nn.digits_cnn(dtype=np.float64, generator=np.random.default_rng(0)).eval()
     theirs = torch.nn.Sequential(
         torch.nn.Unflatten(1, (1, 8, 8)),
-        torch.nn.Conv2d(1, 32, 3, padding="same"), torch.nn.ReLU(),
-        torch.nn.Conv2d(32, 64, 3, padding="same"), torch.nn.ReLU(),
-        torch.nn.MaxPool2d(2), torch.nn.Flatten(),
-        torch.nn.Linear(1024, 128), torch.nn.ReLU(), torch.nn.Dropout(0.25),
-        torch.nn.Linear(128, 10)).eval()
+        torch.nn.Conv2d(1, 32, 3, padding="same"),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(32, 64, 3, padding="same"),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(1024, 128),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.25),
+        torch.nn.Linear(128, 10),
+    ).eval()
     compare(ours, theirs, (5, 64), np.float64)
 
 
@@ -172,8 +196,9 @@ def test_a_third_derivative_is_again_a_convolution():
     (g,) = gg.grad(gg.sum(gg.conv2d(xg, W, stride=2) ** 3.0), xg, create_graph=True)
     (h,) = gg.grad(gg.sum(g * g), xg, create_graph=True)
     (k,) = gg.grad(gg.sum(h), xg)
-    (gt,) = torch.autograd.grad(torch.nn.functional.conv2d(xt, Wt, stride=2).pow(3).sum(),
-                                xt, create_graph=True)
+    (gt,) = torch.autograd.grad(
+        torch.nn.functional.conv2d(xt, Wt, stride=2).pow(3).sum(), xt, create_graph=True
+    )
     (ht,) = torch.autograd.grad((gt * gt).sum(), xt, create_graph=True)
     (kt,) = torch.autograd.grad(ht.sum(), xt)
     np.testing.assert_allclose(k.numpy(), kt.numpy(), rtol=1e-10, atol=1e-12)
@@ -183,36 +208,64 @@ def test_a_third_derivative_is_again_a_convolution():
 
 
 def test_channels_not_divisible_by_groups():
-    with pytest.raises(ValueError, match="Conv2d: in_channels 3 and out_channels 4 must both "
-                                         "be divisible by groups 2"):
+    with pytest.raises(
+        ValueError,
+        match="Conv2d: in_channels 3 and out_channels 4 must both be divisible by groups 2",
+    ):
         nn.Conv2d(3, 4, 3, groups=2)
     x, W = gg.randn(1, 6, 5, 5), gg.randn(4, 2, 3, 3)
-    with pytest.raises(ValueError, match=r"Conv: input of shape \(1, 6, 5, 5\) has 6 channels; "
-                                         r"a weight of shape \(4, 2, 3, 3\) with groups=2"):
+    with pytest.raises(
+        ValueError,
+        match=r"Conv: input of shape \(1, 6, 5, 5\) has 6 channels; "
+        r"a weight of shape \(4, 2, 3, 3\) with groups=2",
+    ):
         gg.conv2d(x, W, groups=2)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: gg.conv2d(gg.randn(3, 5), gg.randn(4, 3, 3, 3)),
-     r"conv2d: needs an input \(N, C, H, W\) or \(C, H, W\), got shape \(3, 5\)"),
-    (lambda: gg.conv2d(gg.randn(1, 3, 2, 2), gg.randn(4, 3, 3, 3)),
-     r"Conv: the kernel \(3, 3\) \(dilation \(1, 1\)\) is larger than the padded input \(2, 2\)"),
-    (lambda: gg.conv2d(gg.randn(1, 3, 5, 5), gg.randn(4, 3, 3, 3), stride=2, padding="same"),
-     "Conv: padding='same' needs stride 1"),
-    (lambda: gg.conv2d(gg.randn(1, 3, 5, 5), gg.randn(4, 3, 3, 3), gg.randn(3)),
-     r"conv: bias of shape \(3,\) does not fit 4 output channels"),
-    (lambda: gg.conv_transpose2d(gg.randn(1, 3, 4, 4), gg.randn(3, 2, 3, 3), stride=2,
-                                 output_padding=2),
-     "ConvTranspose: output_padding"),
-    (lambda: gg.max_pool2d(gg.randn(1, 1, 4, 4), 2, padding=2),
-     r"MaxPool: padding \(2, 2\) must be at least 0 and at most half the kernel"),
-    (lambda: gg.max_pool2d(gg.randn(1, 1, 4, 4), 2, ceil_mode=True),
-     "max_pool2d: ceil_mode=True is not supported"),
-    (lambda: gg.adaptive_avg_pool2d(gg.randn(1, 1, 4, 4), 0),
-     "AdaptiveAvgPool: output_size must be positive ints"),
-    (lambda: nn.Unflatten(1, (3, 5))(gg.randn(2, 12)),
-     r"Unflatten: axis 1 of length 12 cannot be split into \(3, 5\)"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: gg.conv2d(gg.randn(3, 5), gg.randn(4, 3, 3, 3)),
+            r"conv2d: needs an input \(N, C, H, W\) or \(C, H, W\), got shape \(3, 5\)",
+        ),
+        (
+            lambda: gg.conv2d(gg.randn(1, 3, 2, 2), gg.randn(4, 3, 3, 3)),
+            r"Conv: the kernel \(3, 3\) \(dilation \(1, 1\)\) is larger than the padded "
+            r"input \(2, 2\)",
+        ),
+        (
+            lambda: gg.conv2d(gg.randn(1, 3, 5, 5), gg.randn(4, 3, 3, 3), stride=2, padding="same"),
+            "Conv: padding='same' needs stride 1",
+        ),
+        (
+            lambda: gg.conv2d(gg.randn(1, 3, 5, 5), gg.randn(4, 3, 3, 3), gg.randn(3)),
+            r"conv: bias of shape \(3,\) does not fit 4 output channels",
+        ),
+        (
+            lambda: gg.conv_transpose2d(
+                gg.randn(1, 3, 4, 4), gg.randn(3, 2, 3, 3), stride=2, output_padding=2
+            ),
+            "ConvTranspose: output_padding",
+        ),
+        (
+            lambda: gg.max_pool2d(gg.randn(1, 1, 4, 4), 2, padding=2),
+            r"MaxPool: padding \(2, 2\) must be at least 0 and at most half the kernel",
+        ),
+        (
+            lambda: gg.max_pool2d(gg.randn(1, 1, 4, 4), 2, ceil_mode=True),
+            "max_pool2d: ceil_mode=True is not supported",
+        ),
+        (
+            lambda: gg.adaptive_avg_pool2d(gg.randn(1, 1, 4, 4), 0),
+            "AdaptiveAvgPool: output_size must be positive ints",
+        ),
+        (
+            lambda: nn.Unflatten(1, (3, 5))(gg.randn(2, 12)),
+            r"Unflatten: axis 1 of length 12 cannot be split into \(3, 5\)",
+        ),
+    ],
+)
 def test_bad_arguments_are_refused_with_the_operation_and_shapes(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -28,8 +28,9 @@ def test_linear_on_a_batch_and_its_gradients():
     layer = nn.Linear(4, 3)
     x = gg.randn(5, 4)
     s = layer(x)
-    np.testing.assert_allclose(s.numpy(), x.numpy() @ layer.weight.numpy().T + layer.bias.numpy(),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        s.numpy(), x.numpy() @ layer.weight.numpy().T + layer.bias.numpy(), rtol=1e-6
+    )
     g = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
     s.backward(g)
     np.testing.assert_allclose(layer.weight.grad.numpy(), g.T @ x.numpy(), rtol=1e-5)
@@ -142,6 +143,7 @@ def test_gains_match_pytorch():
     for name in ("linear", "sigmoid", "tanh", "relu", "leaky_relu"):
         assert init.calculate_gain(name) == pytest.approx(torch.nn.init.calculate_gain(name))
     assert init.calculate_gain("leaky_relu", 0.2) == pytest.approx(
-        torch.nn.init.calculate_gain("leaky_relu", 0.2))
+        torch.nn.init.calculate_gain("leaky_relu", 0.2)
+    )
     with pytest.raises(ValueError, match="unknown nonlinearity"):
         init.calculate_gain("swish")

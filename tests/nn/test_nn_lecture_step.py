@@ -15,8 +15,10 @@ ETA = 0.5
 
 def lecture_network(W1: np.ndarray, W2: np.ndarray) -> nn.Sequential:
     model = nn.Sequential(
-        nn.Linear(N_IN, N_HIDDEN, bias=False, dtype=np.float64), nn.Sigmoid(),
-        nn.Linear(N_HIDDEN, N_OUT, bias=False, dtype=np.float64), nn.Sigmoid(),
+        nn.Linear(N_IN, N_HIDDEN, bias=False, dtype=np.float64),
+        nn.Sigmoid(),
+        nn.Linear(N_HIDDEN, N_OUT, bias=False, dtype=np.float64),
+        nn.Sigmoid(),
     )
     model[0].weight.data[...] = W1
     model[2].weight.data[...] = W2
@@ -90,8 +92,10 @@ def test_one_sgd_step_equals_pytorchs(problem):
     torch = pytest.importorskip("torch")
     W1, W2, x, t = problem
     model = torch.nn.Sequential(
-        torch.nn.Linear(N_IN, N_HIDDEN, bias=False), torch.nn.Sigmoid(),
-        torch.nn.Linear(N_HIDDEN, N_OUT, bias=False), torch.nn.Sigmoid(),
+        torch.nn.Linear(N_IN, N_HIDDEN, bias=False),
+        torch.nn.Sigmoid(),
+        torch.nn.Linear(N_HIDDEN, N_OUT, bias=False),
+        torch.nn.Sigmoid(),
     ).double()
     with torch.no_grad():
         model[0].weight.copy_(torch.from_numpy(W1))  # torch's weight is (out, in) as well

@@ -36,11 +36,18 @@ def test_losses_match_pytorch(reduction):
     F = torch.nn.functional
     cases = [
         (nn.MSELoss(reduction), lambda x, t: F.mse_loss(x, t, reduction=reduction), O, T),
-        (nn.BCEWithLogitsLoss(reduction),
-         lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction=reduction), O * 8 - 4,
-         T),
-        (nn.CrossEntropyLoss(reduction), lambda x, t: F.cross_entropy(x, t, reduction=reduction),
-         O * 8 - 4, LABELS),
+        (
+            nn.BCEWithLogitsLoss(reduction),
+            lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction=reduction),
+            O * 8 - 4,
+            T,
+        ),
+        (
+            nn.CrossEntropyLoss(reduction),
+            lambda x, t: F.cross_entropy(x, t, reduction=reduction),
+            O * 8 - 4,
+            LABELS,
+        ),
     ]
     for ours, theirs, x, t in cases:
         E, g = value_and_grad(ours, x, t)

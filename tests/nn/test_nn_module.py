@@ -84,16 +84,18 @@ def test_load_state_dict_reports_every_problem_at_once_and_copies_nothing():
     message = str(error.value)
     assert "missing keys: 0.bias" in message
     assert "unexpected keys: 9.weight" in message
-    assert ("shape mismatch for 2.weight: the state dict has (3, 2), the module has (2, 3)"
-            in message)
+    assert (
+        "shape mismatch for 2.weight: the state dict has (3, 2), the module has (2, 3)" in message
+    )
     for p, b in zip(model.parameters(), before, strict=True):
         np.testing.assert_array_equal(p.data, b)
 
 
 def test_non_strict_loading_skips_missing_and_unexpected_keys_but_not_shapes():
     model = small_mlp()
-    result = model.load_state_dict({"0.weight": np.zeros((3, 4)), "extra": np.zeros(2)},
-                                   strict=False)
+    result = model.load_state_dict(
+        {"0.weight": np.zeros((3, 4)), "extra": np.zeros(2)}, strict=False
+    )
     assert result.missing_keys == ["0.bias", "2.weight", "2.bias"]
     assert result.unexpected_keys == ["extra"]
     assert np.all(model[0].weight.data == 0)

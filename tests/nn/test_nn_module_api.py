@@ -37,9 +37,15 @@ def test_buffers_are_saved_and_moved_but_are_not_parameters():
 
 def test_nested_buffers_are_named_by_path_in_pytorch_order():
     outer = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
-    assert list(outer.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias",
-                                        "1.running_mean", "1.running_var",
-                                        "1.num_batches_tracked"]
+    assert list(outer.state_dict()) == [
+        "0.weight",
+        "0.bias",
+        "1.weight",
+        "1.bias",
+        "1.running_mean",
+        "1.running_var",
+        "1.num_batches_tracked",
+    ]
     assert len(list(outer.buffers())) == 3
 
 
@@ -72,9 +78,16 @@ def test_add_module_and_containers_name_parameters_as_pytorch():
     m.add_module("encoder", nn.Linear(2, 3))
     m.blocks = nn.ModuleList([nn.Linear(3, 3), nn.Linear(3, 1)])
     m.heads = nn.ModuleDict({"a": nn.Linear(1, 1)})
-    assert list(m.state_dict()) == ["encoder.weight", "encoder.bias", "blocks.0.weight",
-                                    "blocks.0.bias", "blocks.1.weight", "blocks.1.bias",
-                                    "heads.a.weight", "heads.a.bias"]
+    assert list(m.state_dict()) == [
+        "encoder.weight",
+        "encoder.bias",
+        "blocks.0.weight",
+        "blocks.0.bias",
+        "blocks.1.weight",
+        "blocks.1.bias",
+        "heads.a.weight",
+        "heads.a.bias",
+    ]
     assert len(m.blocks) == 2 and "a" in m.heads and isinstance(m.blocks[1:], nn.ModuleList)
     with pytest.raises(TypeError, match="is not a Module"):
         m.blocks.append(3)
@@ -92,8 +105,9 @@ def test_forward_hooks_change_inputs_and_outputs_and_come_off():
     assert calls == [(1, 2)]
     pre.remove()
     post.remove()
-    np.testing.assert_allclose(layer(np.zeros((1, 2), np.float32)).numpy(),
-                               layer.bias.numpy()[None], rtol=1e-6)
+    np.testing.assert_allclose(
+        layer(np.zeros((1, 2), np.float32)).numpy(), layer.bias.numpy()[None], rtol=1e-6
+    )
 
 
 def test_tensor_hook_sees_the_complete_gradient_and_can_replace_it():
@@ -150,9 +164,20 @@ def test_dropout_functions_are_seeded_scaled_and_channel_wise():
 def test_one_hot_and_functional_names():
     np.testing.assert_array_equal(F.one_hot(np.array([0, 2]), 3).numpy(), [[1, 0, 0], [0, 0, 1]])
     assert F.one_hot(np.array([1, 4])).shape == (2, 5)
-    for name in ("relu", "gelu", "cross_entropy", "layer_norm", "batch_norm", "embedding",
-                 "scaled_dot_product_attention", "dropout", "linear", "log_softmax",
-                 "logsigmoid", "mse_loss"):
+    for name in (
+        "relu",
+        "gelu",
+        "cross_entropy",
+        "layer_norm",
+        "batch_norm",
+        "embedding",
+        "scaled_dot_product_attention",
+        "dropout",
+        "linear",
+        "log_softmax",
+        "logsigmoid",
+        "mse_loss",
+    ):
         assert callable(getattr(F, name)), name
     with pytest.raises(ValueError, match="one_hot: labels must lie in"):
         F.one_hot(np.array([3]), 2)

@@ -15,8 +15,10 @@ rng = np.random.default_rng(0)
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5)])
-@pytest.mark.parametrize("options", [{}, {"momentum": None}, {"affine": False},
-                                     {"track_running_stats": False}, {"momentum": 0.3}])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"momentum": None}, {"affine": False}, {"track_running_stats": False}, {"momentum": 0.3}],
+)
 def test_batch_norm_1d_trains_and_evaluates_as_torch(dtype, shape, options):
     ours, theirs = nn.BatchNorm1d(3, **options), torch.nn.BatchNorm1d(3, **options)
     with torch.no_grad():
@@ -112,9 +114,13 @@ def test_log_sigmoid_is_finite_far_in_both_tails():
 
 
 LOSSES = [
-    {}, {"weight": [0.2, 1.0, 2.0, 0.5]}, {"ignore_index": 1}, {"label_smoothing": 0.15},
+    {},
+    {"weight": [0.2, 1.0, 2.0, 0.5]},
+    {"ignore_index": 1},
+    {"label_smoothing": 0.15},
     {"weight": [0.2, 1.0, 2.0, 0.5], "ignore_index": 3, "label_smoothing": 0.1},
-    {"reduction": "sum", "label_smoothing": 0.2}, {"reduction": "none", "ignore_index": 0},
+    {"reduction": "sum", "label_smoothing": 0.2},
+    {"reduction": "none", "ignore_index": 0},
 ]
 
 
@@ -130,26 +136,38 @@ def test_cross_entropy_loss_with_labels(dtype, options, shape):
     y = rng.integers(0, 4, shape[:1] + shape[2:])
     if "weight" in options:
         options = dict(options, weight=np.array(options["weight"], dtype=dtype))
-    compare(nn.CrossEntropyLoss(**options), torch.nn.CrossEntropyLoss(**_torch_options(options)),
-            [x, y], dtype)
+    compare(
+        nn.CrossEntropyLoss(**options),
+        torch.nn.CrossEntropyLoss(**_torch_options(options)),
+        [x, y],
+        dtype,
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("options", [{}, {"weight": [0.2, 1.0, 2.0, 0.5]},
-                                     {"label_smoothing": 0.3}, {"reduction": "none"}], ids=str)
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"weight": [0.2, 1.0, 2.0, 0.5]}, {"label_smoothing": 0.3}, {"reduction": "none"}],
+    ids=str,
+)
 def test_cross_entropy_loss_with_probabilities(dtype, options):
     x = rng.standard_normal((5, 4))
     t = rng.random((5, 4))
     t /= t.sum(axis=1, keepdims=True)
     if "weight" in options:
         options = dict(options, weight=np.array(options["weight"], dtype=dtype))
-    compare(nn.CrossEntropyLoss(**options), torch.nn.CrossEntropyLoss(**_torch_options(options)),
-            [x, t], dtype)
+    compare(
+        nn.CrossEntropyLoss(**options),
+        torch.nn.CrossEntropyLoss(**_torch_options(options)),
+        [x, t],
+        dtype,
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("options", [{}, {"weight": [0.5, 1.0, 2.0]}, {"ignore_index": 2},
-                                     {"reduction": "sum"}], ids=str)
+@pytest.mark.parametrize(
+    "options", [{}, {"weight": [0.5, 1.0, 2.0]}, {"ignore_index": 2}, {"reduction": "sum"}], ids=str
+)
 def test_nll_loss(dtype, options):
     logp = np.log(rng.dirichlet(np.ones(3), 7))
     y = rng.integers(0, 3, 7)

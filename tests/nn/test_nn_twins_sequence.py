@@ -14,11 +14,18 @@ from .twins import compare, torch
 DTYPES = [np.float32, np.float64]
 rng = np.random.default_rng(1)
 
-RECURRENT = {"RNN": (nn.RNN, torch.nn.RNN), "LSTM": (nn.LSTM, torch.nn.LSTM),
-             "GRU": (nn.GRU, torch.nn.GRU)}
+RECURRENT = {
+    "RNN": (nn.RNN, torch.nn.RNN),
+    "LSTM": (nn.LSTM, torch.nn.LSTM),
+    "GRU": (nn.GRU, torch.nn.GRU),
+}
 SETTINGS = [
-    {}, {"num_layers": 2}, {"bidirectional": True}, {"batch_first": True},
-    {"num_layers": 2, "bidirectional": True, "batch_first": True}, {"bias": False},
+    {},
+    {"num_layers": 2},
+    {"bidirectional": True},
+    {"batch_first": True},
+    {"num_layers": 2, "bidirectional": True, "batch_first": True},
+    {"bias": False},
 ]
 
 
@@ -62,8 +69,11 @@ def test_relu_rnn():
     compare(ours, theirs, [rng.standard_normal((4, 2, 3))], np.float64)
 
 
-CELLS = {"RNNCell": (nn.RNNCell, torch.nn.RNNCell), "GRUCell": (nn.GRUCell, torch.nn.GRUCell),
-         "LSTMCell": (nn.LSTMCell, torch.nn.LSTMCell)}
+CELLS = {
+    "RNNCell": (nn.RNNCell, torch.nn.RNNCell),
+    "GRUCell": (nn.GRUCell, torch.nn.GRUCell),
+    "LSTMCell": (nn.LSTMCell, torch.nn.LSTMCell),
+}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -150,17 +160,30 @@ def test_multihead_attention_masks(dtype):
     bool_mask[:, 0] = False  # every query sees at least one key
     padding = np.array([[False, False, True, False, True], [False, True, False, False, False]])
     float_mask = rng.standard_normal((N * 3, L, S))
-    for masks, names in [((bool_mask,), ("attn_mask",)), ((padding,), ("key_padding_mask",)),
-                         ((bool_mask, padding), ("attn_mask", "key_padding_mask")),
-                         ((float_mask,), ("attn_mask",))]:
-        compare(ours, theirs, [q, kv, kv, *masks], dtype, differentiate={0, 1, 2},
-                call=_mha_call(mask_names=names))
+    for masks, names in [
+        ((bool_mask,), ("attn_mask",)),
+        ((padding,), ("key_padding_mask",)),
+        ((bool_mask, padding), ("attn_mask", "key_padding_mask")),
+        ((float_mask,), ("attn_mask",)),
+    ]:
+        compare(
+            ours,
+            theirs,
+            [q, kv, kv, *masks],
+            dtype,
+            differentiate={0, 1, 2},
+            call=_mha_call(mask_names=names),
+        )
 
 
 def test_multihead_attention_unbatched_and_state_dict_names():
     ours, theirs = nn.MultiheadAttention(4, 2), torch.nn.MultiheadAttention(4, 2)
-    assert list(ours.state_dict()) == ["in_proj_weight", "in_proj_bias", "out_proj.weight",
-                                       "out_proj.bias"]
+    assert list(ours.state_dict()) == [
+        "in_proj_weight",
+        "in_proj_bias",
+        "out_proj.weight",
+        "out_proj.bias",
+    ]
     x = rng.standard_normal((3, 4))
     compare(ours, theirs, [x, x, x], np.float64, call=_mha_call())
 
@@ -170,8 +193,13 @@ def test_multihead_attention_unbatched_and_state_dict_names():
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_transformer_encoder_layer(dtype, norm_first, activation, batch_first):
-    options = dict(dim_feedforward=16, dropout=0.0, activation=activation,
-                   norm_first=norm_first, batch_first=batch_first)
+    options = dict(
+        dim_feedforward=16,
+        dropout=0.0,
+        activation=activation,
+        norm_first=norm_first,
+        batch_first=batch_first,
+    )
     ours = nn.TransformerEncoderLayer(8, 2, **options)
     theirs = torch.nn.TransformerEncoderLayer(8, 2, **options)
     with torch.no_grad():

@@ -70,10 +70,8 @@ def compare(ours, theirs, inputs, dtype=np.float64, call=None, differentiate=Non
                 if t.grad is None:
                     assert p.grad is None or not np.any(p.grad.numpy()), name
                 else:
-                    np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), **tol,
-                                               err_msg=name)
+                    np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), **tol, err_msg=name)
         theirs_buffers = dict(theirs.named_buffers())
         for name, b in ours.named_buffers():
-            np.testing.assert_allclose(b.numpy(), theirs_buffers[name].numpy(), **tol,
-                                       err_msg=name)
+            np.testing.assert_allclose(b.numpy(), theirs_buffers[name].numpy(), **tol, err_msg=name)
     return outs

@@ -99,6 +99,7 @@ def test_state_dict_round_trip_resumes_the_same_iterations(tmp_path):
             E = gg.sum(r * r)
             E.backward()
             return E
+
         return closure
 
     first = optim.LBFGS([W, b], **options)

@@ -35,16 +35,26 @@ CASES = [
     ("RMSprop", {"lr": 0.01, "centered": True, "weight_decay": 0.1}),
     ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.5, "eps": 1e-4}),
     ("Adagrad", {}),
-    ("Adagrad", {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.1,
-                 "initial_accumulator_value": 0.1, "eps": 1e-8}),
+    (
+        "Adagrad",
+        {
+            "lr": 0.1,
+            "lr_decay": 0.01,
+            "weight_decay": 0.1,
+            "initial_accumulator_value": 0.1,
+            "eps": 1e-8,
+        },
+    ),
     ("Adadelta", {}),
     ("Adadelta", {"lr": 0.5, "rho": 0.8, "eps": 1e-4, "weight_decay": 0.05}),
     ("Adamax", {}),
     ("Adamax", {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1}),
     ("NAdam", {}),
     ("NAdam", {"lr": 0.01, "betas": (0.8, 0.95), "weight_decay": 0.1}),
-    ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True,
-               "momentum_decay": 0.01}),
+    (
+        "NAdam",
+        {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "momentum_decay": 0.01},
+    ),
     # maximize: every rule sees -g and climbs
     ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "maximize": True}),
     ("Adam", {"lr": 0.05, "amsgrad": True, "maximize": True}),
@@ -104,8 +114,7 @@ def test_maximize_climbs_where_minimising_descends():
     np.testing.assert_allclose(up[0] - W0, -(down[0] - W0), rtol=1e-12)
 
 
-OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
-              "LBFGS"]
+OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "LBFGS"]
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
@@ -134,7 +143,8 @@ def test_float32_model_matches_torch_to_float_tolerance(name):
         ours.step()
         theirs.step()
     assert W.dtype == np.float32 and all(
-        v.dtype == np.float32 for v in ours.state[0].values() if isinstance(v, np.ndarray))
+        v.dtype == np.float32 for v in ours.state[0].values() if isinstance(v, np.ndarray)
+    )
     np.testing.assert_allclose(W.numpy(), tW.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
@@ -161,8 +171,9 @@ def test_schedules_match_torch(name, options):
     assert len(set(rates)) > 1
 
 
-@pytest.mark.parametrize("max_norm, norm_type", [(0.5, 2.0), (100.0, 2.0), (0.3, 1.0),
-                                                 (0.2, float("inf"))])
+@pytest.mark.parametrize(
+    "max_norm, norm_type", [(0.5, 2.0), (100.0, 2.0), (0.3, 1.0), (0.2, float("inf"))]
+)
 def test_clip_grad_norm_matches_torch(max_norm, norm_type):
     g1, g2 = rng.standard_normal((3, 4)), rng.standard_normal(5)
     ours = [gg.tensor(np.zeros_like(g), requires_grad=True) for g in (g1, g2)]

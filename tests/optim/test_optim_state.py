@@ -57,8 +57,7 @@ def test_resuming_from_a_saved_state_dict_equals_training_straight_through(cls, 
 
     first, first_opt = model_and_optimizer(cls, options)
     train(first, first_opt, 3)
-    save({"model": first.state_dict(), "optimizer": first_opt.state_dict()},
-         tmp_path / "half.ckpt")
+    save({"model": first.state_dict(), "optimizer": first_opt.state_dict()}, tmp_path / "half.ckpt")
     second, second_opt = model_and_optimizer(cls, options)
     saved = load(tmp_path / "half.ckpt")
     second.load_state_dict(saved["model"])

@@ -33,28 +33,44 @@ CASES = {
     "LambdaLR-per-group": lambda m, o: m.LambdaLR(o, [warm_then_decay, half_every_ten]),
     "MultiStepLR": lambda m, o: m.MultiStepLR(o, milestones=[3, 7, 7, 20], gamma=0.5),
     "LinearLR": lambda m, o: m.LinearLR(o),
-    "LinearLR-decay": lambda m, o: m.LinearLR(o, start_factor=1.0, end_factor=0.2,
-                                              total_iters=12),
+    "LinearLR-decay": lambda m, o: m.LinearLR(o, start_factor=1.0, end_factor=0.2, total_iters=12),
     "CosineAnnealingWarmRestarts": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=6),
     "CosineAnnealingWarmRestarts-mult": lambda m, o: m.CosineAnnealingWarmRestarts(
-        o, T_0=3, T_mult=2, eta_min=0.01),
+        o, T_0=3, T_mult=2, eta_min=0.01
+    ),
     "OneCycleLR": lambda m, o: m.OneCycleLR(o, max_lr=1.0, total_steps=EPOCHS),
     "OneCycleLR-per-group": lambda m, o: m.OneCycleLR(
-        o, max_lr=[1.0, 0.2], epochs=8, steps_per_epoch=5, pct_start=0.25,
-        anneal_strategy="linear", div_factor=10.0, final_div_factor=100.0),
+        o,
+        max_lr=[1.0, 0.2],
+        epochs=8,
+        steps_per_epoch=5,
+        pct_start=0.25,
+        anneal_strategy="linear",
+        div_factor=10.0,
+        final_div_factor=100.0,
+    ),
     "OneCycleLR-three-phase": lambda m, o: m.OneCycleLR(
-        o, max_lr=0.5, total_steps=EPOCHS, three_phase=True, base_momentum=0.8,
-        max_momentum=0.9),
+        o, max_lr=0.5, total_steps=EPOCHS, three_phase=True, base_momentum=0.8, max_momentum=0.9
+    ),
     "SequentialLR": lambda m, o: m.SequentialLR(
-        o, [m.LinearLR(o, start_factor=0.1, total_iters=5), m.CosineAnnealingLR(o, T_max=10)],
-        milestones=[5]),
+        o,
+        [m.LinearLR(o, start_factor=0.1, total_iters=5), m.CosineAnnealingLR(o, T_max=10)],
+        milestones=[5],
+    ),
     "SequentialLR-three": lambda m, o: m.SequentialLR(
-        o, [m.LinearLR(o, start_factor=0.25, total_iters=4), m.ExponentialLR(o, gamma=0.9),
-            m.CosineAnnealingWarmRestarts(o, T_0=4)],
-        milestones=[4, 12]),
+        o,
+        [
+            m.LinearLR(o, start_factor=0.25, total_iters=4),
+            m.ExponentialLR(o, gamma=0.9),
+            m.CosineAnnealingWarmRestarts(o, T_0=4),
+        ],
+        milestones=[4, 12],
+    ),
     "SequentialLR-steps": lambda m, o: m.SequentialLR(
-        o, [m.MultiStepLR(o, milestones=[2, 4], gamma=0.5), m.StepLR(o, 3, gamma=0.7)],
-        milestones=[6]),
+        o,
+        [m.MultiStepLR(o, milestones=[2, 4], gamma=0.5), m.StepLR(o, 3, gamma=0.7)],
+        milestones=[6],
+    ),
 }
 ADAM_CASES = {"OneCycleLR-adam": lambda m, o: m.OneCycleLR(o, max_lr=0.01, total_steps=EPOCHS)}
 
@@ -63,10 +79,12 @@ def optimizers(name):
     """A gradgate optimiser and its torch twin, two parameter groups (lr 0.3 and 0.1)."""
     ours = [gg.tensor(W0, requires_grad=True) for _ in range(2)]
     theirs = [torch.tensor(W0, requires_grad=True) for _ in range(2)]
-    cls, kwargs = (("Adam", {}) if name.endswith("adam") else ("SGD", {"momentum": 0.9}))
+    cls, kwargs = ("Adam", {}) if name.endswith("adam") else ("SGD", {"momentum": 0.9})
     make = [getattr(optim, cls), getattr(torch.optim, cls)]
-    return [f([{"params": [p]}, {"params": [q], "lr": 0.1}], lr=0.3, **kwargs)
-            for f, (p, q) in zip(make, (ours, theirs), strict=True)]
+    return [
+        f([{"params": [p]}, {"params": [q], "lr": 0.1}], lr=0.3, **kwargs)
+        for f, (p, q) in zip(make, (ours, theirs), strict=True)
+    ]
 
 
 def momenta(opt):
@@ -109,8 +127,9 @@ def test_one_cycle_refuses_to_step_past_its_end():
     with pytest.raises(ValueError, match="but the schedule has total_steps=3"):
         schedule.step()
     with pytest.raises(ValueError, match="cycle_momentum needs an optimiser with momentum"):
-        optim.OneCycleLR(optim.Adagrad([gg.tensor(W0, requires_grad=True)]), max_lr=1.0,
-                         total_steps=3)
+        optim.OneCycleLR(
+            optim.Adagrad([gg.tensor(W0, requires_grad=True)]), max_lr=1.0, total_steps=3
+        )
     with pytest.raises(ValueError, match="give total_steps, or epochs and steps_per_epoch"):
         optim.OneCycleLR(opt, max_lr=1.0)
     with pytest.raises(ValueError, match="max_lr: expected 1 values"):
@@ -118,9 +137,48 @@ def test_one_cycle_refuses_to_step_past_its_end():
 
 
 # a loss that falls, stalls with noise, falls again, then climbs
-PLATEAU_LOSSES = [1.0, 0.8, 0.7, 0.7, 0.71, 0.69999, 0.7, 0.5, 0.5, 0.5, 0.5, 0.49, 0.6, 0.7,
-                  0.8, 0.9, 1.0, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3,
-                  0.29, 0.3, 0.31, 0.32, 0.33, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2]
+PLATEAU_LOSSES = [
+    1.0,
+    0.8,
+    0.7,
+    0.7,
+    0.71,
+    0.69999,
+    0.7,
+    0.5,
+    0.5,
+    0.5,
+    0.5,
+    0.49,
+    0.6,
+    0.7,
+    0.8,
+    0.9,
+    1.0,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.29,
+    0.3,
+    0.31,
+    0.32,
+    0.33,
+    0.2,
+    0.2,
+    0.2,
+    0.2,
+    0.2,
+    0.2,
+    0.2,
+]
 
 PLATEAU_CASES = [
     {"patience": 2},

@@ -17,8 +17,7 @@ from gradgate.viz.explore import PRESETS, explore, preset
 
 
 def embedded(page: str) -> dict:
-    (text,) = re.findall(r'<script id="data" type="application/json">(.*?)</script>', page,
-                         re.S)
+    (text,) = re.findall(r'<script id="data" type="application/json">(.*?)</script>', page, re.S)
     return json.loads(text.replace("<\\/", "</"))
 
 
@@ -36,11 +35,23 @@ def test_steps_are_the_gates_forward_then_the_engines_backward(two_layer):
     E, names = two_layer
     page = explore(E, names)
     kinds = [s["kind"] for s in page.steps]
-    assert kinds == ["forward"] * 5 + ["backward", "backward", "backward", "leaf",
-                                       "backward", "backward", "leaf"]
+    assert kinds == ["forward"] * 5 + [
+        "backward",
+        "backward",
+        "backward",
+        "leaf",
+        "backward",
+        "backward",
+        "leaf",
+    ]
     assert [s["tensor"] for s in page.steps[:5]] == ["s1", "o1", "s2", "o2", "E"]
     assert [s["gate"] for s in page.steps if s["kind"] == "backward"] == [
-        "SqErr", "Sigmoid", "MatVec", "Sigmoid", "MatVec"]
+        "SqErr",
+        "Sigmoid",
+        "MatVec",
+        "Sigmoid",
+        "MatVec",
+    ]
     first = page.steps[0]
     assert first["formula"] == "s1 = W1 x" and [i["name"] for i in first["inputs"]] == ["W1", "x"]
     np.testing.assert_array_equal(first["inputs"][0]["value"]["v"], names["W1"].numpy())
@@ -61,8 +72,7 @@ def test_a_backward_step_carries_J_JTg_what_backward_returned_and_differences(tw
     np.testing.assert_allclose(W2["returned"]["v"], names["W2"].grad.numpy())
     np.testing.assert_allclose(W2["fd"]["v"], W2["returned"]["v"], rtol=1e-5, atol=1e-8)
     outer = W2["outer"]  # dE/dW2 = dE/ds2 ⊗ o1 (20.3b), a grid with its two factors
-    np.testing.assert_allclose(np.outer(outer["left"]["v"], outer["top"]["v"]),
-                               outer["grid"]["v"])
+    np.testing.assert_allclose(np.outer(outer["left"]["v"], outer["top"]["v"]), outer["grid"]["v"])
     (sqerr,) = [s for s in page.steps if s["kind"] == "backward" and s["gate"] == "SqErr"]
     assert sqerr["root"] and sqerr["inputs"][1]["returned"] is None  # nothing for t
 
@@ -118,7 +128,9 @@ def test_gradgate_explore_of_a_script_that_ran_backward_itself(tmp_path):
     script.write_text(
         "import numpy as np\nimport gradgate as gg\n"
         "w = gg.tensor(np.array([0.5, -1.0]), requires_grad=True)\n"
-        "h = gg.sigmoid(w)\nloss = (h * h).sum()\nloss.backward()\n", encoding="utf-8")
+        "h = gg.sigmoid(w)\nloss = (h * h).sum()\nloss.backward()\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "b.html"
     assert cli(["explore", str(script), "-o", str(out)]) == 0
     data = embedded(out.read_text(encoding="utf-8"))

@@ -18,12 +18,19 @@ from gradgate.trace import trace
 from gradgate.viz.explore import PRESETS
 
 CHROMIUM = os.environ.get("GRADGATE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 WIDTH, HEIGHT = 1280, 800
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed "
-                               "(pip install playwright)")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
+)
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 
@@ -88,8 +95,9 @@ def expected_steps(tr):
             inputs = g.inputs_of(node)
             arrays = {"g": s.g}
             wrt = [k for k, sent in enumerate(s.sent) if sent.gradient is not None]
-            jacobians = gg.check.local_jacobian(node.tensor.node.gate,
-                                                *[i.tensor.numpy() for i in inputs], wrt=wrt)
+            jacobians = gg.check.local_jacobian(
+                node.tensor.node.gate, *[i.tensor.numpy() for i in inputs], wrt=wrt
+            )
             for k, sent in enumerate(s.sent):
                 if sent.gradient is None:
                     continue
@@ -99,17 +107,19 @@ def expected_steps(tr):
                 arrays[f"JTg:{sent.input}"] = (J.T @ s.g.reshape(-1)).reshape(sent.gradient.shape)
                 arrays[f"fd:{sent.input}"] = sent.gradient
                 if s.gate == "MatVec" and k == 0:
-                    arrays[f"outer:{sent.input}"] = (s.g, inputs[1].tensor.numpy(),
-                                                     sent.gradient)
+                    arrays[f"outer:{sent.input}"] = (s.g, inputs[1].tensor.numpy(), sent.gradient)
             out.append(("backward", arrays))
     return out
 
 
 def shown(p) -> dict[str, list[list[float]]]:
     """Every array the panel shows: data-what → its rows of numbers, as printed."""
-    return p.eval_on_selector_all("#panel [data-what]", """els => Object.fromEntries(
+    return p.eval_on_selector_all(
+        "#panel [data-what]",
+        """els => Object.fromEntries(
         els.map(e => [e.dataset.what, [...e.querySelectorAll('tr')].map(
-            r => [...r.querySelectorAll('td')].map(c => c.textContent))]))""")
+            r => [...r.querySelectorAll('td')].map(c => c.textContent))]))""",
+    )
 
 
 def printed_equal(text_rows, expected, what):
@@ -221,8 +231,7 @@ def test_each_preset_fits_1280_by_800(name, page, tmp_path):
                    <= document.querySelector('#panel').clientWidth,
         };
     }""")
-    assert fits == {"page": True, "controls": True, "nodes": True, "apart": True,
-                    "panel": True}
+    assert fits == {"page": True, "controls": True, "nodes": True, "apart": True, "panel": True}
 
 
 def test_zoom_and_pan_move_the_picture_and_fit_restores_it(page, tmp_path):
@@ -241,8 +250,9 @@ def test_zoom_and_pan_move_the_picture_and_fit_restores_it(page, tmp_path):
     page.mouse.up()
     assert page.get_attribute("#graph svg", "viewBox").split()[:2] != zoomed.split()[:2]
     page.click("#fit")
-    assert [float(v) for v in page.get_attribute("#graph svg", "viewBox").split()] == \
-        [float(v) for v in box.split()]
+    assert [float(v) for v in page.get_attribute("#graph svg", "viewBox").split()] == [
+        float(v) for v in box.split()
+    ]
 
 
 def test_the_trace_page_is_not_cut_off_at_1400px(browser, tmp_path, two_layer):
@@ -254,8 +264,7 @@ def test_the_trace_page_is_not_cut_off_at_1400px(browser, tmp_path, two_layer):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     p = context.new_page()
     p.goto(out.as_uri())
-    right = p.evaluate("document.querySelector('figure.graph svg').getBoundingClientRect()"
-                       ".right")
+    right = p.evaluate("document.querySelector('figure.graph svg').getBoundingClientRect().right")
     wraps = p.evaluate("""[...document.querySelectorAll('td.numbers, td.formula')].some(
         c => getComputedStyle(c).whiteSpace !== 'pre')""")
     p.screenshot(path=str(tmp_path / "trace.png"), full_page=True)

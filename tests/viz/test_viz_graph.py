@@ -18,10 +18,24 @@ def test_two_layer_nodes_kinds_and_edges(two_layer):
     E, names = two_layer
     g = gradgate.viz.graph(E, names=names)
     kinds = {n.name: n.kind for n in g.nodes}
-    assert kinds == {"W1": PARAMETER, "W2": PARAMETER, "x": INPUT, "t": INPUT, "s1": GATE,
-                     "o1": GATE, "s2": GATE, "o2": GATE, "E": GATE}
+    assert kinds == {
+        "W1": PARAMETER,
+        "W2": PARAMETER,
+        "x": INPUT,
+        "t": INPUT,
+        "s1": GATE,
+        "o1": GATE,
+        "s2": GATE,
+        "o2": GATE,
+        "E": GATE,
+    }
     assert {n.name: n.gate for n in g.nodes if n.kind == GATE} == {
-        "s1": "MatVec", "o1": "Sigmoid", "s2": "MatVec", "o2": "Sigmoid", "E": "SqErr"}
+        "s1": "MatVec",
+        "o1": "Sigmoid",
+        "s2": "MatVec",
+        "o2": "Sigmoid",
+        "E": "SqErr",
+    }
     assert g.node(g.root).name == "E" and g.node(names["W1"]).name == "W1"
     with pytest.raises(KeyError):
         g.node("W3")
@@ -29,11 +43,18 @@ def test_two_layer_nodes_kinds_and_edges(two_layer):
     assert [n.name for n in g.inputs_of("s2")] == ["W2", "o1"]
     assert [n.name for n in g.inputs_of("E")] == ["o2", "t"]
     labels = sorted((g.node(e.source).name, g.node(e.target).name, e.label) for e in g.edges)
-    assert labels == sorted([
-        ("W1", "s1", "W1 (3, 4)"), ("x", "s1", "x (4,)"), ("s1", "o1", "s1 (3,)"),
-        ("W2", "s2", "W2 (2, 3)"), ("o1", "s2", "o1 (3,)"), ("s2", "o2", "s2 (2,)"),
-        ("o2", "E", "o2 (2,)"), ("t", "E", "t (2,)"),
-    ])
+    assert labels == sorted(
+        [
+            ("W1", "s1", "W1 (3, 4)"),
+            ("x", "s1", "x (4,)"),
+            ("s1", "o1", "s1 (3,)"),
+            ("W2", "s2", "W2 (2, 3)"),
+            ("o1", "s2", "o1 (3,)"),
+            ("s2", "o2", "s2 (2,)"),
+            ("o2", "E", "o2 (2,)"),
+            ("t", "E", "t (2,)"),
+        ]
+    )
     assert [e.slot_name for e in g.edges_into("s1")] == ["W", "o"]  # the gate's own names
     assert g.fanouts == []
     assert "fan-out" not in g.to_text() and "xlabel" not in g.to_dot()
@@ -83,8 +104,17 @@ def test_two_equal_constants_stay_two_nodes():
 def test_default_names_come_from_gates_and_kinds(two_layer):
     E, _ = two_layer
     g = gradgate.viz.graph(E)
-    assert [n.name for n in g.nodes] == ["param1", "input1", "matvec1", "sigmoid1", "param2",
-                                         "matvec2", "sigmoid2", "input2", "sqerr1"]
+    assert [n.name for n in g.nodes] == [
+        "param1",
+        "input1",
+        "matvec1",
+        "sigmoid1",
+        "param2",
+        "matvec2",
+        "sigmoid2",
+        "input2",
+        "sqerr1",
+    ]
 
 
 def test_the_lecture_matrices_show_their_numbers_by_default(two_layer):
@@ -93,8 +123,10 @@ def test_the_lecture_matrices_show_their_numbers_by_default(two_layer):
     E.backward()
     np.testing.assert_array_equal(g.node("W1").value, names["W1"].numpy())  # 3 × 4
     np.testing.assert_array_equal(g.node("W1").grad, names["W1"].grad.numpy())
-    assert sum(line.startswith("grad [") or line.startswith("     [")
-               for line in g.node("W1").lines()) >= 3
+    assert (
+        sum(line.startswith("grad [") or line.startswith("     [") for line in g.node("W1").lines())
+        >= 3
+    )
 
 
 def test_values_and_gradients_of_small_tensors_only(two_layer):
@@ -117,7 +149,8 @@ def test_a_graph_drawn_after_backward_keeps_structure_leaves_and_held_tensors(tw
     g = gradgate.viz.graph(E, names=names)
     before = gradgate.viz.graph(*_fresh(names))
     assert [(n.name, n.kind, n.gate, n.shape) for n in g.nodes] == [
-        (n.name, n.kind, n.gate, n.shape) for n in before.nodes]
+        (n.name, n.kind, n.gate, n.shape) for n in before.nodes
+    ]
     assert sorted(e.label for e in g.edges) == sorted(e.label for e in before.edges)
     np.testing.assert_array_equal(g.node("W1").grad, names["W1"].grad.numpy())
     np.testing.assert_array_equal(g.node("x").value, names["x"].numpy())
@@ -130,8 +163,17 @@ def test_after_backward_unheld_intermediates_show_their_shape_only(two_layer):
     E.backward()
     leaves = {k: names[k] for k in ("x", "W1", "W2", "t")}
     g = gradgate.viz.graph(E, names=leaves)
-    assert [n.name for n in g.nodes] == ["W1", "x", "matvec1", "sigmoid1", "W2", "matvec2",
-                                         "sigmoid2", "t", "sqerr1"]
+    assert [n.name for n in g.nodes] == [
+        "W1",
+        "x",
+        "matvec1",
+        "sigmoid1",
+        "W2",
+        "matvec2",
+        "sigmoid2",
+        "t",
+        "sqerr1",
+    ]
     s1 = g.node("matvec1")
     assert s1.tensor is None and s1.shape == (3,) and s1.value is None and s1.grad is None
     assert s1.lines() == ["MatVec", "matvec1 (3,)"]
@@ -154,8 +196,7 @@ def _fresh(names):
     s2 = gg.matvec(W2, o1)
     o2 = gg.sigmoid(s2)
     E = gg.sqerr(o2, t)
-    return E, {"x": x, "W1": W1, "s1": s1, "o1": o1, "W2": W2, "s2": s2, "o2": o2, "t": t,
-               "E": E}
+    return E, {"x": x, "W1": W1, "s1": s1, "o1": o1, "W2": W2, "s2": s2, "o2": o2, "t": t, "E": E}
 
 
 def test_a_retained_graph_can_be_drawn_after_backward(two_layer):
@@ -217,8 +258,10 @@ def test_graphviz_is_used_when_dot_is_on_path(tmp_path, monkeypatch, fanout):
     L, names = fanout
     fake = tmp_path / "dot"
     received = tmp_path / "received.dot"
-    fake.write_text(f'#!/bin/sh\necho "$1" > "{tmp_path}/format"\ncat > "{received}"\n'
-                    'echo "<svg xmlns=\\"http://www.w3.org/2000/svg\\">from dot</svg>"\n')
+    fake.write_text(
+        f'#!/bin/sh\necho "$1" > "{tmp_path}/format"\ncat > "{received}"\n'
+        'echo "<svg xmlns=\\"http://www.w3.org/2000/svg\\">from dot</svg>"\n'
+    )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}")
     g = gradgate.viz.graph(L, names=names)

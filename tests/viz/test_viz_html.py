@@ -57,16 +57,25 @@ def test_chromium_screenshot_shows_the_graph(tmp_path, two_layer):
     traced_page(two_layer, path)
     shot = tmp_path / "shot.png"
     done = subprocess.run(
-        [find_browser(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         "--window-size=1400,1000", f"--screenshot={shot}", path.as_uri()],
-        capture_output=True, timeout=120,
+        [
+            find_browser(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1400,1000",
+            f"--screenshot={shot}",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
     image = imread(shot)
     assert image.shape[:2] == (1000, 1400)
 
     def share(hex_colour: str) -> float:
-        rgb = np.array([int(hex_colour[k:k + 2], 16) / 255 for k in (1, 3, 5)])
+        rgb = np.array([int(hex_colour[k : k + 2], 16) / 255 for k in (1, 3, 5)])
         return float(np.all(np.abs(image[..., :3] - rgb) <= 3 / 255, axis=-1).mean())
 
     assert share(style.COLOURS["gate"][0]) > 0.01  # the gates' boxes were painted

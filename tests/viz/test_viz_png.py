@@ -14,7 +14,7 @@ from gradgate.viz.layout import layout
 
 def colour_share(image: np.ndarray, hex_colour: str, tolerance: float = 3 / 255) -> float:
     """The share of pixels within ``tolerance`` of ``hex_colour`` in every channel."""
-    rgb = np.array([int(hex_colour[k:k + 2], 16) / 255 for k in (1, 3, 5)])
+    rgb = np.array([int(hex_colour[k : k + 2], 16) / 255 for k in (1, 3, 5)])
     close = np.all(np.abs(image[..., :3] - rgb) <= tolerance, axis=-1)
     return float(close.mean())
 
@@ -43,8 +43,9 @@ def test_png_is_written_with_matplotlib(tmp_path, two_layer, fanout, no_graphviz
     assert shares["fanout"] > 0.002 and shares["plain"] == 0
 
 
-def test_png_without_matplotlib_or_graphviz_names_the_fix(tmp_path, monkeypatch, fanout,
-                                                          no_graphviz):
+def test_png_without_matplotlib_or_graphviz_names_the_fix(
+    tmp_path, monkeypatch, fanout, no_graphviz
+):
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, "matplotlib", None)

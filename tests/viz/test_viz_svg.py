@@ -37,8 +37,15 @@ def test_svg_is_valid_xml_with_a_group_per_node_and_edge(two_layer):
     assert len(nodes) == len(g.nodes) == 9
     assert len(groups(root, "edge")) == len(g.edges) == 8
     first_lines = {node_text(n)[0] for n in nodes}
-    assert first_lines == {"W1 (3, 4)", "x (4,)", "W2 (2, 3)", "t (2,)", "MatVec", "Sigmoid",
-                           "SqErr"}
+    assert first_lines == {
+        "W1 (3, 4)",
+        "x (4,)",
+        "W2 (2, 3)",
+        "t (2,)",
+        "MatVec",
+        "Sigmoid",
+        "SqErr",
+    }
     labels = {line for n in nodes for line in node_text(n)}
     assert {"s1 (3,)", "o1 (3,)", "s2 (2,)", "o2 (2,)", "E ()", "parameter", "input"} <= labels
     edge_labels = sorted(node_text(e)[0] for e in groups(root, "edge"))
@@ -92,8 +99,7 @@ def test_boxes_do_not_overlap_and_edges_join_their_boxes(two_layer, fanout):
         placed = layout(g)
         boxes = list(placed.boxes.values())
         for a, b in itertools.combinations(boxes, 2):
-            apart = (a.x + a.w <= b.x or b.x + b.w <= a.x or a.y + a.h <= b.y
-                     or b.y + b.h <= a.y)
+            apart = a.x + a.w <= b.x or b.x + b.w <= a.x or a.y + a.h <= b.y or b.y + b.h <= a.y
             assert apart, (a.lines[0], b.lines[0])
         for box in boxes:
             assert box.x >= 0 and box.y >= 0
@@ -117,7 +123,7 @@ def test_a_long_edge_passes_between_the_columns_it_crosses():
     for box in placed.boxes.values():
         for kind, *points in long.segments:
             if kind == "L":
-                (px, py), = points
+                ((px, py),) = points
                 inside = box.x < px < box.x + box.w and box.y < py < box.y + box.h
                 assert not inside
 
@@ -129,4 +135,3 @@ def test_a_big_graph_renders():
         y = gg.sigmoid(y) + x if k % 10 == 0 else gg.tanh(y)
     root = parse(gradgate.viz.graph(y.sum()).to_svg(graphviz=False))
     assert len(groups(root, "node")) > 150
-

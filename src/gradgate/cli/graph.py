@@ -91,4 +91,3 @@ def run(args: argparse.Namespace) -> int:
               _count(len(g.fanouts), "fan-out point")]  # fmt: skip
     print(f"wrote {output}: {', '.join(counts)}")
     return 0
-

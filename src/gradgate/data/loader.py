@@ -104,31 +104,43 @@ class DataLoader:
     ) -> None:
         batch_size = count(batch_size, "batch_size")
         if num_workers != 0:
-            raise ValueError(f"DataLoader: num_workers={num_workers!r} is not supported: "
-                             "batches are gathered in this process (a TensorDataset batch is "
-                             "one indexing operation per array); pass num_workers=0")
+            raise ValueError(
+                f"DataLoader: num_workers={num_workers!r} is not supported: "
+                "batches are gathered in this process (a TensorDataset batch is "
+                "one indexing operation per array); pass num_workers=0"
+            )
         if seed is not None and generator is not None:
             raise ValueError("DataLoader: give seed or generator, not both")
-        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None
-                                          or drop_last):
-            raise ValueError("DataLoader: batch_sampler makes the batches itself, so it "
-                             "excludes batch_size, shuffle, sampler and drop_last")
+        if batch_sampler is not None and (
+            batch_size != 1 or shuffle or sampler is not None or drop_last
+        ):
+            raise ValueError(
+                "DataLoader: batch_sampler makes the batches itself, so it "
+                "excludes batch_size, shuffle, sampler and drop_last"
+            )
         if sampler is not None and shuffle:
-            raise ValueError("DataLoader: sampler decides the order itself, so it excludes "
-                             "shuffle=True")
+            raise ValueError(
+                "DataLoader: sampler decides the order itself, so it excludes shuffle=True"
+            )
         self.dataset = dataset
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.num_workers = 0
         self.collate_fn = collate_fn
         if generator is None:
-            self.generator = (np.random.default_rng(seed) if seed is not None
-                              else _generator_or_seeded("DataLoader", None))
+            self.generator = (
+                np.random.default_rng(seed)
+                if seed is not None
+                else _generator_or_seeded("DataLoader", None)
+            )
         else:
             self.generator = _generator_or_seeded("DataLoader", generator)
         if sampler is None:
-            sampler = (RandomSampler(dataset, generator=self.generator) if shuffle
-                       else SequentialSampler(dataset))
+            sampler = (
+                RandomSampler(dataset, generator=self.generator)
+                if shuffle
+                else SequentialSampler(dataset)
+            )
         self.sampler = sampler
         if batch_sampler is None:
             self.batch_size: int | None = int(batch_size)
@@ -157,8 +169,10 @@ class DataLoader:
         The epoch's order is drawn when this is called, not when the first batch is taken.
         """
         if self.collate_fn is not None:
-            raise ValueError("DataLoader.array_batches stacks the examples itself, but this "
-                             "loader has a collate_fn: iterate over the loader instead")
+            raise ValueError(
+                "DataLoader.array_batches stacks the examples itself, but this "
+                "loader has a collate_fn: iterate over the loader instead"
+            )
         batches = self._index_batches()
         return (self._fetch(b) for b in batches)
 
@@ -178,8 +192,11 @@ class DataLoader:
 
     def _random_source(self) -> np.random.Generator:
         """The generator the epochs are drawn from: the sampler's own, if it has one."""
-        for source in (self.batch_sampler, getattr(self.batch_sampler, "sampler", None),
-                       self.sampler):
+        for source in (
+            self.batch_sampler,
+            getattr(self.batch_sampler, "sampler", None),
+            self.sampler,
+        ):
             found = getattr(source, "generator", None)
             if isinstance(found, np.random.Generator):
                 return found
@@ -195,8 +212,7 @@ class DataLoader:
         """The examples at ``indices``, one stacked array per field."""
         if isinstance(self.dataset, TensorDataset):
             return tuple(a[indices] for a in self.dataset.arrays)  # one gather per array
-        return _collate_arrays([self.dataset[int(i)] for i in indices],
-                               type(self.dataset).__name__)
+        return _collate_arrays([self.dataset[int(i)] for i in indices], type(self.dataset).__name__)
 
 
 def default_collate(examples: list[Any]) -> tuple[Tensor, ...]:

@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler",
-           "WeightedRandomSampler"]
+__all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler", "WeightedRandomSampler"]
 
 
 class Sampler:
@@ -61,8 +60,9 @@ class RandomSampler(Sampler):
         generator: np.random.Generator | None = None,
     ) -> None:
         if not isinstance(replacement, bool):
-            raise TypeError(f"RandomSampler: replacement must be True or False, got "
-                            f"{replacement!r}")
+            raise TypeError(
+                f"RandomSampler: replacement must be True or False, got {replacement!r}"
+            )
         if num_samples is not None:
             _check_count("RandomSampler", "num_samples", num_samples)
         self.data_source = data_source
@@ -104,19 +104,25 @@ class WeightedRandomSampler(Sampler):
     ) -> None:
         w = np.asarray(weights, dtype=np.float64)
         if w.ndim != 1:
-            raise ValueError(f"WeightedRandomSampler: weights must be a sequence of numbers "
-                             f"(one dimension), got shape {w.shape}")
+            raise ValueError(
+                f"WeightedRandomSampler: weights must be a sequence of numbers "
+                f"(one dimension), got shape {w.shape}"
+            )
         if not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
-            raise ValueError("WeightedRandomSampler: weights must be finite, non-negative and "
-                             "not all zero")
+            raise ValueError(
+                "WeightedRandomSampler: weights must be finite, non-negative and not all zero"
+            )
         if not isinstance(replacement, bool):
-            raise TypeError(f"WeightedRandomSampler: replacement must be True or False, got "
-                            f"{replacement!r}")
+            raise TypeError(
+                f"WeightedRandomSampler: replacement must be True or False, got {replacement!r}"
+            )
         _check_count("WeightedRandomSampler", "num_samples", num_samples)
         if not replacement and num_samples > np.count_nonzero(w):
-            raise ValueError(f"WeightedRandomSampler: without replacement num_samples "
-                             f"({num_samples}) cannot exceed the number of non-zero weights "
-                             f"({np.count_nonzero(w)})")
+            raise ValueError(
+                f"WeightedRandomSampler: without replacement num_samples "
+                f"({num_samples}) cannot exceed the number of non-zero weights "
+                f"({np.count_nonzero(w)})"
+            )
         self.weights = w
         self.num_samples = int(num_samples)
         self.replacement = replacement
@@ -124,8 +130,7 @@ class WeightedRandomSampler(Sampler):
 
     def epoch_indices(self) -> np.ndarray:
         p = self.weights / self.weights.sum()
-        drawn = self.generator.choice(len(p), size=self.num_samples, replace=self.replacement,
-                                      p=p)
+        drawn = self.generator.choice(len(p), size=self.num_samples, replace=self.replacement, p=p)
         return drawn.astype(np.int64)
 
     def __len__(self) -> int:
@@ -136,8 +141,7 @@ class BatchSampler(Sampler):
     """Groups another sampler's indices into lists of ``batch_size`` (the last one shorter,
     or dropped with ``drop_last``)."""
 
-    def __init__(self, sampler: Sampler | Iterable[int], batch_size: int,
-                 drop_last: bool) -> None:
+    def __init__(self, sampler: Sampler | Iterable[int], batch_size: int, drop_last: bool) -> None:
         _check_count("BatchSampler", "batch_size", batch_size)
         if not isinstance(drop_last, bool):
             raise TypeError(f"BatchSampler: drop_last must be True or False, got {drop_last!r}")
@@ -175,6 +179,8 @@ def _generator_or_seeded(owner: str, generator: Any) -> np.random.Generator:
 
         return np.random.default_rng(int(default_generator().integers(2**63)))
     if not isinstance(generator, np.random.Generator):
-        raise TypeError(f"{owner}: generator must be a numpy.random.Generator "
-                        f"(np.random.default_rng(seed)), got {type(generator).__name__}")
+        raise TypeError(
+            f"{owner}: generator must be a numpy.random.Generator "
+            f"(np.random.default_rng(seed)), got {type(generator).__name__}"
+        )
     return generator

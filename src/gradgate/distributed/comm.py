@@ -114,8 +114,9 @@ class World:
         joined = np.zeros(int(lengths.sum()), dtype=np.uint8)
         byte = self._mpi.BYTE
         self._wait(self._data.Iallgatherv([text, byte], [joined, lengths, offsets, byte]), what)
-        return [json.loads(joined[o:o + n].tobytes()) for o, n in zip(offsets, lengths,
-                                                                       strict=True)]
+        return [
+            json.loads(joined[o : o + n].tobytes()) for o, n in zip(offsets, lengths, strict=True)
+        ]
 
     def _passes_directly(self, buffer: Any) -> bool:
         """True for NumPy buffers, and for CuPy ones when the MPI reads GPU memory (after
@@ -234,8 +235,12 @@ def finish(status: int) -> int:
     if status == 0 or world is None or world.size == 1:
         return status
     if not world.agree_to_stop():
-        print(f"gradgate: rank {world.rank} of {world.size} failed alone (status {status}); "
-              "stopping every rank", file=sys.stderr, flush=True)
+        print(
+            f"gradgate: rank {world.rank} of {world.size} failed alone (status {status}); "
+            "stopping every rank",
+            file=sys.stderr,
+            flush=True,
+        )
         world.abort(status)
     return status
 
@@ -247,9 +252,12 @@ def _abort_on_uncaught_exceptions(world: World) -> None:
 
     def hook(kind: type[BaseException], error: BaseException, traceback: Any) -> None:
         previous(kind, error, traceback)
-        print(f"gradgate: rank {world.rank} of {world.size} stopped with {kind.__name__}: "
-              f"{error}; stopping every rank", file=sys.stderr, flush=True)
+        print(
+            f"gradgate: rank {world.rank} of {world.size} stopped with {kind.__name__}: "
+            f"{error}; stopping every rank",
+            file=sys.stderr,
+            flush=True,
+        )
         world.abort(130 if issubclass(kind, KeyboardInterrupt) else 1)
 
     sys.excepthook = hook
-

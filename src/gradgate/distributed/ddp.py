@@ -44,18 +44,21 @@ def _first_difference(root: list[list[Any]], theirs: list[list[Any]], rank: int)
     pairs = zip(root, theirs, strict=False)
     for i, ((name, shape, dtype), (their_name, their_shape, their_dtype)) in enumerate(pairs):
         if name != their_name:
-            return (f"parameter {i + 1} is {name!r} on rank 0 but {their_name!r} on "
-                    f"rank {rank}")
+            return f"parameter {i + 1} is {name!r} on rank 0 but {their_name!r} on rank {rank}"
         if shape != their_shape:
-            return (f"parameter {name!r} has shape {tuple(shape)} on rank 0 but "
-                    f"{tuple(their_shape)} on rank {rank}")
+            return (
+                f"parameter {name!r} has shape {tuple(shape)} on rank 0 but "
+                f"{tuple(their_shape)} on rank {rank}"
+            )
         if dtype != their_dtype:
             return f"parameter {name!r} is {dtype} on rank 0 but {their_dtype} on rank {rank}"
     if len(root) != len(theirs):
         longer, rank_of = (root, 0) if len(root) > len(theirs) else (theirs, rank)
         extra = longer[min(len(root), len(theirs))][0]
-        return (f"rank 0 has {len(root)} parameters and rank {rank} {len(theirs)}: "
-                f"{extra!r} is only on rank {rank_of}")
+        return (
+            f"rank 0 has {len(root)} parameters and rank {rank} {len(theirs)}: "
+            f"{extra!r} is only on rank {rank_of}"
+        )
     return None
 
 
@@ -95,15 +98,15 @@ class _Bucket:
         for i, p in enumerate(self.parameters):
             g = p.grad
             if g is None:
-                buffer[offsets[i]:offsets[i + 1]] = 0
+                buffer[offsets[i] : offsets[i + 1]] = 0
                 buffer[end + i] = 0
             else:  # weighed as it is packed: one pass over the gradient
-                multiply(g.data.reshape(-1), weight, out=buffer[offsets[i]:offsets[i + 1]])
+                multiply(g.data.reshape(-1), weight, out=buffer[offsets[i] : offsets[i + 1]])
                 buffer[end + i] = 1
         world.allreduce(buffer, what=what)
         for i, p in enumerate(self.parameters):
             if buffer[end + i] > 0:  # some rank had a gradient: the sum is everyone's
-                p.grad = tensor(buffer[offsets[i]:offsets[i + 1]].reshape(p.shape))
+                p.grad = tensor(buffer[offsets[i] : offsets[i + 1]].reshape(p.shape))
             else:
                 p.grad = None
 

@@ -78,10 +78,10 @@ class DistributedSampler:
         """This rank's indices for the current epoch, ``num_samples`` of them."""
         order = self.order()
         if self.drop_last:
-            order = order[:self.total_size]
+            order = order[: self.total_size]
         elif self.total_size > self.size:
             order = np.resize(order, self.total_size)  # repeats the start as padding
-        return order[self.rank:self.total_size:self.num_replicas]
+        return order[self.rank : self.total_size : self.num_replicas]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.indices().tolist())
@@ -95,4 +95,4 @@ class DistributedSampler:
         indices = self.indices()
         stop = len(indices) - len(indices) % batch_size if drop_last else len(indices)
         for start in range(0, stop, batch_size):
-            yield indices[start:start + batch_size]
+            yield indices[start : start + batch_size]

@@ -22,8 +22,11 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def _samples(draw: Draw) -> list[Sample]:
-    return [Sample((draw.normal(3, 4) * 2,)), Sample((draw.normal(5),)),
-            Sample((draw.normal(2, 3, 2),))]
+    return [
+        Sample((draw.normal(3, 4) * 2,)),
+        Sample((draw.normal(5),)),
+        Sample((draw.normal(2, 3, 2),)),
+    ]
 
 
 def _kinked_samples(draw: Draw) -> list[Sample]:
@@ -123,15 +126,19 @@ class Gelu(Gate):
             x2 = x * x
             t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x2 * x))
             slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (
-                _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x2))
+                _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x2)
+            )
             return (g * slope,)
         density = _INV_SQRT_2PI * xp.exp(-0.5 * (x * x))
         return (g * (_normal_cdf(xp, x) + x * density),)
 
     @staticmethod
     def samples(draw):
-        return [*_samples(draw), Sample((draw.normal(3, 4) * 2,), {"approximate": "tanh"}),
-                Sample((draw.normal(6),), {"approximate": "tanh"})]
+        return [
+            *_samples(draw),
+            Sample((draw.normal(3, 4) * 2,), {"approximate": "tanh"}),
+            Sample((draw.normal(6),), {"approximate": "tanh"}),
+        ]
 
     def reference(self, torch, x):
         return torch.nn.functional.gelu(x, approximate=self.approximate)
@@ -254,8 +261,10 @@ class Hardtanh(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((draw.apart(3, 4) * 0.7,)), Sample((draw.apart(6) * 2,),
-                                                         {"min_val": -0.6, "max_val": 1.3})]
+        return [
+            Sample((draw.apart(3, 4) * 0.7,)),
+            Sample((draw.apart(6) * 2,), {"min_val": -0.6, "max_val": 1.3}),
+        ]
 
     def reference(self, torch, x):
         return torch.nn.functional.hardtanh(x, self.min_val, self.max_val)

@@ -96,9 +96,11 @@ class Gate:
         keywords = {p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
         unknown = keywords - set(VJP_KEYWORDS)
         if unknown:
-            raise TypeError(f"{cls.__name__}.vjp: unknown keyword-only parameters "
-                            f"{sorted(unknown)}; the engine passes only "
-                            f"{', '.join(VJP_KEYWORDS)}")
+            raise TypeError(
+                f"{cls.__name__}.vjp: unknown keyword-only parameters "
+                f"{sorted(unknown)}; the engine passes only "
+                f"{', '.join(VJP_KEYWORDS)}"
+            )
         cls.vjp_keywords = NEEDS if keywords == NEEDS else frozenset(keywords)
         cls.saves = "saved" in keywords
 
@@ -144,8 +146,9 @@ def _input_names(cls: type[Gate], count: int) -> list[str]:
     key = (cls, count)
     if key not in _names_cache:
         names = forward_input_names(cls)
-        _names_cache[key] = names if names is not None and len(names) == count else [
-            f"x{k}" for k in range(count)]
+        _names_cache[key] = (
+            names if names is not None and len(names) == count else [f"x{k}" for k in range(count)]
+        )
     return _names_cache[key]
 
 
@@ -227,8 +230,10 @@ def samples(rng: np.random.Generator | None = None) -> dict[str, list[Sample]]:
     each gate draws from its own generator, seeded by that and its name, so that a gate's
     samples do not change when other gates are added."""
     seed = int((rng or np.random.default_rng(0)).integers(2**32))
-    return {name: cls.samples(Draw(np.random.default_rng([seed, zlib.crc32(name.encode())])))
-            for name, cls in sorted(REGISTRY.items())}
+    return {
+        name: cls.samples(Draw(np.random.default_rng([seed, zlib.crc32(name.encode())])))
+        for name, cls in sorted(REGISTRY.items())
+    }
 
 
 def functional_form(cls: type[Gate]) -> Callable[..., Any]:
@@ -253,8 +258,7 @@ def functional_form(cls: type[Gate]) -> Callable[..., Any]:
             if "dim" in kwargs or "keepdim" in kwargs:  # PyTorch's names for axis, keepdims
                 kwargs = torch_keywords(cls.function or cls.__name__, kwargs)
             if len(args) < count:
-                raise TypeError(f"{cls.function}() takes {count} input(s): "
-                                f"{', '.join(names)}")
+                raise TypeError(f"{cls.function}() takes {count} input(s): {', '.join(names)}")
             return apply(cls(*args[count:], **kwargs), *args[:count])
 
         fn = with_params

@@ -45,8 +45,14 @@ def ints(value, d: int, what: str, gate: str) -> tuple[int, ...]:
     return tuple(int(v) for v in values)
 
 
-def padding_pairs(padding, d: int, kernel: tuple[int, ...], dilation: tuple[int, ...],
-                  stride: tuple[int, ...], gate: str) -> Pairs:
+def padding_pairs(
+    padding,
+    d: int,
+    kernel: tuple[int, ...],
+    dilation: tuple[int, ...],
+    stride: tuple[int, ...],
+    gate: str,
+) -> Pairs:
     """(before, after) for each spatial axis from PyTorch's forms: an int, d ints, "valid",
     "same" (the output as large as the input: d·(k − 1) zeros, the odd one after), or
     already d pairs."""
@@ -54,14 +60,16 @@ def padding_pairs(padding, d: int, kernel: tuple[int, ...], dilation: tuple[int,
         if padding == "valid":
             return ((0, 0),) * d
         if padding != "same":
-            raise ValueError(f"{gate}: padding must be 'same', 'valid', an int or {d} ints, "
-                             f"got {padding!r}")
+            raise ValueError(
+                f"{gate}: padding must be 'same', 'valid', an int or {d} ints, got {padding!r}"
+            )
         if any(s != 1 for s in stride):
             raise ValueError(f"{gate}: padding='same' needs stride 1, got stride {stride}")
         totals = [di * (k - 1) for di, k in zip(dilation, kernel, strict=True)]
         return tuple((t // 2, t - t // 2) for t in totals)
     if not isinstance(padding, (int, np.integer)) and all(
-            isinstance(p, (tuple, list)) for p in padding):
+        isinstance(p, (tuple, list)) for p in padding
+    ):
         pairs = tuple((int(lo), int(hi)) for lo, hi in padding)
         if len(pairs) != d:
             raise ValueError(f"{gate}: padding has {len(pairs)} pairs for {d} spatial axes")
@@ -84,7 +92,8 @@ def _check_inputs(gate: str, x, W, groups: int, transposed: bool = False) -> int
     if W.ndim < 3 or x.ndim != W.ndim:
         raise ValueError(
             f"{gate}: needs an input (N, C, *spatial) and a weight (out, in/groups, *kernel) "
-            f"with as many axes, got shapes {x.shape} and {W.shape}")
+            f"with as many axes, got shapes {x.shape} and {W.shape}"
+        )
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{gate}: groups must be a positive integer, got {groups!r}")
     if transposed:
@@ -92,12 +101,14 @@ def _check_inputs(gate: str, x, W, groups: int, transposed: bool = False) -> int
             raise ValueError(
                 f"{gate}: input of shape {x.shape} has {x.shape[1]} channels; a weight of "
                 f"shape {W.shape} with groups={groups} needs {W.shape[0]}, a multiple of "
-                f"{groups}")
+                f"{groups}"
+            )
     elif x.shape[1] != W.shape[1] * groups or W.shape[0] % groups:
         raise ValueError(
             f"{gate}: input of shape {x.shape} has {x.shape[1]} channels; a weight of shape "
             f"{W.shape} with groups={groups} needs {W.shape[1] * groups}, and out channels "
-            f"{W.shape[0]} divisible by {groups}")
+            f"{W.shape[0]} divisible by {groups}"
+        )
     if not transposed and x.shape[1] == 0:
         raise ValueError(f"{gate}: input of shape {x.shape} has no channels")
     if not transposed and W.shape[0] == 0:
@@ -114,29 +125,40 @@ def pad(xp, x, pairs: Pairs, value: float = 0.0):
     """x with (before, after) elements of ``value`` on each spatial axis; a negative
     number crops instead."""
     if any(lo < 0 or hi < 0 for lo, hi in pairs):
-        x = x[(slice(None), slice(None)) + tuple(
-            slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(pairs, x.shape[2:],
-                                                                      strict=True))]
+        x = x[
+            (slice(None), slice(None))
+            + tuple(
+                slice(max(-lo, 0), n - max(-hi, 0))
+                for (lo, hi), n in zip(pairs, x.shape[2:], strict=True)
+            )
+        ]
     if any(lo > 0 or hi > 0 for lo, hi in pairs):
         widths = ((0, 0), (0, 0)) + tuple((max(lo, 0), max(hi, 0)) for lo, hi in pairs)
         x = xp.pad(x, widths, constant_values=value)
     return x
 
 
-def windows(xp, x, kernel: tuple[int, ...], stride: tuple[int, ...],
-            dilation: tuple[int, ...], gate: str):
+def windows(
+    xp, x, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], gate: str
+):
     """A strided view (N, C, *out, *kernel) of x (N, C, *spatial), no copy:
     view[n, c, i, a] = x[n, c, i·s + a·d] for each spatial axis."""
     spatial = x.shape[2:]
-    out = tuple((n - di * (k - 1) - 1) // s + 1
-                for n, k, s, di in zip(spatial, kernel, stride, dilation, strict=True))
+    out = tuple(
+        (n - di * (k - 1) - 1) // s + 1
+        for n, k, s, di in zip(spatial, kernel, stride, dilation, strict=True)
+    )
     if any(n - di * (k - 1) < 1 for n, k, di in zip(spatial, kernel, dilation, strict=True)):
         raise ValueError(
             f"{gate}: the kernel {kernel} (dilation {dilation}) is larger than the padded "
-            f"input {spatial}")
+            f"input {spatial}"
+        )
     steps = x.strides[2:]
-    strides = x.strides[:2] + tuple(st * s for st, s in zip(steps, stride, strict=True)) + \
-        tuple(st * di for st, di in zip(steps, dilation, strict=True))
+    strides = (
+        x.strides[:2]
+        + tuple(st * s for st, s in zip(steps, stride, strict=True))
+        + tuple(st * di for st, di in zip(steps, dilation, strict=True))
+    )
     view = xp.lib.stride_tricks.as_strided(x, x.shape[:2] + out + kernel, strides)
     return view, out
 
@@ -160,14 +182,16 @@ def correlate(xp, x, W, stride, pairs: Pairs, dilation, groups: int, gate: str =
         y = W.reshape(O, cols.shape[0]) @ cols  # (O, N·L): one GEMM
     else:
         rows = cols.shape[0] // groups  # C/groups·K
-        y = (W.reshape(groups, O // groups, rows)
-             @ cols.reshape(groups, rows, cols.shape[1])).reshape(O, cols.shape[1])
+        y = (
+            W.reshape(groups, O // groups, rows) @ cols.reshape(groups, rows, cols.shape[1])
+        ).reshape(O, cols.shape[1])
     y = y.reshape((O, N) + out)
     return xp.ascontiguousarray(xp.swapaxes(y, 0, 1))  # (N, O, *out)
 
 
-def correlate_weight(xp, x, gy, kernel, stride, pairs: Pairs, dilation, groups: int,
-                     gate: str = "ConvWeightGrad"):
+def correlate_weight(
+    xp, x, gy, kernel, stride, pairs: Pairs, dilation, groups: int, gate: str = "ConvWeightGrad"
+):
     """dW[o, c, a] = Σ_n Σ_i gy[n, o, i] · xpad[n, c, i·s + a·d]: a correlation of the
     input with the output gradient, one GEMM over all N·L windows."""
     N, C, O = x.shape[0], x.shape[1], gy.shape[1]
@@ -176,7 +200,8 @@ def correlate_weight(xp, x, gy, kernel, stride, pairs: Pairs, dilation, groups: 
         raise ValueError(
             f"{gate}: an output gradient of shape {gy.shape} does not fit input {x.shape} "
             f"and kernel {kernel} (expected ({N}, out, *{out}) with out divisible by "
-            f"{groups})")
+            f"{groups})"
+        )
     L = math.prod(out)
     g2 = xp.swapaxes(gy.reshape(N, O, L), 0, 1).reshape(groups, O // groups, N * L)
     cols = cols.reshape(groups, cols.shape[0] // groups, N * L)  # (groups, C/groups·K, N·L)
@@ -189,8 +214,7 @@ def transpose_size(n: int, k: int, s: int, di: int, pair: tuple[int, int]) -> in
     return (n - 1) * s - pair[0] - pair[1] + di * (k - 1) + 1
 
 
-def scatter(xp, x, W, stride, pairs: Pairs, dilation, groups: int,
-            gate: str = "ConvTranspose"):
+def scatter(xp, x, W, stride, pairs: Pairs, dilation, groups: int, gate: str = "ConvTranspose"):
     """y[n, o, i·s + a·d − before] += Σ_c x[n, c, i] · W[c, o, a]: ConvTranspose's forward.
 
     One GEMM gives every tap's contribution (Wᵀ x, of shape (O·K, N·L)); each of the K taps
@@ -199,38 +223,50 @@ def scatter(xp, x, W, stride, pairs: Pairs, dilation, groups: int,
     kernel = W.shape[2:]
     O = W.shape[1] * groups
     spatial = x.shape[2:]
-    size = tuple(transpose_size(n, k, s, di, p)
-                 for n, k, s, di, p in zip(spatial, kernel, stride, dilation, pairs, strict=True))
+    size = tuple(
+        transpose_size(n, k, s, di, p)
+        for n, k, s, di, p in zip(spatial, kernel, stride, dilation, pairs, strict=True)
+    )
     if any(n < 1 for n in size) or any(lo < 0 for lo, _ in pairs):
-        raise ValueError(f"{gate}: input {x.shape}, weight {W.shape}, stride {stride}, "
-                         f"padding {pairs} give an output of size {size}")
+        raise ValueError(
+            f"{gate}: input {x.shape}, weight {W.shape}, stride {stride}, "
+            f"padding {pairs} give an output of size {size}"
+        )
     L, K = math.prod(spatial), math.prod(kernel)
     x2 = xp.swapaxes(x.reshape(N, C, L), 0, 1).reshape(groups, C // groups, N * L)
     W3 = W.reshape(groups, C // groups, O // groups * K)  # (groups, C/groups, O/groups·K)
     cols = (xp.swapaxes(W3, -1, -2) @ x2).reshape((O,) + tuple(kernel) + (N,) + spatial)
-    natural = tuple((n - 1) * s + di * (k - 1) + 1
-                    for n, k, s, di in zip(spatial, kernel, stride, dilation, strict=True))
+    natural = tuple(
+        (n - 1) * s + di * (k - 1) + 1
+        for n, k, s, di in zip(spatial, kernel, stride, dilation, strict=True)
+    )
     full = tuple(max(m, lo + n) for m, (lo, _), n in zip(natural, pairs, size, strict=True))
     y = xp.zeros((O, N) + full, dtype=cols.dtype)
     for tap in itertools.product(*(range(k) for k in kernel)):  # K taps, not positions
         place = (slice(None), slice(None)) + tuple(
             slice(a * di, a * di + (n - 1) * s + 1, s)
-            for a, di, n, s in zip(tap, dilation, spatial, stride, strict=True))
+            for a, di, n, s in zip(tap, dilation, spatial, stride, strict=True)
+        )
         y[place] += cols[(slice(None),) + tap]
-    y = y[(slice(None), slice(None)) + tuple(
-        slice(lo, lo + n) for (lo, _), n in zip(pairs, size, strict=True))]
+    y = y[
+        (slice(None), slice(None))
+        + tuple(slice(lo, lo + n) for (lo, _), n in zip(pairs, size, strict=True))
+    ]
     return xp.ascontiguousarray(xp.swapaxes(y, 0, 1))  # (N, O, *size)
 
 
-def inverse_pairs(pairs: Pairs, inner: tuple[int, ...], outer: tuple[int, ...],
-                  kernel, stride, dilation) -> Pairs:
+def inverse_pairs(
+    pairs: Pairs, inner: tuple[int, ...], outer: tuple[int, ...], kernel, stride, dilation
+) -> Pairs:
     """The padding under which the transpose of a convolution maps its ``inner`` axis
     lengths back to exactly ``outer``: the stride may have left the last rows of the
     input unread, and the transpose must then give zeros there (a smaller "after")."""
     return tuple(
         (lo, (m - 1) * s - lo + di * (k - 1) + 1 - n)
-        for (lo, _), m, n, k, s, di in zip(pairs, inner, outer, kernel, stride, dilation,
-                                           strict=True))
+        for (lo, _), m, n, k, s, di in zip(
+            pairs, inner, outer, kernel, stride, dilation, strict=True
+        )
+    )
 
 
 # --- the gates ---------------------------------------------------------------------------
@@ -310,8 +346,9 @@ class Conv(_Convolution):
         stride, pairs, dilation = self.resolve(d, kernel)
         gx = gW = None
         if needs[0]:
-            back = inverse_pairs(pairs, tuple(y.shape[2:]), tuple(x.shape[2:]), kernel,
-                                 stride, dilation)
+            back = inverse_pairs(
+                pairs, tuple(y.shape[2:]), tuple(x.shape[2:]), kernel, stride, dilation
+            )
             gx = xp.apply(ConvTranspose(stride, back, 0, dilation, self.groups), g, W)
         if needs[1]:
             gW = xp.apply(ConvWeightGrad(kernel, stride, pairs, dilation, self.groups), x, g)
@@ -322,8 +359,7 @@ class Conv(_Convolution):
         r = draw.normal
         return [
             Sample((r(2, 3, 6, 5), r(4, 3, 3, 2))),
-            Sample((r(2, 4, 7, 6), r(6, 2, 3, 3)),
-                   {"stride": 2, "padding": 1, "groups": 2}),
+            Sample((r(2, 4, 7, 6), r(6, 2, 3, 3)), {"stride": 2, "padding": 1, "groups": 2}),
             Sample((r(1, 2, 7, 7), r(3, 2, 2, 3)), {"padding": "same", "dilation": 2}),
             Sample((r(2, 2, 9), r(3, 2, 3)), {"stride": 3, "padding": (2,), "dilation": 2}),
             Sample((r(1, 2, 8, 7), r(2, 2, 2, 2)), {"stride": (3, 4)}),  # stride > kernel
@@ -332,8 +368,9 @@ class Conv(_Convolution):
     def reference(self, torch, x, W):
         d = W.ndim - 2
         stride, pairs, dilation = self.resolve(d, tuple(W.shape[2:]))
-        return _torch_conv(torch, d)(_torch_padded(torch, x, pairs), W, None, stride, 0,
-                                     dilation, self.groups)
+        return _torch_conv(torch, d)(
+            _torch_padded(torch, x, pairs), W, None, stride, 0, dilation, self.groups
+        )
 
 
 @register
@@ -367,10 +404,15 @@ class ConvTranspose(_Convolution):
         extra = ints(self.output_padding, d, "output_padding", self.name)
         for e, s, di in zip(extra, stride, dilation, strict=True):
             if not 0 <= e < max(s, di):
-                raise ValueError(f"{self.name}: output_padding {extra} must be smaller than "
-                                 f"the stride {stride} or the dilation {dilation}")
-        return stride, tuple((lo, hi - e) for (lo, hi), e in zip(pairs, extra, strict=True)), \
-            dilation
+                raise ValueError(
+                    f"{self.name}: output_padding {extra} must be smaller than "
+                    f"the stride {stride} or the dilation {dilation}"
+                )
+        return (
+            stride,
+            tuple((lo, hi - e) for (lo, hi), e in zip(pairs, extra, strict=True)),
+            dilation,
+        )
 
     def forward(self, xp, x, W):
         d = _check_inputs(self.name, x, W, self.groups, transposed=True)
@@ -393,10 +435,14 @@ class ConvTranspose(_Convolution):
         r = draw.normal
         return [
             Sample((r(2, 3, 4, 3), r(3, 2, 3, 2))),
-            Sample((r(2, 4, 3, 4), r(4, 3, 3, 3)),
-                   {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2}),
-            Sample((r(1, 2, 3, 3), r(2, 2, 2, 3)),
-                   {"stride": (2, 3), "dilation": 2, "output_padding": (1, 0)}),
+            Sample(
+                (r(2, 4, 3, 4), r(4, 3, 3, 3)),
+                {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2},
+            ),
+            Sample(
+                (r(1, 2, 3, 3), r(2, 2, 2, 3)),
+                {"stride": (2, 3), "dilation": 2, "output_padding": (1, 0)},
+            ),
             Sample((r(2, 2, 5), r(2, 3, 3)), {"stride": 3, "padding": 2}),
         ]
 
@@ -428,24 +474,27 @@ class ConvWeightGrad(_Convolution):
         self.kernel_size = kernel_size
 
     def _kernel(self, d: int) -> tuple[int, ...]:
-        return _positive(ints(self.kernel_size, d, "kernel_size", self.name), "kernel_size",
-                         self.name)
+        return _positive(
+            ints(self.kernel_size, d, "kernel_size", self.name), "kernel_size", self.name
+        )
 
     def forward(self, xp, x, gy):
         if x.ndim < 3:
-            raise ValueError(f"{self.name}: needs an input (N, C, *spatial), got shape "
-                             f"{x.shape}")
+            raise ValueError(f"{self.name}: needs an input (N, C, *spatial), got shape {x.shape}")
         d = x.ndim - 2
         kernel = self._kernel(d)
         if x.shape[1] % self.groups:
-            raise ValueError(f"{self.name}: input of shape {x.shape}: channels not "
-                             f"divisible by groups={self.groups}")
+            raise ValueError(
+                f"{self.name}: input of shape {x.shape}: channels not "
+                f"divisible by groups={self.groups}"
+            )
         if gy.ndim != x.ndim or gy.shape[1] == 0:
-            raise ValueError(f"{self.name}: an output gradient of shape {gy.shape} for an "
-                             f"input of shape {x.shape} has no channels")
+            raise ValueError(
+                f"{self.name}: an output gradient of shape {gy.shape} for an "
+                f"input of shape {x.shape} has no channels"
+            )
         stride, pairs, dilation = self.resolve(d, kernel)
-        return correlate_weight(xp, x, gy, kernel, stride, pairs, dilation, self.groups,
-                                self.name)
+        return correlate_weight(xp, x, gy, kernel, stride, pairs, dilation, self.groups, self.name)
 
     def vjp(self, xp, G, dW, x, gy, *, needs):
         d = x.ndim - 2
@@ -453,8 +502,9 @@ class ConvWeightGrad(_Convolution):
         stride, pairs, dilation = self.resolve(d, kernel)
         gx = ggy = None
         if needs[0]:
-            back = inverse_pairs(pairs, tuple(gy.shape[2:]), tuple(x.shape[2:]), kernel,
-                                 stride, dilation)
+            back = inverse_pairs(
+                pairs, tuple(gy.shape[2:]), tuple(x.shape[2:]), kernel, stride, dilation
+            )
             gx = xp.apply(ConvTranspose(stride, back, 0, dilation, self.groups), gy, G)
         if needs[1]:
             ggy = xp.apply(Conv(stride, pairs, dilation, self.groups), x, G)
@@ -465,10 +515,14 @@ class ConvWeightGrad(_Convolution):
         r = draw.normal
         return [
             Sample((r(2, 3, 5, 4), r(2, 2, 3, 3)), {"kernel_size": (3, 2)}),
-            Sample((r(2, 4, 6, 5), r(2, 2, 3, 3)),
-                   {"kernel_size": 3, "stride": 2, "padding": 1, "groups": 2}),
-            Sample((r(1, 2, 8), r(1, 3, 3)),
-                   {"kernel_size": 2, "stride": 3, "padding": ((1, 0),), "dilation": 2}),
+            Sample(
+                (r(2, 4, 6, 5), r(2, 2, 3, 3)),
+                {"kernel_size": 3, "stride": 2, "padding": 1, "groups": 2},
+            ),
+            Sample(
+                (r(1, 2, 8), r(1, 3, 3)),
+                {"kernel_size": 2, "stride": 3, "padding": ((1, 0),), "dilation": 2},
+            ),
         ]
 
     def reference(self, torch, x, gy):
@@ -477,8 +531,12 @@ class ConvWeightGrad(_Convolution):
         stride, pairs, dilation = self.resolve(d, kernel)
         cols = _torch_padded(torch, x, pairs)
         if d == 1:  # unfold takes images: a line is an image one row high
-            cols, kernel2, stride, dilation = cols[:, :, None], (1, *kernel), (1, *stride), \
-                (1, *dilation)
+            cols, kernel2, stride, dilation = (
+                cols[:, :, None],
+                (1, *kernel),
+                (1, *stride),
+                (1, *dilation),
+            )
         else:
             kernel2 = kernel
         cols = torch.nn.functional.unfold(cols, kernel2, dilation, 0, stride)  # (N, C·K, L)

@@ -48,8 +48,7 @@ def _array(x):
 
 def _square(name: str, A) -> None:
     if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
-        raise ValueError(f"{name}: needs square matrices in the last two axes, got shape "
-                         f"{A.shape}")
+        raise ValueError(f"{name}: needs square matrices in the last two axes, got shape {A.shape}")
 
 
 def _matrix(name: str, A) -> None:
@@ -60,8 +59,9 @@ def _matrix(name: str, A) -> None:
 def _finite(name: str, xp, A) -> None:
     """Refuse inf and NaN before LAPACK's SVD sees them (it can loop forever on an inf)."""
     if not bool(xp.all(xp.isfinite(A))):
-        raise ValueError(f"{name}: the matrix holds inf or NaN; its singular value "
-                         "decomposition is not defined")
+        raise ValueError(
+            f"{name}: the matrix holds inf or NaN; its singular value decomposition is not defined"
+        )
 
 
 def _lapack(name: str, what: str):
@@ -76,8 +76,9 @@ def _inverse_for_gradient(xp, name: str, A):
     except ValueError:  # LinAlgError is a ValueError; so is inv's own error
         inverse = None
     if inverse is None or not np.all(np.isfinite(_array(inverse))):
-        raise ValueError(f"{name}: the gradient needs the inverse of a singular matrix, "
-                         "which does not exist")
+        raise ValueError(
+            f"{name}: the gradient needs the inverse of a singular matrix, which does not exist"
+        )
     return inverse
 
 
@@ -141,8 +142,10 @@ class Inv(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((_well_conditioned(draw, 3, 3),)),
-                Sample((_well_conditioned(draw, 2, 4, 4),))]
+        return [
+            Sample((_well_conditioned(draw, 3, 3),)),
+            Sample((_well_conditioned(draw, 2, 4, 4),)),
+        ]
 
     def reference(self, torch, A):
         return torch.linalg.inv(A)
@@ -182,9 +185,13 @@ class Solve(Gate):
     @staticmethod
     def samples(draw):
         c, r = _well_conditioned, draw.normal
-        return [Sample((c(draw, 3, 3), r(3))), Sample((c(draw, 3, 3), r(3, 2))),
-                Sample((c(draw, 2, 3, 3), r(2, 3, 2))), Sample((c(draw, 2, 3, 3), r(3, 4))),
-                Sample((c(draw, 2, 3, 3), r(3)))]
+        return [
+            Sample((c(draw, 3, 3), r(3))),
+            Sample((c(draw, 3, 3), r(3, 2))),
+            Sample((c(draw, 2, 3, 3), r(2, 3, 2))),
+            Sample((c(draw, 2, 3, 3), r(3, 4))),
+            Sample((c(draw, 2, 3, 3), r(3))),
+        ]
 
     def reference(self, torch, A, b):
         if b.ndim == 1:
@@ -214,9 +221,11 @@ class Det(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((_well_conditioned(draw, 3, 3),)),
-                Sample((_well_conditioned(draw, 2, 4, 4) * 0.5,)),
-                Sample((np.array([[0.5, 2.0], [1.5, -1.0]]),))]
+        return [
+            Sample((_well_conditioned(draw, 3, 3),)),
+            Sample((_well_conditioned(draw, 2, 4, 4) * 0.5,)),
+            Sample((np.array([[0.5, 2.0], [1.5, -1.0]]),)),
+        ]
 
     def reference(self, torch, A):
         return torch.linalg.det(A)
@@ -244,9 +253,11 @@ class SlogDet(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((_well_conditioned(draw, 3, 3),)),
-                Sample((np.array([[0.5, 2.0], [1.5, -1.0]]),)),
-                Sample((_well_conditioned(draw, 2, 4, 4),))]
+        return [
+            Sample((_well_conditioned(draw, 3, 3),)),
+            Sample((np.array([[0.5, 2.0], [1.5, -1.0]]),)),
+            Sample((_well_conditioned(draw, 2, 4, 4),)),
+        ]
 
     def reference(self, torch, A):
         sign, logdet = torch.linalg.slogdet(A)
@@ -285,8 +296,10 @@ class Cholesky(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((_symmetric(draw, 3, 3, positive=True),)),
-                Sample((_symmetric(draw, 2, 4, 4, positive=True),))]
+        return [
+            Sample((_symmetric(draw, 3, 3, positive=True),)),
+            Sample((_symmetric(draw, 2, 4, 4, positive=True),)),
+        ]
 
     def reference(self, torch, A):
         if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
@@ -305,8 +318,10 @@ def _gap_reciprocals(xp, name: str, w, squared: bool = False):
     scale = max(float(np.max(np.abs(_array(v)), initial=0.0)), 1.0)
     if n > 1 and np.min(raw[..., off]) <= 1e3 * np.finfo(raw.dtype).eps * scale:
         what = "singular values" if squared else "eigenvalues"
-        raise ValueError(f"{name}: two {what} are equal, so the gradient of the "
-                         "vectors does not exist (it needs them distinct)")
+        raise ValueError(
+            f"{name}: two {what} are equal, so the gradient of the "
+            "vectors does not exist (it needs them distinct)"
+        )
     eye = xp.eye(n, dtype=w.dtype)
     return (1 - eye) / (E + eye)
 
@@ -349,8 +364,11 @@ class Eigh(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((_symmetric(draw, 3, 3),)), Sample((_symmetric(draw, 2, 4, 4),)),
-                Sample((_symmetric(draw, 1, 1),))]
+        return [
+            Sample((_symmetric(draw, 3, 3),)),
+            Sample((_symmetric(draw, 2, 4, 4),)),
+            Sample((_symmetric(draw, 1, 1),)),
+        ]
 
     def reference(self, torch, A):
         if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
@@ -365,7 +383,7 @@ def _unpack(xp, packed, shapes):
     batch = packed.shape[:-1]
     for shape in shapes:
         size = int(np.prod(shape))
-        out.append(packed[..., start:start + size].reshape(batch + tuple(shape)))
+        out.append(packed[..., start : start + size].reshape(batch + tuple(shape)))
         start += size
     return out
 
@@ -425,10 +443,13 @@ class Svd(Gate):
             inner = inner + J * xp.expand_dims(S, -2) + xp.expand_dims(S, -1) * K
         gA = U @ inner @ Vh
         if vectors and m != n:
-            if np.min(np.abs(_array(S)), initial=np.inf) <= 1e3 * np.finfo(S.dtype).eps * \
-                    max(float(np.max(np.abs(_array(S)), initial=0.0)), 1.0):
-                raise ValueError("svd: a singular value of a non-square matrix is zero, so "
-                                 "the gradient of the singular vectors does not exist")
+            if np.min(np.abs(_array(S)), initial=np.inf) <= 1e3 * np.finfo(S.dtype).eps * max(
+                float(np.max(np.abs(_array(S)), initial=0.0)), 1.0
+            ):
+                raise ValueError(
+                    "svd: a singular value of a non-square matrix is zero, so "
+                    "the gradient of the singular vectors does not exist"
+                )
             inverse = 1 / xp.expand_dims(S, -2)  # S⁻¹ applied to columns
             if m > k:
                 gA = gA + ((gU - U @ Ut_gU) * inverse) @ Vh
@@ -438,9 +459,11 @@ class Svd(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((_distinct_singular(draw, 4, 3),)),
-                Sample((_distinct_singular(draw, 3, 5),)),
-                Sample((_distinct_singular(draw, 3, 3, batch=(2,)),))]
+        return [
+            Sample((_distinct_singular(draw, 4, 3),)),
+            Sample((_distinct_singular(draw, 3, 5),)),
+            Sample((_distinct_singular(draw, 3, 3, batch=(2,)),)),
+        ]
 
     def reference(self, torch, A):
         U, S, Vh = torch.linalg.svd(A, full_matrices=False)
@@ -498,11 +521,12 @@ class Qr(Gate):
         m, n = A.shape[-2:]
         Q, R = _unpack(xp, o, qr_shapes(m, n))
         gQ, gR = _unpack(xp, g, qr_shapes(m, n))
-        diag = np.abs(np.diagonal(_array(R)[..., :, :min(m, n)], axis1=-2, axis2=-1))
+        diag = np.abs(np.diagonal(_array(R)[..., :, : min(m, n)], axis1=-2, axis2=-1))
         scale = max(float(np.max(np.abs(_array(R)), initial=0.0)), 1.0)
         if np.min(diag, initial=np.inf) <= 1e3 * np.finfo(diag.dtype).eps * scale:
-            raise ValueError("qr: the matrix does not have full rank, so the gradient of "
-                             "Q and R does not exist")
+            raise ValueError(
+                "qr: the matrix does not have full rank, so the gradient of Q and R does not exist"
+            )
         if m >= n:
             return (_qr_square_grad(xp, gQ, gR, Q, R),)
         Y, gR1, gR2 = A[..., m:], gR[..., :m], gR[..., m:]
@@ -512,8 +536,12 @@ class Qr(Gate):
     @staticmethod
     def samples(draw):
         c = _well_conditioned
-        return [Sample((draw.normal(4, 3),)), Sample((c(draw, 3, 3),)),
-                Sample((draw.normal(2, 5, 3),)), Sample((draw.normal(3, 5),))]
+        return [
+            Sample((draw.normal(4, 3),)),
+            Sample((c(draw, 3, 3),)),
+            Sample((draw.normal(2, 5, 3),)),
+            Sample((draw.normal(3, 5),)),
+        ]
 
     def reference(self, torch, A):
         Q, R = torch.linalg.qr(A)
@@ -554,8 +582,9 @@ class Pinv(Gate):
 
     def vjp(self, xp, g, X, A, *, saved):
         if not saved:
-            raise ValueError("pinv: the matrix is rank-deficient, where the pseudo-inverse "
-                             "is not differentiable")
+            raise ValueError(
+                "pinv: the matrix is rank-deficient, where the pseudo-inverse is not differentiable"
+            )
         m, n = A.shape[-2:]
         Xt, gt = _mT(xp, X), _mT(xp, g)
         gA = -(Xt @ g @ Xt)
@@ -565,9 +594,11 @@ class Pinv(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((_distinct_singular(draw, 4, 3),)),
-                Sample((_distinct_singular(draw, 3, 5),)),
-                Sample((_well_conditioned(draw, 2, 3, 3),))]
+        return [
+            Sample((_distinct_singular(draw, 4, 3),)),
+            Sample((_distinct_singular(draw, 3, 5),)),
+            Sample((_well_conditioned(draw, 2, 3, 3),)),
+        ]
 
     def reference(self, torch, A):
         return torch.linalg.pinv(A)

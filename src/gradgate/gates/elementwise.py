@@ -116,8 +116,10 @@ class Div(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((draw.normal(3, 4), draw.positive(3, 4))),
-                Sample((draw.normal(2, 3), draw.positive(3)))]
+        return [
+            Sample((draw.normal(3, 4), draw.positive(3, 4))),
+            Sample((draw.normal(2, 3), draw.positive(3))),
+        ]
 
     def reference(self, torch, x, y):
         return x / y
@@ -152,8 +154,10 @@ class Pow(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((draw.positive(3, 4), draw.normal(3, 4))),
-                Sample((draw.positive(2, 3), np.array(3.0)))]
+        return [
+            Sample((draw.positive(3, 4), draw.normal(3, 4))),
+            Sample((draw.positive(2, 3), np.array(3.0))),
+        ]
 
     def reference(self, torch, x, y):
         return torch.pow(x, y)
@@ -176,8 +180,10 @@ class _Extreme(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((draw.apart(3, 4), draw.apart(3, 4) * 0.7)),
-                Sample((draw.apart(2, 3), draw.apart(3)))]
+        return [
+            Sample((draw.apart(3, 4), draw.apart(3, 4) * 0.7)),
+            Sample((draw.apart(2, 3), draw.apart(3))),
+        ]
 
 
 @register
@@ -509,8 +515,10 @@ class Cast(Gate):
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
         if self.dtype.kind not in "fc":
-            raise TypeError(f"cast: converting to {self.dtype} cuts the graph, since no "
-                            "gradient flows through integers; detach() first")
+            raise TypeError(
+                f"cast: converting to {self.dtype} cuts the graph, since no "
+                "gradient flows through integers; detach() first"
+            )
 
     def forward(self, xp, s):
         return s.astype(self.dtype)

@@ -120,8 +120,10 @@ class Log1p(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((draw.uniform(3, 4, low=-0.5, high=2.0),)),
-                Sample((draw.uniform(5, low=-0.5, high=2.0),))]
+        return [
+            Sample((draw.uniform(3, 4, low=-0.5, high=2.0),)),
+            Sample((draw.uniform(5, low=-0.5, high=2.0),)),
+        ]
 
     def reference(self, torch, s):
         return torch.log1p(s)

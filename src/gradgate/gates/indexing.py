@@ -43,15 +43,18 @@ class IndexPut(Gate):
         try:
             v = xp.broadcast_to(v, shape)
         except ValueError:
-            raise ValueError(f"IndexPut: values of shape {v.shape} do not fit the "
-                             f"{shape} places selected") from None
+            raise ValueError(
+                f"IndexPut: values of shape {v.shape} do not fit the {shape} places selected"
+            ) from None
         if self.accumulate:
             return s + xp.scatter_add(v, self.index, s.shape), None
         count = np.zeros(s.shape, dtype=np.intp)
         np.add.at(count, self.index, 1)
         if count.size and count.max() > 1:
-            raise ValueError("IndexPut: the index names one place more than once; a write "
-                             "there has no one answer (use accumulate=True to add)")
+            raise ValueError(
+                "IndexPut: the index names one place more than once; a write "
+                "there has no one answer (use accumulate=True to add)"
+            )
         out = s.copy()
         out[self.index] = v
         return out, count > 0
@@ -71,15 +74,17 @@ class IndexPut(Gate):
             Sample((r(4, 3), r(3)), {"index": (rows,)}),
             Sample((r(4, 3), r(4, 3)), {"index": (np.array([0, 2, 2, 1]),), "accumulate": True}),
             Sample((r(3, 4), r(2)), {"index": (np.array([0, 2]), np.array([3, 1]))}),
-            Sample((r(3, 4), r(3, 2)), {"index": (slice(None), np.array([1, 1])),
-                                        "accumulate": True}),
+            Sample(
+                (r(3, 4), r(3, 2)), {"index": (slice(None), np.array([1, 1])), "accumulate": True}
+            ),
         ]
 
     def reference(self, torch, s, v):
         index = _torch_index(torch, self.index)
         shape = s[index].shape
-        return s.index_put(_full_index(torch, index, s.shape), v.expand(shape),
-                           accumulate=self.accumulate)
+        return s.index_put(
+            _full_index(torch, index, s.shape), v.expand(shape), accumulate=self.accumulate
+        )
 
 
 def _full_index(torch, index, shape):
@@ -87,8 +92,10 @@ def _full_index(torch, index, shape):
     if all(isinstance(i, torch.Tensor) for i in index) and len(index) == len(shape):
         return index
     grids = np.indices(shape, sparse=False)
-    picked = [torch.as_tensor(g[tuple(i.numpy() if isinstance(i, torch.Tensor) else i
-                                      for i in index)]) for g in grids]
+    picked = [
+        torch.as_tensor(g[tuple(i.numpy() if isinstance(i, torch.Tensor) else i for i in index)])
+        for g in grids
+    ]
     return tuple(picked)
 
 
@@ -110,16 +117,18 @@ class Pad(Gate):
 
     formula = "{out} = {s} padded"
 
-    def __init__(self, widths: tuple[tuple[int, int], ...], mode: str = "constant",
-                 value: float = 0.0):
+    def __init__(
+        self, widths: tuple[tuple[int, int], ...], mode: str = "constant", value: float = 0.0
+    ):
         self.widths = tuple((int(a), int(b)) for a, b in widths)
         self.mode = mode
         self.value = value
 
     def _check(self, s) -> None:
         if len(self.widths) != s.ndim:
-            raise ValueError(f"pad: {len(self.widths)} (before, after) pairs for a tensor of "
-                             f"{s.ndim} dimensions")
+            raise ValueError(
+                f"pad: {len(self.widths)} (before, after) pairs for a tensor of {s.ndim} dimensions"
+            )
         if any(a < 0 or b < 0 for a, b in self.widths):
             raise ValueError(f"pad: widths {self.widths} must not be negative")
         if self.mode not in PAD_MODES:
@@ -127,11 +136,14 @@ class Pad(Gate):
         if self.mode != "constant" and s.size == 0:
             raise ValueError(f"pad: mode {self.mode!r} cannot pad an empty tensor")
         limit = {"reflect": 1, "edge": None, "wrap": 0}.get(self.mode)
-        if limit is not None and any(max(a, b) > n - limit for n, (a, b) in
-                                     zip(s.shape, self.widths, strict=True)):
-            raise ValueError(f"pad: widths {self.widths} are too wide for mode {self.mode!r} "
-                             f"on shape {s.shape} (reflect: less than the axis, wrap: at most "
-                             "the axis, as PyTorch)")
+        if limit is not None and any(
+            max(a, b) > n - limit for n, (a, b) in zip(s.shape, self.widths, strict=True)
+        ):
+            raise ValueError(
+                f"pad: widths {self.widths} are too wide for mode {self.mode!r} "
+                f"on shape {s.shape} (reflect: less than the axis, wrap: at most "
+                "the axis, as PyTorch)"
+            )
 
     def forward(self, xp, s):
         self._check(s)
@@ -141,8 +153,9 @@ class Pad(Gate):
 
     def vjp(self, xp, g, o, s):
         if self.mode == "constant":
-            return (g[tuple(slice(a, a + n) for (a, _), n in
-                            zip(self.widths, s.shape, strict=True))],)
+            return (
+                g[tuple(slice(a, a + n) for (a, _), n in zip(self.widths, s.shape, strict=True))],
+            )
         where = np.pad(np.arange(s.size).reshape(s.shape), self.widths, mode=self.mode)
         flat = xp.scatter_add(g.reshape(-1), (where.reshape(-1),), (s.size,))
         return (flat.reshape(s.shape),)
@@ -168,5 +181,5 @@ class Pad(Gate):
         lead = len(self.widths) - keep
         batch = s.shape[:keep]
         x = s.reshape(1, -1, *s.shape[keep:]) if keep else s.reshape(1, 1, *s.shape)
-        out = torch.nn.functional.pad(x, flat[:2 * lead], mode=mode)
+        out = torch.nn.functional.pad(x, flat[: 2 * lead], mode=mode)
         return out.reshape(*batch, *out.shape[2:]) if keep else out.reshape(out.shape[2:])

@@ -39,8 +39,10 @@ class Normalize(Gate):
     def forward(self, xp, x):
         axes = normalize_axis(self.axes, x.ndim)
         if any(x.shape[a] == 0 for a in axes):
-            raise ValueError(f"normalize: nothing to average over axes {self.axes} of a "
-                             f"tensor of shape {x.shape}")
+            raise ValueError(
+                f"normalize: nothing to average over axes {self.axes} of a "
+                f"tensor of shape {x.shape}"
+            )
         with np.errstate(invalid="ignore", over="ignore"):  # inf in a slice: NaN, as PyTorch
             d = x - xp.mean(x, axis=axes, keepdims=True)
             var = xp.mean(d * d, axis=axes, keepdims=True)
@@ -56,8 +58,11 @@ class Normalize(Gate):
     @staticmethod
     def samples(draw):
         r = draw.normal
-        return [Sample((r(3, 5),)), Sample((r(4, 3, 2),), {"axes": (0, 2), "eps": 1e-3}),
-                Sample((r(2, 3, 4),), {"axes": (1, 2)})]
+        return [
+            Sample((r(3, 5),)),
+            Sample((r(4, 3, 2),), {"axes": (0, 2), "eps": 1e-3}),
+            Sample((r(2, 3, 4),), {"axes": (1, 2)}),
+        ]
 
     def reference(self, torch, x):
         axes = normalize_axis(self.axes, x.ndim)
@@ -91,13 +96,16 @@ class Embedding(Gate):
         if y.dtype.kind not in "iu":
             raise TypeError(f"embedding: indices must be integers, got {y.dtype}")
         if y.size and (int(y.min()) < 0 or int(y.max()) >= W.shape[0]):
-            raise IndexError(f"embedding: indices must lie in [0, {W.shape[0]}), got "
-                             f"{int(y.min())}..{int(y.max())}")
+            raise IndexError(
+                f"embedding: indices must lie in [0, {W.shape[0]}), got "
+                f"{int(y.min())}..{int(y.max())}"
+            )
         if self.padding_idx is None:
             return W[y]
         if not 0 <= self.padding_idx < W.shape[0]:
-            raise ValueError(f"embedding: padding_idx {self.padding_idx} is not a row of a "
-                             f"table of {W.shape[0]}")
+            raise ValueError(
+                f"embedding: padding_idx {self.padding_idx} is not a row of a table of {W.shape[0]}"
+            )
         return xp.where(xp.expand_dims(y != self.padding_idx, -1), W[y], 0)
 
     def vjp(self, xp, g, o, W, y):
@@ -108,8 +116,10 @@ class Embedding(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((draw.normal(5, 3), np.array([0, 2, 2, 4]))),
-                Sample((draw.normal(4, 2), np.array([[1, 0], [3, 1]])), {"padding_idx": 1})]
+        return [
+            Sample((draw.normal(5, 3), np.array([0, 2, 2, 4]))),
+            Sample((draw.normal(4, 2), np.array([[1, 0], [3, 1]])), {"padding_idx": 1}),
+        ]
 
     def reference(self, torch, W, y):
         out = torch.nn.functional.embedding(y, W, padding_idx=self.padding_idx)
@@ -132,38 +142,52 @@ class LstmCell(Gate):
 
     function = "lstm_cell_update"
     formula = "{out} = [o ⊙ tanh(c′), c′],  c′ = f ⊙ {c} + i ⊙ u"
-    gradients = ("[G ⊙ u ⊙ i(1−i), G ⊙ {c} ⊙ f(1−f), G ⊙ i ⊙ (1−u²), g_h ⊙ t ⊙ o(1−o)]",
-                 "G ⊙ f")
+    gradients = ("[G ⊙ u ⊙ i(1−i), G ⊙ {c} ⊙ f(1−f), G ⊙ i ⊙ (1−u²), g_h ⊙ t ⊙ o(1−o)]", "G ⊙ f")
 
     def forward(self, xp, a, c):
         H = c.shape[-1]
         if a.shape[-1] != 4 * H or a.shape[:-1] != c.shape[:-1]:
-            raise ValueError(f"lstm_cell_update: pre-activations {a.shape} do not fit the "
-                             f"cell state {c.shape} (they need 4 × {H} columns)")
+            raise ValueError(
+                f"lstm_cell_update: pre-activations {a.shape} do not fit the "
+                f"cell state {c.shape} (they need 4 × {H} columns)"
+            )
         ifo = xp.sigmoid(a[..., : 2 * H])
-        u = xp.tanh(a[..., 2 * H: 3 * H])
-        o = xp.sigmoid(a[..., 3 * H:])
+        u = xp.tanh(a[..., 2 * H : 3 * H])
+        o = xp.sigmoid(a[..., 3 * H :])
         c_new = ifo[..., H:] * c + ifo[..., :H] * u
         return xp.concatenate([o * xp.tanh(c_new), c_new], axis=-1)
 
     def vjp(self, xp, g, out, a, c, *, needs):
         H = c.shape[-1]
         i = xp.sigmoid(a[..., :H])
-        f = xp.sigmoid(a[..., H: 2 * H])
-        u = xp.tanh(a[..., 2 * H: 3 * H])
-        o = xp.sigmoid(a[..., 3 * H:])
+        f = xp.sigmoid(a[..., H : 2 * H])
+        u = xp.tanh(a[..., 2 * H : 3 * H])
+        o = xp.sigmoid(a[..., 3 * H :])
         c_new = out[..., H:]
         t = xp.tanh(c_new)
         g_h = g[..., :H]
         G = g[..., H:] + g_h * o * (1 - t * t)
-        ga = xp.concatenate([G * u * i * (1 - i), G * c * f * (1 - f), G * i * (1 - u * u),
-                             g_h * t * o * (1 - o)], axis=-1) if needs[0] else None
+        ga = (
+            xp.concatenate(
+                [
+                    G * u * i * (1 - i),
+                    G * c * f * (1 - f),
+                    G * i * (1 - u * u),
+                    g_h * t * o * (1 - o),
+                ],
+                axis=-1,
+            )
+            if needs[0]
+            else None
+        )
         return ga, (G * f if needs[1] else None)
 
     @staticmethod
     def samples(draw):
-        return [Sample((draw.normal(3, 8), draw.normal(3, 2))),
-                Sample((draw.normal(12), draw.normal(3)))]
+        return [
+            Sample((draw.normal(3, 8), draw.normal(3, 2))),
+            Sample((draw.normal(12), draw.normal(3))),
+        ]
 
     def reference(self, torch, a, c):
         if a.shape[-1] != 4 * c.shape[-1] or a.shape[:-1] != c.shape[:-1]:
@@ -178,16 +202,17 @@ def _lstm_steps(xp, x, h, c, W_ih, W_hh, b):
     (i, f, u, o) of every step. Shared by forward and vjp (which recomputes them)."""
     H = h.shape[-1]
     L, N = x.shape[0], x.shape[1]
-    projected = xp.reshape(xp.matmul(xp.reshape(x, (L * N, x.shape[2])), xp.transpose(W_ih))
-                           + b, (L, N, 4 * H))  # every step's input part in one product
+    projected = xp.reshape(
+        xp.matmul(xp.reshape(x, (L * N, x.shape[2])), xp.transpose(W_ih)) + b, (L, N, 4 * H)
+    )  # every step's input part in one product
     W_hh_T = xp.transpose(W_hh)
     hs, cs, gates = [], [], []
     for t in range(L):
         a = projected[t] + xp.matmul(h, W_hh_T)  # (N, 4H)
         ifo = xp.sigmoid(a[:, : 2 * H])
         i, f = ifo[:, :H], ifo[:, H:]
-        u = xp.tanh(a[:, 2 * H: 3 * H])
-        o = xp.sigmoid(a[:, 3 * H:])
+        u = xp.tanh(a[:, 2 * H : 3 * H])
+        o = xp.sigmoid(a[:, 3 * H :])
         c = f * c + i * u
         h = o * xp.tanh(c)
         hs.append(h)
@@ -205,8 +230,12 @@ def _lstm_shapes_fit(x, h0, c0, W_ih, W_hh, b) -> bool:
     if x.ndim != 3 or h0.ndim != 2 or tuple(c0.shape) != tuple(h0.shape):
         return False
     four_h = 4 * h0.shape[1]
-    return (h0.shape[0] == x.shape[1] and tuple(W_ih.shape) == (four_h, x.shape[2])
-            and tuple(W_hh.shape) == (four_h, h0.shape[1]) and tuple(b.shape) == (four_h,))
+    return (
+        h0.shape[0] == x.shape[1]
+        and tuple(W_ih.shape) == (four_h, x.shape[2])
+        and tuple(W_hh.shape) == (four_h, h0.shape[1])
+        and tuple(b.shape) == (four_h,)
+    )
 
 
 @register
@@ -233,15 +262,22 @@ class LstmLayer(Gate):
 
     function = "lstm_layer"
     formula = "{out} = [h_1 … h_L, c_L] of the LSTM over {x}"
-    gradients = ("da W_ih", "dh after step 1", "dc after step 1", "Σ_t da_tᵀ x_t",
-                 "Σ_t da_tᵀ h_{t−1}", "Σ_t Σ_n da_t")
+    gradients = (
+        "da W_ih",
+        "dh after step 1",
+        "dc after step 1",
+        "Σ_t da_tᵀ x_t",
+        "Σ_t da_tᵀ h_{t−1}",
+        "Σ_t Σ_n da_t",
+    )
 
     def forward(self, xp, x, h0, c0, W_ih, W_hh, b):
         if not _lstm_shapes_fit(x, h0, c0, W_ih, W_hh, b):
             raise ValueError(
                 f"lstm_layer: shapes do not fit: x {x.shape} (L, N, I), h0 {h0.shape} and c0 "
                 f"{c0.shape} (N, H), W_ih {W_ih.shape} (4H, I), W_hh {W_hh.shape} (4H, H), "
-                f"b {b.shape} (4H,)")
+                f"b {b.shape} (4H,)"
+            )
         hs, cs, gates = _lstm_steps(xp, x, h0, c0, W_ih, W_hh, b)
         if not hs:
             return xp.expand_dims(c0, 0), None
@@ -290,8 +326,10 @@ class LstmLayer(Gate):
     @staticmethod
     def samples(draw):
         r = draw.normal
-        return [Sample((r(3, 2, 3), r(2, 2), r(2, 2), r(8, 3), r(8, 2), r(8))),
-                Sample((r(4, 1, 2), r(1, 3), r(1, 3), r(12, 2) * 0.5, r(12, 3) * 0.5, r(12)))]
+        return [
+            Sample((r(3, 2, 3), r(2, 2), r(2, 2), r(8, 3), r(8, 2), r(8))),
+            Sample((r(4, 1, 2), r(1, 3), r(1, 3), r(12, 2) * 0.5, r(12, 3) * 0.5, r(12))),
+        ]
 
     def reference(self, torch, x, h0, c0, W_ih, W_hh, b):
         if not _lstm_shapes_fit(x, h0, c0, W_ih, W_hh, b):

@@ -123,17 +123,21 @@ def parse_subscripts(subscripts: str, ndims: tuple[int, ...]) -> tuple[tuple[str
     inputs, arrow, output = text.partition("->")
     terms = inputs.split(",")
     if len(terms) != len(ndims):
-        raise ValueError(f"einsum: {len(terms)} operand subscripts in {subscripts!r} for "
-                         f"{len(ndims)} operands")
+        raise ValueError(
+            f"einsum: {len(terms)} operand subscripts in {subscripts!r} for {len(ndims)} operands"
+        )
     for term in (*terms, output):
         rest = term.replace("...", "")
         if "." in rest or any(c not in _LETTERS for c in rest):
-            raise ValueError(f"einsum: subscripts {subscripts!r} may hold only letters, "
-                             "',', '->' and '...'")
+            raise ValueError(
+                f"einsum: subscripts {subscripts!r} may hold only letters, ',', '->' and '...'"
+            )
     named = set(inputs.replace("...", "").replace(",", ""))
     spare = [c for c in _LETTERS if c not in named]
-    longest = max((n - len(t.replace("...", "")) for t, n in zip(terms, ndims, strict=True)
-                   if "..." in t), default=0)
+    longest = max(
+        (n - len(t.replace("...", "")) for t, n in zip(terms, ndims, strict=True) if "..." in t),
+        default=0,
+    )
     if longest > len(spare):
         raise ValueError(f"einsum: {subscripts!r} has too many axes under '...'")
     ellipsis = "".join(spare[:longest])[::-1]  # the last axis of '...' gets spare[0]
@@ -143,21 +147,25 @@ def parse_subscripts(subscripts: str, ndims: tuple[int, ...]) -> tuple[tuple[str
         if "..." in term:
             count = n - len(letters)
             if count < 0:
-                raise ValueError(f"einsum: subscripts {term!r} name more axes than the "
-                                 f"operand's {n}")
-            term = term.replace("...", ellipsis[len(ellipsis) - count:])
+                raise ValueError(
+                    f"einsum: subscripts {term!r} name more axes than the operand's {n}"
+                )
+            term = term.replace("...", ellipsis[len(ellipsis) - count :])
         if len(term) != n:
             raise ValueError(f"einsum: subscripts {term!r} for an operand of {n} dimensions")
         explicit.append(term)
     if arrow:
         if "..." not in output and longest and any("..." in t for t in terms):
-            raise ValueError(f"einsum: output subscripts of {subscripts!r} must hold '...' "
-                             "where the operands do")
+            raise ValueError(
+                f"einsum: output subscripts of {subscripts!r} must hold '...' where the operands do"
+            )
         output = output.replace("...", ellipsis)
         unknown = set(output) - set("".join(explicit))
         if unknown or len(set(output)) != len(output):
-            raise ValueError(f"einsum: output subscripts of {subscripts!r} must be distinct "
-                             "letters of the operands")
+            raise ValueError(
+                f"einsum: output subscripts of {subscripts!r} must be distinct "
+                "letters of the operands"
+            )
     else:
         counts = collections.Counter(inputs.replace("...", "").replace(",", ""))
         output = ellipsis + "".join(sorted(c for c, k in counts.items() if k == 1))
@@ -195,16 +203,20 @@ class Einsum(Gate):
             for letter in set(term):
                 repeated = {n for t, n in zip(term, x.shape, strict=True) if t == letter}
                 if len(repeated) > 1:
-                    raise ValueError(f"einsum: repeated subscript {letter!r} in {term!r} "
-                                     f"names axes of sizes {sorted(repeated)}")
+                    raise ValueError(
+                        f"einsum: repeated subscript {letter!r} in {term!r} "
+                        f"names axes of sizes {sorted(repeated)}"
+                    )
         sizes: dict[str, set[int]] = {}
         for term, x in zip(terms, operands, strict=True):
             for letter, n in zip(term, x.shape, strict=True):
                 sizes.setdefault(letter, set()).add(n)
         for letter, found in sizes.items():
             if len(found - {1}) > 1:
-                raise ValueError(f"einsum: subscript {letter!r} names axes of sizes "
-                                 f"{sorted(found)} in {self.subscripts!r}")
+                raise ValueError(
+                    f"einsum: subscript {letter!r} names axes of sizes "
+                    f"{sorted(found)} in {self.subscripts!r}"
+                )
         try:
             return xp.einsum(subscripts, *operands)
         except ValueError as e:
@@ -245,22 +257,25 @@ def _einsum_grad(xp, g, output: str, terms: tuple[str, ...], operands, k: int):
     present = set(output).union(*(terms[j] for j in others))
     letters = "".join(dict.fromkeys(term))  # x_k's letters, each once, in order
     kept = "".join(c for c in letters if c in present)
-    grad = xp.einsum(",".join([output, *(terms[j] for j in others)]) + "->" + kept, g,
-                     *(operands[j] for j in others))
+    grad = xp.einsum(
+        ",".join([output, *(terms[j] for j in others)]) + "->" + kept,
+        g,
+        *(operands[j] for j in others),
+    )
     size = {c: n for c, n in zip(term, x.shape, strict=True)}
     if len(kept) < len(letters):  # constant along the letters x_k alone holds: broadcast
         sizes = iter(grad.shape)
         shape = tuple(next(sizes) if c in present else 1 for c in letters)
-        full = tuple(n if c in present else size[c] for c, n in zip(letters, shape,
-                                                                        strict=True))
+        full = tuple(n if c in present else size[c] for c, n in zip(letters, shape, strict=True))
         grad = xp.broadcast_to(grad.reshape(shape), full)
     wanted = tuple(size[c] for c in letters)
     if tuple(grad.shape) != wanted:  # a size-1 axis of x_k that the others broadcast (or
         # the other way round: then the engine sums the gradient back to x_k's shape)
         grad = xp.broadcast_to(grad, np.broadcast_shapes(tuple(grad.shape), wanted))
     if len(letters) < len(term):  # a diagonal: put the gradient on it, zeros elsewhere
-        stretched = tuple(a for a, (n, m) in enumerate(zip(grad.shape, wanted, strict=True))
-                          if m == 1 and n != 1)
+        stretched = tuple(
+            a for a, (n, m) in enumerate(zip(grad.shape, wanted, strict=True)) if m == 1 and n != 1
+        )
         if stretched:  # summed back here: the diagonal's places are x_k's own
             grad = xp.sum(grad, axis=stretched, keepdims=True)
         place = {c: p for p, c in enumerate(letters)}

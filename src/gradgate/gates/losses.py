@@ -124,8 +124,10 @@ class BCEWithLogits(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((draw.normal(3, 4), draw.probabilities(3, 4))),
-                Sample((draw.normal(5), draw.probabilities(5)))]
+        return [
+            Sample((draw.normal(3, 4), draw.probabilities(3, 4))),
+            Sample((draw.normal(5), draw.probabilities(5))),
+        ]
 
     def reference(self, torch, x, t):
         return torch.nn.functional.binary_cross_entropy_with_logits(x, t, reduction="none")
@@ -145,8 +147,7 @@ class CrossEntropy(Gate):
     def forward(self, xp, x, y):
         if x.ndim != 2 or y.shape != x.shape[:1]:
             raise ValueError(
-                f"cross_entropy: logits must be (N, C) and labels (N,), got {x.shape} and "
-                f"{y.shape}"
+                f"cross_entropy: logits must be (N, C) and labels (N,), got {x.shape} and {y.shape}"
             )
         if y.dtype.kind not in "iu":
             raise TypeError(f"cross_entropy: labels must be integers, got {y.dtype}")
@@ -172,8 +173,10 @@ class CrossEntropy(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((draw.normal(4, 3), np.array([0, 2, 1, 2]))),
-                Sample((draw.normal(1, 5), np.array([4])))]
+        return [
+            Sample((draw.normal(4, 3), np.array([0, 2, 1, 2]))),
+            Sample((draw.normal(1, 5), np.array([4]))),
+        ]
 
     def reference(self, torch, x, y):
         return torch.nn.functional.cross_entropy(x, y, reduction="none")

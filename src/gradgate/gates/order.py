@@ -38,7 +38,7 @@ class Median(Reduction):
         if self.keepdims:
             o = o.reshape(tuple(1 if a in axes else k for a, k in enumerate(s.shape)))
         positions = xp.arange(n)
-        weights = ((positions == picked[..., :1]) * 0.5 + (positions == picked[..., 1:]) * 0.5)
+        weights = (positions == picked[..., :1]) * 0.5 + (positions == picked[..., 1:]) * 0.5
         return o, weights.astype(s.dtype)  # weights: (kept..., N), the share of g
 
     def vjp(self, xp, g, o, s, *, saved):

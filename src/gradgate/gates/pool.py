@@ -19,8 +19,9 @@ from .conv import ConvTranspose, ints, pad, windows
 def _refuse_empty(gate: str, x) -> None:
     """An empty batch is fine; an empty channel or spatial axis has no windows."""
     if 0 in x.shape[1:]:
-        raise ValueError(f"{gate}: input of shape {x.shape} is empty along a channel or "
-                         f"spatial axis")
+        raise ValueError(
+            f"{gate}: input of shape {x.shape} is empty along a channel or spatial axis"
+        )
 
 
 class _Pool(Gate):
@@ -35,9 +36,11 @@ class _Pool(Gate):
         """d: the kernel's length when it is a tuple, else all axes after (N, C)."""
         d = len(self.kernel_size) if isinstance(self.kernel_size, (tuple, list)) else x.ndim - 2
         if d < 1 or x.ndim != d + 2:
-            raise ValueError(f"{self.name}: needs an input (N, C, *spatial) with {max(d, 1)} "
-                             f"spatial axes for kernel_size {self.kernel_size!r}, got shape "
-                             f"{x.shape}")
+            raise ValueError(
+                f"{self.name}: needs an input (N, C, *spatial) with {max(d, 1)} "
+                f"spatial axes for kernel_size {self.kernel_size!r}, got shape "
+                f"{x.shape}"
+            )
         return d
 
     def resolve(self, x):
@@ -45,15 +48,18 @@ class _Pool(Gate):
         d = self.spatial_axes(x)
         _refuse_empty(name, x)
         kernel = ints(self.kernel_size, d, "kernel_size", name)
-        stride = kernel if self.stride is None or self.stride == () else ints(
-            self.stride, d, "stride", name)
+        stride = (
+            kernel
+            if self.stride is None or self.stride == ()
+            else ints(self.stride, d, "stride", name)
+        )
         padding = ints(self.padding, d, "padding", name)
         if any(k < 1 for k in kernel) or any(s < 1 for s in stride):
-            raise ValueError(f"{name}: kernel_size {kernel} and stride {stride} must be "
-                             f"positive")
+            raise ValueError(f"{name}: kernel_size {kernel} and stride {stride} must be positive")
         if any(not 0 <= p <= k // 2 for p, k in zip(padding, kernel, strict=True)):
-            raise ValueError(f"{name}: padding {padding} must be at least 0 and at most half "
-                             f"the kernel {kernel}")
+            raise ValueError(
+                f"{name}: padding {padding} must be at least 0 and at most half the kernel {kernel}"
+            )
         return d, kernel, stride, padding
 
 
@@ -84,8 +90,7 @@ class MaxPool(_Pool):
         if x.dtype.kind != "f":
             raise ValueError(f"{self.name}: needs floating-point input, got {x.dtype}")
         pairs = tuple((p, p) for p in padding)
-        view, out = windows(xp, pad(xp, x, pairs, -np.inf), kernel, stride, dilation,
-                            self.name)
+        view, out = windows(xp, pad(xp, x, pairs, -np.inf), kernel, stride, dilation, self.name)
         taps = math.prod(kernel)
         flat = view.reshape(x.shape[:2] + out + (taps,))  # one copy: (N, C, *out, K)
         arg = flat.argmax(axis=-1)
@@ -99,16 +104,20 @@ class MaxPool(_Pool):
         index = xp.zeros(arg.shape, dtype=np.int64)
         shape = (1, 1) + (1,) * d
         for axis, (tap, k, s, di, p, n) in enumerate(
-                zip(where, kernel, stride, dilation, padding, x.shape[2:], strict=True)):
+            zip(where, kernel, stride, dilation, padding, x.shape[2:], strict=True)
+        ):
             starts = (xp.arange(out[axis]) * s - p).reshape(
-                shape[:2 + axis] + (out[axis],) + shape[3 + axis:])
+                shape[: 2 + axis] + (out[axis],) + shape[3 + axis :]
+            )
             position = starts + tap * di
             # All of a window −∞ (or padding): PyTorch names the first element inside x.
             first = starts + (-(starts // di)).clip(0) * di  # the window's first index ≥ 0
             if bool(((first > starts + (k - 1) * di) | (first >= n)).any()):
-                raise ValueError(f"{self.name}: a window of kernel {kernel}, dilation "
-                                 f"{dilation}, padding {padding} lies wholly in the padding "
-                                 f"of an input of shape {x.shape}")
+                raise ValueError(
+                    f"{self.name}: a window of kernel {kernel}, dilation "
+                    f"{dilation}, padding {padding} lies wholly in the padding "
+                    f"of an input of shape {x.shape}"
+                )
             position = xp.where((position < 0) | (position >= n), first, position)
             index = index * n + position
         planes = xp.arange(x.shape[0] * x.shape[1]).reshape(x.shape[:2] + (1,) * d)
@@ -123,12 +132,15 @@ class MaxPool(_Pool):
     def samples(draw):
         return [
             Sample((draw.apart(2, 3, 6, 5),), {"kernel_size": (2, 2)}),
-            Sample((draw.apart(2, 2, 7, 6),), {"kernel_size": (3, 2), "stride": (2, 1),
-                                               "padding": (1, 1)}),
-            Sample((draw.apart(1, 2, 9, 8),), {"kernel_size": (2, 3), "stride": 2,
-                                               "dilation": 2}),
-            Sample((draw.apart(1, 2, 7, 8),), {"kernel_size": (3, 2), "stride": (2, 3),
-                                               "dilation": (1, 2), "padding": (1, 0)}),
+            Sample(
+                (draw.apart(2, 2, 7, 6),),
+                {"kernel_size": (3, 2), "stride": (2, 1), "padding": (1, 1)},
+            ),
+            Sample((draw.apart(1, 2, 9, 8),), {"kernel_size": (2, 3), "stride": 2, "dilation": 2}),
+            Sample(
+                (draw.apart(1, 2, 7, 8),),
+                {"kernel_size": (3, 2), "stride": (2, 3), "dilation": (1, 2), "padding": (1, 0)},
+            ),
             Sample((draw.apart(2, 3, 9),), {"kernel_size": (3,), "stride": 2, "padding": 1}),
         ]
 
@@ -149,8 +161,10 @@ class AvgPool(_Pool):
     convolution of g / c with a kernel of ones, channel by channel.
     """
 
-    formula, tex = "{out} = mean over each window of {x}", \
-        "{out} = \\mathrm{{mean}}_{\\mathrm{window}} {x}"
+    formula, tex = (
+        "{out} = mean over each window of {x}",
+        "{out} = \\mathrm{{mean}}_{\\mathrm{window}} {x}",
+    )
     gradients = ("{g} / count spread over each window",)
 
     def __init__(self, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
@@ -182,9 +196,10 @@ class AvgPool(_Pool):
         count = to_device(np.asarray(count, dtype=x.dtype), device_of(x))
         ones = to_device(np.ones((1, 1) + kernel, dtype=x.dtype), device_of(x))
         # the windows' sum is Conv with a kernel of ones; its transpose, per channel:
-        pairs = tuple((p, (m - 1) * s - p + k - n)
-                      for p, m, s, k, n in zip(padding, out, stride, kernel, x.shape[2:],
-                                               strict=True))
+        pairs = tuple(
+            (p, (m - 1) * s - p + k - n)
+            for p, m, s, k, n in zip(padding, out, stride, kernel, x.shape[2:], strict=True)
+        )
         planes = (x.shape[0] * x.shape[1], 1) + out
         spread = xp.apply(ConvTranspose(stride, pairs), (g / count).reshape(planes), ones)
         return (spread.reshape(x.shape),)
@@ -194,10 +209,11 @@ class AvgPool(_Pool):
         r = draw.normal
         return [
             Sample((r(2, 3, 6, 5),), {"kernel_size": (2, 2)}),
-            Sample((r(2, 2, 7, 6),), {"kernel_size": (3, 2), "stride": (2, 1),
-                                      "padding": (1, 1)}),
-            Sample((r(1, 2, 7, 7),), {"kernel_size": (3, 3), "stride": 2, "padding": 1,
-                                      "count_include_pad": False}),
+            Sample((r(2, 2, 7, 6),), {"kernel_size": (3, 2), "stride": (2, 1), "padding": (1, 1)}),
+            Sample(
+                (r(1, 2, 7, 7),),
+                {"kernel_size": (3, 3), "stride": 2, "padding": 1, "count_include_pad": False},
+            ),
             Sample((r(2, 3, 9),), {"kernel_size": (3,), "stride": 2, "padding": 1}),
         ]
 
@@ -243,14 +259,16 @@ class AdaptiveAvgPool(Gate):
         size = self.output_size
         d = len(size) if isinstance(size, (tuple, list)) else x.ndim - 2
         if d not in (1, 2) or x.ndim != d + 2:
-            raise ValueError(f"{self.name}: needs an input (N, C, L) or (N, C, H, W) for "
-                             f"output_size {size!r}, got shape {x.shape}")
+            raise ValueError(
+                f"{self.name}: needs an input (N, C, L) or (N, C, H, W) for "
+                f"output_size {size!r}, got shape {x.shape}"
+            )
         size = (size,) * d if not isinstance(size, (tuple, list)) else tuple(size)
         size = tuple(n if m is None else m for m, n in zip(size, x.shape[2:], strict=True))
-        if any(isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1
-               for m in size):
-            raise ValueError(f"{self.name}: output_size must be positive ints, got "
-                             f"{self.output_size!r}")
+        if any(isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1 for m in size):
+            raise ValueError(
+                f"{self.name}: output_size must be positive ints, got {self.output_size!r}"
+            )
         return tuple(int(m) for m in size)
 
     def forward(self, xp, x):
@@ -265,8 +283,7 @@ class AdaptiveAvgPool(Gate):
             widths = [(0, 0)] * y.ndim
             widths[axis] = (0, 1)
             bounds = np.stack([start, stop], axis=1).reshape(-1)
-            sums = xp.add.reduceat(xp.pad(y, widths), to_device(bounds, device_of(x)),
-                                   axis=axis)
+            sums = xp.add.reduceat(xp.pad(y, widths), to_device(bounds, device_of(x)), axis=axis)
             sums = xp.take(sums, to_device(np.arange(0, 2 * m, 2), device_of(x)), axis=axis)
             shape = [1] * y.ndim
             shape[axis] = m

@@ -25,8 +25,11 @@ def _between_multiples(draw: Draw) -> list[Sample]:
     y = draw.positive(3, 4) * np.where(draw.integers(0, 2, 3, 4) == 1, 1.0, -1.0)
     x = y * _off_grid(draw, 3, 4)
     y2 = draw.positive(4)
-    return [Sample((x, y)), Sample((y2 * _off_grid(draw, 2, 4), y2)),
-            Sample((_off_grid(draw, 5) * 1.5, np.array(1.5)))]
+    return [
+        Sample((x, y)),
+        Sample((y2 * _off_grid(draw, 2, 4), y2)),
+        Sample((_off_grid(draw, 5) * 1.5, np.array(1.5))),
+    ]
 
 
 class _Flat(Gate):
@@ -116,8 +119,10 @@ class Round(_Flat):
 
     @staticmethod
     def samples(draw):
-        return [Sample((_off_grid(draw, 3, 4),)),
-                Sample((_off_grid(draw, 5, scale=0.1),), {"decimals": 1})]
+        return [
+            Sample((_off_grid(draw, 3, 4),)),
+            Sample((_off_grid(draw, 5, scale=0.1),), {"decimals": 1}),
+        ]
 
     def reference(self, torch, s):
         return torch.round(s, decimals=self.decimals)
@@ -213,8 +218,10 @@ class _NanIgnoring(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((draw.apart(3, 4), draw.apart(3, 4) * 0.7)),
-                Sample((draw.apart(2, 3), draw.apart(3)))]
+        return [
+            Sample((draw.apart(3, 4), draw.apart(3, 4) * 0.7)),
+            Sample((draw.apart(2, 3), draw.apart(3))),
+        ]
 
 
 @register

@@ -23,8 +23,9 @@ class _Scan(Gate):
 
     def _check(self, s):
         if s.ndim == 0 and self.axis not in (None, 0, -1):
-            raise IndexError(f"{self.name.lower()}: axis {self.axis} is out of range for a 0-d "
-                             "tensor")
+            raise IndexError(
+                f"{self.name.lower()}: axis {self.axis} is out of range for a 0-d tensor"
+            )
         return s
 
     def _flat(self, s):
@@ -41,8 +42,12 @@ class _Scan(Gate):
     @staticmethod
     def samples(draw):
         r = draw.normal
-        return [Sample((r(3, 4),), {"axis": 1}), Sample((r(2, 3, 4),), {"axis": 0}),
-                Sample((r(3, 4),)), Sample((r(5),), {"axis": -1})]
+        return [
+            Sample((r(3, 4),), {"axis": 1}),
+            Sample((r(2, 3, 4),), {"axis": 0}),
+            Sample((r(3, 4),)),
+            Sample((r(5),), {"axis": -1}),
+        ]
 
     def _dim(self, s):
         return (s.reshape(-1), 0) if self.axis is None else (s, self.axis)
@@ -93,8 +98,12 @@ class Cumprod(_Scan):
     def samples(draw):
         u = draw.positive
         zeros = u(3, 4) * (draw.uniform(3, 4) > -0.5)
-        return [Sample((u(3, 4),), {"axis": 1}), Sample((-u(2, 3, 4),), {"axis": 0}),
-                Sample((u(5),)), Sample((zeros,), {"axis": 1})]
+        return [
+            Sample((u(3, 4),), {"axis": 1}),
+            Sample((-u(2, 3, 4),), {"axis": 0}),
+            Sample((u(5),)),
+            Sample((zeros,), {"axis": 1}),
+        ]
 
     def reference(self, torch, s):
         return torch.cumprod(*self._dim(s))

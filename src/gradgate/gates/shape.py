@@ -38,8 +38,10 @@ class Reshape(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((draw.normal(3, 4),), {"shape": (2, 6)}),
-                Sample((draw.normal(2, 3, 4),), {"shape": (-1,)})]
+        return [
+            Sample((draw.normal(3, 4),), {"shape": (2, 6)}),
+            Sample((draw.normal(2, 3, 4),), {"shape": (-1,)}),
+        ]
 
     def reference(self, torch, s):
         return s.reshape(self.shape)
@@ -114,8 +116,10 @@ class BroadcastTo(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((draw.normal(4),), {"shape": (3, 4)}),
-                Sample((draw.normal(3, 1),), {"shape": (2, 3, 5)})]
+        return [
+            Sample((draw.normal(4),), {"shape": (3, 4)}),
+            Sample((draw.normal(3, 1),), {"shape": (2, 3, 5)}),
+        ]
 
     def reference(self, torch, s):
         return s.broadcast_to(self.shape)
@@ -131,9 +135,23 @@ class GetItem(Gate):
 
     formula, tex = "{out} = {s}[index]", "{out} = {s}[\\,\\mathrm{{index}}\\,]"
     # gradgate.indexing composes these of GetItem, each with an index built for it
-    methods = ("take", "take_along_axis", "gather", "index_select", "flip", "roll",
-               "diagonal", "trace", "repeat_interleave", "sort", "argsort", "topk",
-               "moveaxis", "movedim", "ravel")
+    methods = (
+        "take",
+        "take_along_axis",
+        "gather",
+        "index_select",
+        "flip",
+        "roll",
+        "diagonal",
+        "trace",
+        "repeat_interleave",
+        "sort",
+        "argsort",
+        "topk",
+        "moveaxis",
+        "movedim",
+        "ravel",
+    )
 
     def __init__(self, index):
         self.index = index if isinstance(index, tuple) else (index,)

@@ -14,8 +14,10 @@ from .elementwise import _binary_samples, _unary_samples
 
 def _inside(draw: Draw) -> list[Sample]:
     """Values inside (−1, 1), away from its ends, where arcsin and arctanh are smooth."""
-    return [Sample((draw.uniform(3, 4, low=-0.9, high=0.9),)),
-            Sample((draw.uniform(5, low=-0.9, high=0.9),))]
+    return [
+        Sample((draw.uniform(3, 4, low=-0.9, high=0.9),)),
+        Sample((draw.uniform(5, low=-0.9, high=0.9),)),
+    ]
 
 
 @register
@@ -74,8 +76,10 @@ class Tan(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((draw.uniform(3, 4, low=-1.2, high=1.2),)),
-                Sample((draw.uniform(5, low=-1.2, high=1.2),))]
+        return [
+            Sample((draw.uniform(3, 4, low=-1.2, high=1.2),)),
+            Sample((draw.uniform(5, low=-1.2, high=1.2),)),
+        ]
 
     def reference(self, torch, s):
         return torch.tan(s)
@@ -217,8 +221,10 @@ class Arccosh(Gate):
 
     @staticmethod
     def samples(draw):
-        return [Sample((draw.positive(3, 4, low=1.2, high=3.0),)),
-                Sample((draw.positive(5, low=1.2, high=3.0),))]
+        return [
+            Sample((draw.positive(3, 4, low=1.2, high=3.0),)),
+            Sample((draw.positive(5, low=1.2, high=3.0),)),
+        ]
 
     def reference(self, torch, s):
         return torch.acosh(s)

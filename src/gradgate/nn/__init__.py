@@ -1,8 +1,8 @@
 """Neural-network building blocks: modules, layers, losses and initialisers.
 
-    from gradgate import nn
-    model = nn.Sequential(nn.Linear(64, 32), nn.Sigmoid(), nn.Linear(32, 10), nn.Sigmoid())
-    E = nn.SqErr()(model(x), t)
+from gradgate import nn
+model = nn.Sequential(nn.Linear(64, 32), nn.Sigmoid(), nn.Linear(32, 10), nn.Sigmoid())
+E = nn.SqErr()(model(x), t)
 """
 
 from . import functional, init
@@ -80,7 +80,6 @@ __all__ = [
     "TransformerEncoder",
     "TransformerEncoderLayer",
     "functional",
-
     "ACTIVATIONS",
     "AdaptiveAvgPool2d",
     "AvgPool1d",

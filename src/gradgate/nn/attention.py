@@ -54,13 +54,22 @@ class MultiheadAttention(Module):
     True the places left out, float masks are added to the scores, as PyTorch's.
     """
 
-    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0,
-                 bias: bool = True, batch_first: bool = False, dtype: Any = None,
-                 generator: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        batch_first: bool = False,
+        dtype: Any = None,
+        generator: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         if embed_dim % num_heads:
-            raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible "
-                             f"by num_heads ({num_heads})")
+            raise ValueError(
+                f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible "
+                f"by num_heads ({num_heads})"
+            )
         dtype = np.dtype(dtype or DEFAULT_FLOAT)
         self.embed_dim, self.num_heads = embed_dim, num_heads
         self.head_dim = embed_dim // num_heads
@@ -74,8 +83,8 @@ class MultiheadAttention(Module):
 
     def _project(self, x: Any, k: int) -> Tensor:
         E = self.embed_dim
-        W = self.in_proj_weight[k * E: (k + 1) * E]
-        b = None if self.in_proj_bias is None else self.in_proj_bias[k * E: (k + 1) * E]
+        W = self.in_proj_weight[k * E : (k + 1) * E]
+        b = None if self.in_proj_bias is None else self.in_proj_bias[k * E : (k + 1) * E]
         return F.linear(x, W, b)
 
     def _heads(self, x: Tensor) -> Tensor:
@@ -83,21 +92,32 @@ class MultiheadAttention(Module):
         N, L, _ = _shape(x)
         return G.transpose(G.reshape(x, (N, L, self.num_heads, self.head_dim)), (0, 2, 1, 3))
 
-    def forward(self, query: Any, key: Any, value: Any, key_padding_mask: Any = None,
-                need_weights: bool = True, attn_mask: Any = None,
-                average_attn_weights: bool = True,
-                is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+    def forward(
+        self,
+        query: Any,
+        key: Any,
+        value: Any,
+        key_padding_mask: Any = None,
+        need_weights: bool = True,
+        attn_mask: Any = None,
+        average_attn_weights: bool = True,
+        is_causal: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
         shape = _shape(query)
         if len(shape) not in (2, 3) or shape[-1] != self.embed_dim:
-            raise ValueError(f"MultiheadAttention: expected query (L, N, {self.embed_dim}) or "
-                             f"(L, {self.embed_dim}), got {shape}")
+            raise ValueError(
+                f"MultiheadAttention: expected query (L, N, {self.embed_dim}) or "
+                f"(L, {self.embed_dim}), got {shape}"
+            )
         unbatched = len(shape) == 2
         if unbatched:
             query, key, value = (G.expand_dims(t, 0) for t in (query, key, value))
             if key_padding_mask is not None:
                 key_padding_mask = np.asarray(
-                    key_padding_mask.data if isinstance(key_padding_mask, Tensor)
-                    else key_padding_mask)[None]
+                    key_padding_mask.data
+                    if isinstance(key_padding_mask, Tensor)
+                    else key_padding_mask
+                )[None]
         elif not self.batch_first:
             query, key, value = (G.swapaxes(t, 0, 1) for t in (query, key, value))
         N, L, E = _shape(query)
@@ -143,14 +163,24 @@ class TransformerEncoderLayer(Module):
     the block (``norm_first=True``). PyTorch's sub-module names: ``self_attn``, ``linear1``,
     ``linear2``, ``norm1``, ``norm2`` (and the dropouts)."""
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str | Callable[..., Any] = "relu",
-                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, dtype: Any = None,
-                 generator: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str | Callable[..., Any] = "relu",
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        dtype: Any = None,
+        generator: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first, dtype,
-                                            generator)
+        self.self_attn = MultiheadAttention(
+            d_model, nhead, dropout, bias, batch_first, dtype, generator
+        )
         self.linear1 = Linear(d_model, dim_feedforward, bias, dtype, generator)
         self.dropout = Dropout(dropout, generator)
         self.linear2 = Linear(dim_feedforward, d_model, bias, dtype, generator)
@@ -162,22 +192,36 @@ class TransformerEncoderLayer(Module):
         self.activation: Any
         if isinstance(activation, str):
             if activation not in ("relu", "gelu"):
-                raise ValueError(f"TransformerEncoderLayer: activation must be 'relu', "
-                                 f"'gelu' or a function, got {activation!r}")
+                raise ValueError(
+                    f"TransformerEncoderLayer: activation must be 'relu', "
+                    f"'gelu' or a function, got {activation!r}"
+                )
             self.activation = ReLU() if activation == "relu" else GELU()
         else:
             self.activation = activation
 
     def _attention(self, x: Any, mask: Any, padding: Any, is_causal: bool) -> Tensor:
-        out, _ = self.self_attn(x, x, x, key_padding_mask=padding, need_weights=False,
-                                attn_mask=mask, is_causal=is_causal)
+        out, _ = self.self_attn(
+            x,
+            x,
+            x,
+            key_padding_mask=padding,
+            need_weights=False,
+            attn_mask=mask,
+            is_causal=is_causal,
+        )
         return self.dropout1(out)
 
     def _feed_forward(self, x: Any) -> Tensor:
         return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
-    def forward(self, src: Any, src_mask: Any = None, src_key_padding_mask: Any = None,
-                is_causal: bool = False) -> Tensor:
+    def forward(
+        self,
+        src: Any,
+        src_mask: Any = None,
+        src_key_padding_mask: Any = None,
+        is_causal: bool = False,
+    ) -> Tensor:
         x = src
         if self.norm_first:
             x = x + self._attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -190,15 +234,17 @@ class TransformerEncoder(Module):
     """``num_layers`` copies of an encoder layer applied in turn (then ``norm``, if given);
     parameters named ``layers.0.self_attn.in_proj_weight``, ... as PyTorch's."""
 
-    def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int,
-                 norm: Module | None = None) -> None:
+    def __init__(
+        self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm: Module | None = None
+    ) -> None:
         super().__init__()
         self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
         self.num_layers = num_layers
         self.norm = norm
 
-    def forward(self, src: Any, mask: Any = None, src_key_padding_mask: Any = None,
-                is_causal: bool = False) -> Tensor:
+    def forward(
+        self, src: Any, mask: Any = None, src_key_padding_mask: Any = None, is_causal: bool = False
+    ) -> Tensor:
         x = src
         for layer in self.layers:
             x = layer(x, mask, src_key_padding_mask, is_causal)

@@ -71,8 +71,7 @@ class ModuleDict(Module):
 
     def __setitem__(self, name: str, module: Module) -> None:
         if not isinstance(name, str) or not name or "." in name:
-            raise KeyError(f"ModuleDict: a name is a non-empty string without dots, got "
-                           f"{name!r}")
+            raise KeyError(f"ModuleDict: a name is a non-empty string without dots, got {name!r}")
         self.entries[name] = _checked(module, "ModuleDict")
 
     def __getitem__(self, name: str) -> Module:

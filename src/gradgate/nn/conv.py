@@ -33,31 +33,49 @@ class _ConvNd(Module):
     transposed = False
     d = 2
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any,
-                 padding: Any, dilation: Any, groups: int, bias: bool, padding_mode: str,
-                 dtype: Any, generator: np.random.Generator | None,
-                 output_padding: Any = 0) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any,
+        padding: Any,
+        dilation: Any,
+        groups: int,
+        bias: bool,
+        padding_mode: str,
+        dtype: Any,
+        generator: np.random.Generator | None,
+        output_padding: Any = 0,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         self.in_channels = _count(in_channels, "in_channels", name)
         self.out_channels = _count(out_channels, "out_channels", name)
         self.groups = _count(groups, "groups", name)
         if self.in_channels % self.groups or self.out_channels % self.groups:
-            raise ValueError(f"{name}: in_channels {in_channels} and out_channels "
-                             f"{out_channels} must both be divisible by groups {groups}")
+            raise ValueError(
+                f"{name}: in_channels {in_channels} and out_channels "
+                f"{out_channels} must both be divisible by groups {groups}"
+            )
         if padding_mode != "zeros":
-            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got "
-                             f"{padding_mode!r}")
+            raise ValueError(
+                f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}"
+            )
         self.kernel_size = ints(kernel_size, self.d, "kernel_size", name)
         self.stride = ints(stride, self.d, "stride", name)
-        self.padding = padding if isinstance(padding, str) else ints(padding, self.d,
-                                                                     "padding", name)
+        self.padding = (
+            padding if isinstance(padding, str) else ints(padding, self.d, "padding", name)
+        )
         self.dilation = ints(dilation, self.d, "dilation", name)
         self.output_padding = ints(output_padding, self.d, "output_padding", name)
         self.padding_mode = padding_mode
         dtype = np.dtype(dtype or DEFAULT_FLOAT)
-        rows, cols = (self.in_channels, self.out_channels) if self.transposed else (
-            self.out_channels, self.in_channels)
+        rows, cols = (
+            (self.in_channels, self.out_channels)
+            if self.transposed
+            else (self.out_channels, self.in_channels)
+        )
         shape = (rows, cols // self.groups) + self.kernel_size
         self.weight = Parameter(np.empty(shape, dtype=dtype))
         self.bias = Parameter(np.empty(self.out_channels, dtype=dtype)) if bias else None
@@ -73,8 +91,10 @@ class _ConvNd(Module):
             init.uniform_(self.bias, -bound, bound, generator)
 
     def extra_repr(self) -> str:
-        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}")
+        text = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
         if self.padding != (0,) * self.d:
             text += f", padding={self.padding!r}"
         if self.dilation != (1,) * self.d:
@@ -91,16 +111,38 @@ class Conv1d(_ConvNd):
 
     d = 1
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", dtype: Any = None,
-                 generator: np.random.Generator | None = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, dtype, generator)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        dtype: Any = None,
+        generator: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            dtype,
+            generator,
+        )
 
     def forward(self, x: Any) -> Tensor:
-        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+        return F.conv1d(
+            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+        )
 
 
 class Conv2d(_ConvNd):
@@ -112,16 +154,38 @@ class Conv2d(_ConvNd):
 
     d = 2
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", dtype: Any = None,
-                 generator: np.random.Generator | None = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, dtype, generator)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        dtype: Any = None,
+        generator: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            dtype,
+            generator,
+        )
 
     def forward(self, x: Any) -> Tensor:
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+        return F.conv2d(
+            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+        )
 
 
 class ConvTranspose2d(_ConvNd):
@@ -134,18 +198,49 @@ class ConvTranspose2d(_ConvNd):
     transposed = True
     d = 2
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
-                 dilation: Any = 1, padding_mode: str = "zeros", dtype: Any = None,
-                 generator: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        dtype: Any = None,
+        generator: np.random.Generator | None = None,
+    ) -> None:
         if isinstance(padding, str):
             raise ValueError(f"ConvTranspose2d: padding must be ints, got {padding!r}")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, dtype, generator, output_padding)
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            dtype,
+            generator,
+            output_padding,
+        )
 
     def forward(self, x: Any) -> Tensor:
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding, self.groups, self.dilation)
+        return F.conv_transpose2d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+        )
 
 
 # --- pooling -----------------------------------------------------------------------------
@@ -169,8 +264,9 @@ class MaxPool1d(_Pool):
 
     d = 1
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 dilation: Any = 1) -> None:
+    def __init__(
+        self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
+    ) -> None:
         super().__init__(kernel_size, stride, padding)
         self.dilation = dilation
 
@@ -181,8 +277,9 @@ class MaxPool1d(_Pool):
 class MaxPool2d(_Pool):
     """The largest element of each kh × kw window (see ``gg.max_pool2d``)."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 dilation: Any = 1) -> None:
+    def __init__(
+        self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
+    ) -> None:
         super().__init__(kernel_size, stride, padding)
         self.dilation = dilation
 
@@ -195,29 +292,43 @@ class AvgPool1d(_Pool):
 
     d = 1
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
         super().__init__(kernel_size, stride, padding)
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
     def forward(self, x: Any) -> Tensor:
-        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad)
+        return F.avg_pool1d(
+            x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad
+        )
 
 
 class AvgPool2d(_Pool):
     """The mean of each kh × kw window (see ``gg.avg_pool2d``)."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
         super().__init__(kernel_size, stride, padding)
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
     def forward(self, x: Any) -> Tensor:
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad)
+        return F.avg_pool2d(
+            x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad
+        )
 
 
 class AdaptiveAvgPool2d(Module):
@@ -250,10 +361,12 @@ class Flatten(Module):
         ndim = max(len(shape), 1)
         start, end = self.start_dim % ndim, self.end_dim % ndim
         if start > end:
-            raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim "
-                             f"{self.end_dim} for a tensor of shape {shape}")
-        merged = math.prod(shape[start:end + 1])
-        return F.reshape(x, shape[:start] + (merged,) + shape[end + 1:])
+            raise ValueError(
+                f"Flatten: start_dim {self.start_dim} comes after end_dim "
+                f"{self.end_dim} for a tensor of shape {shape}"
+            )
+        merged = math.prod(shape[start : end + 1])
+        return F.reshape(x, shape[:start] + (merged,) + shape[end + 1 :])
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -273,9 +386,10 @@ class Unflatten(Module):
         sizes = self.unflattened_size
         known = math.prod(n for n in sizes if n != -1)
         if (-1 not in sizes and known != shape[dim]) or (known and shape[dim] % known):
-            raise ValueError(f"Unflatten: axis {self.dim} of length {shape[dim]} cannot be "
-                             f"split into {sizes}")
-        return F.reshape(x, shape[:dim] + sizes + shape[dim + 1:])
+            raise ValueError(
+                f"Unflatten: axis {self.dim} of length {shape[dim]} cannot be split into {sizes}"
+            )
+        return F.reshape(x, shape[:dim] + sizes + shape[dim + 1 :])
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -17,18 +17,27 @@ class Embedding(Module):
     for each integer y. Rows start as N(0, 1), as PyTorch's; row ``padding_idx`` starts at
     zero and gets no gradient. dE/dweight adds g into the rows looked up (scatter-add)."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 dtype: Any = None, generator: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        dtype: Any = None,
+        generator: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"Embedding: padding_idx {padding_idx} must lie in "
-                                 f"[-{num_embeddings}, {num_embeddings})")
+                raise ValueError(
+                    f"Embedding: padding_idx {padding_idx} must lie in "
+                    f"[-{num_embeddings}, {num_embeddings})"
+                )
             padding_idx %= num_embeddings
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = padding_idx
-        self.weight = Parameter(np.empty((num_embeddings, embedding_dim),
-                                         np.dtype(dtype or DEFAULT_FLOAT)))
+        self.weight = Parameter(
+            np.empty((num_embeddings, embedding_dim), np.dtype(dtype or DEFAULT_FLOAT))
+        )
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: np.random.Generator | None = None) -> None:

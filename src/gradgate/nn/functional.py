@@ -31,12 +31,43 @@ from ..tensor import _raw as _data
 # Looked up in gradgate.functional, so that a function appears here as soon as a gate or
 # composition of that name exists there (convolutions and pooling included).
 _REEXPORTED = (
-    "relu", "sigmoid", "tanh", "softplus", "leaky_relu", "gelu", "silu", "elu", "selu",
-    "softsign", "hardtanh", "log_sigmoid", "cross_entropy", "nll_loss",
-    "binary_cross_entropy_with_logits", "mse", "sqerr", "matmul", "matvec", "where", "clamp",
-    "normalize", "pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
-    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
-    "adaptive_avg_pool2d", "adaptive_max_pool2d", "unfold", "fold", "erf",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softplus",
+    "leaky_relu",
+    "gelu",
+    "silu",
+    "elu",
+    "selu",
+    "softsign",
+    "hardtanh",
+    "log_sigmoid",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy_with_logits",
+    "mse",
+    "sqerr",
+    "matmul",
+    "matvec",
+    "where",
+    "clamp",
+    "normalize",
+    "pad",
+    "conv1d",
+    "conv2d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "unfold",
+    "fold",
+    "erf",
 )
 for _name in _REEXPORTED:
     _value = getattr(_functional, _name, None)
@@ -45,6 +76,7 @@ for _name in _REEXPORTED:
 logsigmoid = _functional.log_sigmoid
 
 if TYPE_CHECKING:  # the functions looked up above, for the type checker
+
     def __getattr__(name: str) -> Any: ...
 
 
@@ -78,8 +110,9 @@ def one_hot(labels: Any, num_classes: int = -1) -> Tensor:
     if num_classes < 0:
         num_classes = int(y.max()) + 1 if y.size else 0
     if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"one_hot: labels must lie in [0, {num_classes}), got "
-                         f"{int(y.min())}..{int(y.max())}")
+        raise ValueError(
+            f"one_hot: labels must lie in [0, {num_classes}), got {int(y.min())}..{int(y.max())}"
+        )
     return Tensor((y[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
@@ -105,26 +138,40 @@ def _channel_shape(x: Any) -> tuple[int, ...]:
     """(1, C, 1, ...): a per-channel vector broadcast over x (N, C, ...)."""
     ndim = len(_functional._shape(x))
     if ndim < 2:
-        raise ValueError(f"batch_norm: input must be (N, C, ...), got shape "
-                         f"{_functional._shape(x)}")
+        raise ValueError(
+            f"batch_norm: input must be (N, C, ...), got shape {_functional._shape(x)}"
+        )
     return (1, -1) + (1,) * (ndim - 2)
 
 
-def layer_norm(x: Any, normalized_shape: int | Sequence[int], weight: Any = None,
-               bias: Any = None, eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    x: Any,
+    normalized_shape: int | Sequence[int],
+    weight: Any = None,
+    bias: Any = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """(x − μ) / √(σ² + ε) ⊙ weight + bias, μ and σ² over the last len(normalized_shape) axes."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     x_shape = _functional._shape(x)
-    if x_shape[len(x_shape) - len(shape):] != shape:
-        raise ValueError(f"layer_norm: the input's last axes {x_shape} are not "
-                         f"normalized_shape {shape}")
+    if x_shape[len(x_shape) - len(shape) :] != shape:
+        raise ValueError(
+            f"layer_norm: the input's last axes {x_shape} are not normalized_shape {shape}"
+        )
     axes = tuple(range(-len(shape), 0))
     return _affine(apply(Normalize(axes, eps), x), weight, bias, shape)
 
 
-def batch_norm(x: Any, running_mean: Tensor | None, running_var: Tensor | None,
-               weight: Any = None, bias: Any = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    x: Any,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Any = None,
+    bias: Any = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Batch normalisation of x (N, C) or (N, C, ...), per channel.
 
     Training (or without running statistics): normalised with the batch's mean and biased
@@ -139,8 +186,10 @@ def batch_norm(x: Any, running_mean: Tensor | None, running_var: Tensor | None,
     if training or running_mean is None or running_var is None:
         count = int(np.prod([shape[a] for a in axes]))
         if training and count <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
-                             f"training, got input of shape {shape}")
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when "
+                f"training, got input of shape {shape}"
+            )
         if training and running_mean is not None and running_var is not None:
             data = _data(x)
             with no_grad():
@@ -159,14 +208,17 @@ def batch_norm(x: Any, running_mean: Tensor | None, running_var: Tensor | None,
     return _affine(out, weight, bias, channel)
 
 
-def group_norm(x: Any, num_groups: int, weight: Any = None, bias: Any = None,
-               eps: float = 1e-5) -> Tensor:
+def group_norm(
+    x: Any, num_groups: int, weight: Any = None, bias: Any = None, eps: float = 1e-5
+) -> Tensor:
     """x (N, C, ...) normalised over each group of C / num_groups channels (and all the
     positions), then scaled and shifted per channel."""
     shape = _functional._shape(x)
     if len(shape) < 2 or shape[1] % num_groups:
-        raise ValueError(f"group_norm: input (N, C, ...) with C divisible by num_groups "
-                         f"{num_groups}, got shape {shape}")
+        raise ValueError(
+            f"group_norm: input (N, C, ...) with C divisible by num_groups "
+            f"{num_groups}, got shape {shape}"
+        )
     grouped = _functional.reshape(x, (shape[0], num_groups, -1))
     out = _functional.reshape(apply(Normalize((2,), eps), grouped), shape)
     return _affine(out, weight, bias, _channel_shape(x))
@@ -175,8 +227,14 @@ def group_norm(x: Any, num_groups: int, weight: Any = None, bias: Any = None,
 # --- dropout --------------------------------------------------------------------------------
 
 
-def _dropout(x: Any, p: float, training: bool, generator: np.random.Generator | None,
-             mask_shape: Any, what: str) -> Any:
+def _dropout(
+    x: Any,
+    p: float,
+    training: bool,
+    generator: np.random.Generator | None,
+    mask_shape: Any,
+    what: str,
+) -> Any:
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{what}: p must lie in [0, 1], got {p!r}")
     if not training or p == 0.0:
@@ -194,20 +252,24 @@ def _dropout(x: Any, p: float, training: bool, generator: np.random.Generator | 
     return _functional.mul(x, mask)
 
 
-def dropout(x: Any, p: float = 0.5, training: bool = True,
-            generator: np.random.Generator | None = None) -> Any:
+def dropout(
+    x: Any, p: float = 0.5, training: bool = True, generator: np.random.Generator | None = None
+) -> Any:
     """Each element zeroed with probability p, the rest scaled by 1/(1 − p) (training); the
     identity otherwise. The mask is a constant drawn from ``generator`` (default: gradgate's
     generator, reseeded by ``gradgate.manual_seed``), so dE/dx = mask ⊙ g."""
     return _dropout(x, p, training, generator, _functional._shape(x), "dropout")
 
 
-def _channels_dropout(x: Any, p: float, training: bool, generator: Any, spatial: int,
-                      what: str) -> Any:
+def _channels_dropout(
+    x: Any, p: float, training: bool, generator: Any, spatial: int, what: str
+) -> Any:
     shape = _functional._shape(x)
     if len(shape) not in (spatial + 1, spatial + 2):
-        raise ValueError(f"{what}: input must be (N, C, {'L' if spatial == 1 else 'H, W'}) or "
-                         f"without N, got shape {shape}")
+        raise ValueError(
+            f"{what}: input must be (N, C, {'L' if spatial == 1 else 'H, W'}) or "
+            f"without N, got shape {shape}"
+        )
     mask_shape = shape[: len(shape) - spatial] + (1,) * spatial
     return _dropout(x, p, training, generator, mask_shape, what)
 
@@ -225,10 +287,16 @@ def dropout2d(x: Any, p: float = 0.5, training: bool = True, generator: Any = No
 # --- attention ------------------------------------------------------------------------------
 
 
-def scaled_dot_product_attention(q: Any, k: Any, v: Any, attn_mask: Any = None,
-                                 dropout_p: float = 0.0, is_causal: bool = False,
-                                 scale: float | None = None,
-                                 generator: np.random.Generator | None = None) -> Tensor:
+def scaled_dot_product_attention(
+    q: Any,
+    k: Any,
+    v: Any,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
     """softmax(q kᵀ · scale + mask) v for q (..., L, E), k (..., S, E), v (..., S, Ev).
 
     ``scale`` defaults to 1/√E. A boolean ``attn_mask`` (broadcast to (..., L, S)) marks with
@@ -239,15 +307,16 @@ def scaled_dot_product_attention(q: Any, k: Any, v: Any, attn_mask: Any = None,
     """
     q_shape, k_shape = _functional._shape(q), _functional._shape(k)
     if len(q_shape) < 2 or q_shape[-1] != k_shape[-1]:
-        raise ValueError(f"scaled_dot_product_attention: q {q_shape} and k {k_shape} need "
-                         "one feature size E in their last axis")
+        raise ValueError(
+            f"scaled_dot_product_attention: q {q_shape} and k {k_shape} need "
+            "one feature size E in their last axis"
+        )
     scale = 1.0 / math.sqrt(q_shape[-1]) if scale is None else scale
     scores = _functional.matmul(q, _functional.swapaxes(k, -1, -2)) * scale  # (..., L, S)
     L, S = q_shape[-2], k_shape[-2]
     if is_causal:
         if attn_mask is not None:
-            raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, "
-                             "not both")
+            raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
         attn_mask = np.tril(np.ones((L, S), dtype=bool))
     if attn_mask is not None:
         mask = _data(attn_mask)
@@ -270,8 +339,22 @@ def lstm_cell_update(a: Any, c: Any) -> Tensor:
     return apply(LstmCell(), a, c)
 
 
-__all__ = sorted(name for name, value in globals().items()
-                 if not name.startswith("_") and callable(value)
-                 and name not in ("apply", "no_grad", "annotations", "Tensor", "Embedding",
-                                  "LstmCell", "Normalize", "Sequence", "Any",
-                                  "TYPE_CHECKING"))
+__all__ = sorted(
+    name
+    for name, value in globals().items()
+    if not name.startswith("_")
+    and callable(value)
+    and name
+    not in (
+        "apply",
+        "no_grad",
+        "annotations",
+        "Tensor",
+        "Embedding",
+        "LstmCell",
+        "Normalize",
+        "Sequence",
+        "Any",
+        "TYPE_CHECKING",
+    )
+)

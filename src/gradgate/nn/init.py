@@ -16,9 +16,20 @@ import numpy as np
 from .. import backend, factories
 from ..tensor import Tensor
 
-_GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2),
-          "selu": 3.0 / 4.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0,
-          "conv_transpose1d": 1.0, "conv_transpose2d": 1.0, "conv_transpose3d": 1.0}
+_GAINS = {
+    "linear": 1.0,
+    "identity": 1.0,
+    "sigmoid": 1.0,
+    "tanh": 5.0 / 3.0,
+    "relu": math.sqrt(2),
+    "selu": 3.0 / 4.0,
+    "conv1d": 1.0,
+    "conv2d": 1.0,
+    "conv3d": 1.0,
+    "conv_transpose1d": 1.0,
+    "conv_transpose2d": 1.0,
+    "conv_transpose3d": 1.0,
+}
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -41,8 +52,9 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 def fans(tensor: Tensor) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of shape (out, in, *kernel)."""
     if tensor.ndim < 2:
-        raise ValueError(f"fan_in and fan_out need a weight of 2 or more dimensions, got "
-                         f"shape {tensor.shape}")
+        raise ValueError(
+            f"fan_in and fan_out need a weight of 2 or more dimensions, got shape {tensor.shape}"
+        )
     receptive = int(np.prod(tensor.shape[2:])) if tensor.ndim > 2 else 1
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
@@ -60,7 +72,9 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
 
 
 def uniform_(
-    tensor: Tensor, low: float = 0.0, high: float = 1.0,
+    tensor: Tensor,
+    low: float = 0.0,
+    high: float = 1.0,
     generator: np.random.Generator | None = None,
 ) -> Tensor:
     """Fill with samples of U(low, high)."""
@@ -68,7 +82,9 @@ def uniform_(
 
 
 def normal_(
-    tensor: Tensor, mean: float = 0.0, std: float = 1.0,
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
     generator: np.random.Generator | None = None,
 ) -> Tensor:
     """Fill with samples of N(mean, std²)."""
@@ -109,7 +125,10 @@ def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> floa
 
 
 def kaiming_uniform_(
-    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
     generator: np.random.Generator | None = None,
 ) -> Tensor:
     """He et al. (2015): U(−b, b) with b = gain · √(3 / fan), gain from ``nonlinearity``
@@ -119,7 +138,10 @@ def kaiming_uniform_(
 
 
 def kaiming_normal_(
-    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
     generator: np.random.Generator | None = None,
 ) -> Tensor:
     """He et al. (2015): N(0, std²) with std = gain / √fan."""
@@ -154,14 +176,16 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     return _fill(tensor, values)
 
 
-def orthogonal_(tensor: Tensor, gain: float = 1.0,
-                generator: np.random.Generator | None = None) -> Tensor:
+def orthogonal_(
+    tensor: Tensor, gain: float = 1.0, generator: np.random.Generator | None = None
+) -> Tensor:
     """A (semi-)orthogonal matrix (Saxe et al. 2013) times ``gain``: the Q of the QR
     decomposition of a normal matrix, signs fixed by R's diagonal, as PyTorch's; a tensor of
     more than 2 dimensions is treated as (shape[0], the rest)."""
     if tensor.ndim < 2:
-        raise ValueError(f"orthogonal_: needs a tensor of 2 or more dimensions, got shape "
-                         f"{tensor.shape}")
+        raise ValueError(
+            f"orthogonal_: needs a tensor of 2 or more dimensions, got shape {tensor.shape}"
+        )
     rows = tensor.shape[0]
     cols = tensor.size // rows if rows else 0
     flat = _rng(generator).standard_normal((rows, cols))
@@ -174,8 +198,14 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0,
     return _fill(tensor, (gain * q).reshape(tensor.shape))
 
 
-def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
-                  b: float = 2.0, generator: np.random.Generator | None = None) -> Tensor:
+def trunc_normal_(
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
     """Samples of N(mean, std²) restricted to [a, b] (absolute bounds, as PyTorch's): drawn
     by redrawing the samples that fall outside until none does."""
     if not a < b:
@@ -189,6 +219,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
         values[outside] = rng.normal(mean, std, int(outside.sum()))
         outside = (values < a) | (values > b)
     else:
-        raise ValueError(f"trunc_normal_: [{a}, {b}] is too far in the tails of "
-                         f"N({mean}, {std}²) to draw from")
+        raise ValueError(
+            f"trunc_normal_: [{a}, {b}] is too far in the tails of N({mean}, {std}²) to draw from"
+        )
     return _fill(tensor, values)

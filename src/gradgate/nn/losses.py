@@ -77,21 +77,32 @@ class CrossEntropyLoss(_Loss):
     options came.
     """
 
-    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0) -> None:
+    def __init__(
+        self,
+        weight: Any = None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
         if isinstance(weight, str):  # CrossEntropyLoss("sum"): the reduction, as before
             weight, reduction = None, weight
         super().__init__(reduction)
         if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must lie in [0, 1], got "
-                             f"{label_smoothing!r}")
+            raise ValueError(
+                f"CrossEntropyLoss: label_smoothing must lie in [0, 1], got {label_smoothing!r}"
+            )
         self.ignore_index, self.label_smoothing = ignore_index, float(label_smoothing)
         self.register_buffer("weight", None if weight is None else _constant(weight))
 
     def forward(self, x: Any, labels: Any) -> Tensor:
-        return F.cross_entropy(x, labels, self.reduction, weight=self.weight,
-                               ignore_index=self.ignore_index,
-                               label_smoothing=self.label_smoothing)
+        return F.cross_entropy(
+            x,
+            labels,
+            self.reduction,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 class NLLLoss(_Loss):
@@ -99,15 +110,17 @@ class NLLLoss(_Loss):
     """ℓ_n = −w[y_n] logp_n[y_n] for log-probabilities (N, C) (a LogSoftmax's output) and
     integer labels (N,); ``weight`` per class and ``ignore_index`` as PyTorch's."""
 
-    def __init__(self, weight: Any = None, ignore_index: int = -100,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"
+    ) -> None:
         super().__init__(reduction)
         self.ignore_index = ignore_index
         self.register_buffer("weight", None if weight is None else _constant(weight))
 
     def forward(self, logp: Any, labels: Any) -> Tensor:
-        return F.nll_loss(logp, labels, self.reduction, weight=self.weight,
-                          ignore_index=self.ignore_index)
+        return F.nll_loss(
+            logp, labels, self.reduction, weight=self.weight, ignore_index=self.ignore_index
+        )
 
 
 def _constant(weight: Any) -> Tensor:
@@ -120,4 +133,3 @@ class BCEWithLogitsLoss(_Loss):
 
     def forward(self, x: Any, t: Any) -> Tensor:
         return F.binary_cross_entropy_with_logits(x, t, self.reduction)
-

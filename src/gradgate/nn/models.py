@@ -8,9 +8,14 @@ from .conv import Conv2d, Flatten, MaxPool2d, Unflatten
 from .layers import Dropout, Linear, ReLU, Sequential
 
 
-def digits_cnn(classes: int = 10, channels: tuple[int, int] = (32, 64), hidden: int = 128,
-               dropout: float = 0.25, dtype=None,
-               generator: np.random.Generator | None = None) -> Sequential:
+def digits_cnn(
+    classes: int = 10,
+    channels: tuple[int, int] = (32, 64),
+    hidden: int = 128,
+    dropout: float = 0.25,
+    dtype=None,
+    generator: np.random.Generator | None = None,
+) -> Sequential:
     """A small CNN for the built-in 8×8 digits: 64 pixels in (flat, as the data come, or
     (N, 1, 8, 8)), one logit per class out.
 
@@ -27,11 +32,14 @@ def digits_cnn(classes: int = 10, channels: tuple[int, int] = (32, 64), hidden: 
     kw = {"dtype": dtype, "generator": generator}
     return Sequential(
         Unflatten(1, (1, 8, 8)),
-        Conv2d(1, c1, 3, padding="same", **kw), ReLU(),
-        Conv2d(c1, c2, 3, padding="same", **kw), ReLU(),
+        Conv2d(1, c1, 3, padding="same", **kw),
+        ReLU(),
+        Conv2d(c1, c2, 3, padding="same", **kw),
+        ReLU(),
         MaxPool2d(2),
         Flatten(),
-        Linear(c2 * 16, hidden, dtype=dtype, generator=generator), ReLU(),
+        Linear(c2 * 16, hidden, dtype=dtype, generator=generator),
+        ReLU(),
         Dropout(dropout, generator=generator),
         Linear(hidden, classes, dtype=dtype, generator=generator),
     )

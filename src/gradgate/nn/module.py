@@ -104,16 +104,16 @@ class Module:
 
     register_module = add_module
 
-    def register_buffer(self, name: str, tensor: Tensor | None,
-                        persistent: bool = True) -> None:
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Hold ``tensor`` as the attribute ``name``: a buffer, saved in ``state_dict`` when
         ``persistent``, moved and cast by ``to``, and not a parameter. ``None`` reserves the
         name (as PyTorch's ``track_running_stats=False`` does)."""
         if not isinstance(name, str) or not name.isidentifier():
             raise KeyError(f"register_buffer: {name!r} is not a valid attribute name")
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"register_buffer: {name} must be a Tensor or None, got "
-                            f"{type(tensor).__name__}")
+            raise TypeError(
+                f"register_buffer: {name} must be a Tensor or None, got {type(tensor).__name__}"
+            )
         self.__dict__.setdefault("_buffer_names", {})[name] = bool(persistent)
         setattr(self, name, tensor)
 
@@ -176,8 +176,12 @@ class Module:
         for module_name, module in self.named_modules(prefix):
             buffers = module.__dict__.get("_buffer_names", ())
             for name, value in vars(module).items():
-                if isinstance(value, Tensor) and value.is_leaf and id(value) not in seen \
-                        and name not in buffers:
+                if (
+                    isinstance(value, Tensor)
+                    and value.is_leaf
+                    and id(value) not in seen
+                    and name not in buffers
+                ):
                     seen.add(id(value))
                     yield (f"{module_name}.{name}" if module_name else name), value
 
@@ -222,9 +226,9 @@ class Module:
         """
         device = None
         if device_or_dtype is not None:
-            if isinstance(device_or_dtype, str) and (device_or_dtype.lower() == "cpu"
-                                                     or device_or_dtype.lower()
-                                                     .startswith("cuda")):
+            if isinstance(device_or_dtype, str) and (
+                device_or_dtype.lower() == "cpu" or device_or_dtype.lower().startswith("cuda")
+            ):
                 device = device_or_dtype
             else:
                 dtype = device_or_dtype
@@ -237,14 +241,18 @@ class Module:
             if p.device != target:
                 p.data = backend.to_device(p.writable_array(), target)
                 if p.grad is not None:
-                    p.grad = Tensor(backend.to_device(p.grad.numpy() if target != "cpu"
-                                                      else p.grad.writable_array(), target))
+                    p.grad = Tensor(
+                        backend.to_device(
+                            p.grad.numpy() if target != "cpu" else p.grad.writable_array(), target
+                        )
+                    )
         return self
 
     def _cast(self, dtype: np.dtype) -> None:
         if dtype.kind != "f":
-            raise TypeError(f"Module.to: parameters convert to floating-point dtypes only, "
-                            f"got {dtype}")
+            raise TypeError(
+                f"Module.to: parameters convert to floating-point dtypes only, got {dtype}"
+            )
         for p in [*self.parameters(), *self.buffers()]:
             if p.dtype.kind == "f" and p.dtype != dtype:
                 p.data = p.writable_array().astype(dtype)
@@ -323,8 +331,7 @@ class Module:
         for name, array in values.items():
             p = own[name]
             # the array itself (writable even while a graph holds p); its version moves
-            p.writable_array()[...] = backend.to_device(array.astype(p.dtype, copy=False),
-                                                        p.device)
+            p.writable_array()[...] = backend.to_device(array.astype(p.dtype, copy=False), p.device)
         return IncompatibleKeys(missing, unexpected)
 
     # --- display --------------------------------------------------------------------------

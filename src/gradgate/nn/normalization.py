@@ -33,14 +33,25 @@ class _BatchNorm(Module):
     running_var: Any
     num_batches_tracked: Any
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True,
-                 dtype: Any = None) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
-        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) \
-                or num_features < 1:
-            raise ValueError(f"{type(self).__name__}: num_features must be a positive "
-                             f"integer, got {num_features!r}")
+        if (
+            isinstance(num_features, bool)
+            or not isinstance(num_features, (int, np.integer))
+            or num_features < 1
+        ):
+            raise ValueError(
+                f"{type(self).__name__}: num_features must be a positive "
+                f"integer, got {num_features!r}"
+            )
         dtype = np.dtype(dtype or DEFAULT_FLOAT)
         self.num_features = int(num_features)
         self.eps, self.momentum = float(eps), momentum
@@ -64,21 +75,32 @@ class _BatchNorm(Module):
     def forward(self, x: Any) -> Tensor:
         shape = np.shape(x.data if isinstance(x, Tensor) else x)
         if len(shape) not in self.spatial or shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}: expected an input of "
-                             f"{' or '.join(map(str, self.spatial))} dimensions with "
-                             f"{self.num_features} channels in axis 1, got shape {shape}")
+            raise ValueError(
+                f"{type(self).__name__}: expected an input of "
+                f"{' or '.join(map(str, self.spatial))} dimensions with "
+                f"{self.num_features} channels in axis 1, got shape {shape}"
+            )
         momentum = self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.writable_array()[...] += 1
             if momentum is None:  # the cumulative average
                 momentum = 1.0 / int(self.num_batches_tracked.item())
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            self.training or not self.track_running_stats,
-                            0.0 if momentum is None else momentum, self.eps)
+        return F.batch_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            0.0 if momentum is None else momentum,
+            self.eps,
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -97,11 +119,18 @@ class LayerNorm(Module):
     """x normalised over its last axes (``normalized_shape``), then ⊙ weight + bias, those
     of ``normalized_shape`` too (``elementwise_affine``)."""
 
-    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
-                 elementwise_affine: bool = True, bias: bool = True, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) \
-            else tuple(normalized_shape)
+        shape = (
+            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        )
         dtype = np.dtype(dtype or DEFAULT_FLOAT)
         self.normalized_shape, self.eps = shape, float(eps)
         self.elementwise_affine = elementwise_affine
@@ -112,20 +141,29 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
 
 
 class GroupNorm(Module):
     """x (N, C, ...) normalised over groups of C / num_groups channels, then scaled and
     shifted per channel (``affine``)."""
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         if num_channels % num_groups:
-            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
-                             f"num_groups ({num_groups})")
+            raise ValueError(
+                f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                f"num_groups ({num_groups})"
+            )
         dtype = np.dtype(dtype or DEFAULT_FLOAT)
         self.num_groups, self.num_channels, self.eps = num_groups, num_channels, float(eps)
         self.affine = affine

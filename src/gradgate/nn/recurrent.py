@@ -29,8 +29,9 @@ def _shape(x: Any) -> tuple[int, ...]:
     return tuple(np.shape(x.data if isinstance(x, Tensor) else x))
 
 
-def _rnn_step(mode: str, x: Any, h: Any, W_ih: Tensor, W_hh: Tensor, b_ih: Any,
-              b_hh: Any) -> Tensor:
+def _rnn_step(
+    mode: str, x: Any, h: Any, W_ih: Tensor, W_hh: Tensor, b_ih: Any, b_hh: Any
+) -> Tensor:
     """h′ of an RNN (tanh or relu) or GRU cell; x (N, in), h (N, H)."""
     gi = G.matvec(W_ih, x)
     gh = G.matvec(W_hh, h)
@@ -43,13 +44,14 @@ def _rnn_step(mode: str, x: Any, h: Any, W_ih: Tensor, W_hh: Tensor, b_ih: Any,
         return G.relu(gi + gh)
     H = _shape(h)[-1]
     r = G.sigmoid(gi[..., :H] + gh[..., :H])
-    z = G.sigmoid(gi[..., H: 2 * H] + gh[..., H: 2 * H])
-    n = G.tanh(gi[..., 2 * H:] + r * gh[..., 2 * H:])
+    z = G.sigmoid(gi[..., H : 2 * H] + gh[..., H : 2 * H])
+    n = G.tanh(gi[..., 2 * H :] + r * gh[..., 2 * H :])
     return n + z * (h - n)  # (1 − z) ⊙ n + z ⊙ h
 
 
-def _lstm_step(x: Any, h: Any, c: Any, W_ih: Tensor, W_hh: Tensor, b_ih: Any,
-               b_hh: Any) -> tuple[Tensor, Tensor]:
+def _lstm_step(
+    x: Any, h: Any, c: Any, W_ih: Tensor, W_hh: Tensor, b_ih: Any, b_hh: Any
+) -> tuple[Tensor, Tensor]:
     a = G.matvec(W_ih, x) + G.matvec(W_hh, h)
     if b_ih is not None:
         a = a + (b_ih + b_hh)
@@ -58,8 +60,14 @@ def _lstm_step(x: Any, h: Any, c: Any, W_ih: Tensor, W_hh: Tensor, b_ih: Any,
     return out[..., :H], out[..., H:]
 
 
-def _uniform_parameters(module: Module, names: list[str], shapes: list[tuple[int, ...]],
-                        hidden_size: int, dtype: Any, generator: Any) -> None:
+def _uniform_parameters(
+    module: Module,
+    names: list[str],
+    shapes: list[tuple[int, ...]],
+    hidden_size: int,
+    dtype: Any,
+    generator: Any,
+) -> None:
     """PyTorch's start for every recurrent weight and bias: U(−1/√H, 1/√H)."""
     bound = 1.0 / math.sqrt(hidden_size)
     for name, shape in zip(names, shapes, strict=True):
@@ -78,24 +86,33 @@ class _Cell(Module):
     bias_ih: Any
     bias_hh: Any
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 dtype: Any = None, generator: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        dtype: Any = None,
+        generator: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         gh = _GATES[self.mode] * hidden_size
         names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if bias else [])
         shapes: list[tuple[int, ...]] = [(gh, input_size), (gh, hidden_size), (gh,), (gh,)]
         shapes = shapes[: len(names)]
-        _uniform_parameters(self, names, shapes, hidden_size, np.dtype(dtype or DEFAULT_FLOAT),
-                            generator)
+        _uniform_parameters(
+            self, names, shapes, hidden_size, np.dtype(dtype or DEFAULT_FLOAT), generator
+        )
         if not bias:
             self.bias_ih = self.bias_hh = None
 
     def _prepare(self, x: Any, state: Any) -> tuple[Any, bool]:
         shape = _shape(x)
         if len(shape) not in (1, 2) or shape[-1] != self.input_size:
-            raise ValueError(f"{type(self).__name__}: expected input (N, {self.input_size}) "
-                             f"or ({self.input_size},), got {shape}")
+            raise ValueError(
+                f"{type(self).__name__}: expected input (N, {self.input_size}) "
+                f"or ({self.input_size},), got {shape}"
+            )
         return x, len(shape) == 1
 
     def _zeros(self, x: Any) -> Tensor:
@@ -109,12 +126,19 @@ class _Cell(Module):
 class RNNCell(_Cell):
     """h′ = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu, ``nonlinearity="relu"``)."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", dtype: Any = None,
-                 generator: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        dtype: Any = None,
+        generator: np.random.Generator | None = None,
+    ) -> None:
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got "
-                             f"{nonlinearity!r}")
+            raise ValueError(
+                f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}"
+            )
         self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, bias, dtype, generator)
@@ -122,8 +146,9 @@ class RNNCell(_Cell):
     def forward(self, x: Any, h: Any = None) -> Tensor:
         x, _ = self._prepare(x, h)
         h = self._zeros(x) if h is None else h
-        return _rnn_step(self.mode, x, h, self.weight_ih, self.weight_hh, self.bias_ih,
-                         self.bias_hh)
+        return _rnn_step(
+            self.mode, x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+        )
 
 
 class GRUCell(_Cell):
@@ -135,8 +160,7 @@ class GRUCell(_Cell):
     def forward(self, x: Any, h: Any = None) -> Tensor:
         x, _ = self._prepare(x, h)
         h = self._zeros(x) if h is None else h
-        return _rnn_step("GRU", x, h, self.weight_ih, self.weight_hh, self.bias_ih,
-                         self.bias_hh)
+        return _rnn_step("GRU", x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
 
 
 class LSTMCell(_Cell):
@@ -158,14 +182,25 @@ class _RNNBase(Module):
     mode = "RNN_TANH"
     weight_ih_l0: Tensor  # and the others, set by _uniform_parameters
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, dtype: Any = None,
-                 generator: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        dtype: Any = None,
+        generator: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
-        for what, n in (("input_size", input_size), ("hidden_size", hidden_size),
-                        ("num_layers", num_layers)):
+        for what, n in (
+            ("input_size", input_size),
+            ("hidden_size", hidden_size),
+            ("num_layers", num_layers),
+        ):
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                 raise ValueError(f"{name}: {what} must be a positive integer, got {n!r}")
         if not 0.0 <= dropout <= 1.0:
@@ -186,13 +221,18 @@ class _RNNBase(Module):
                 if bias:
                     names += [f"bias_ih_l{layer}{suffix}", f"bias_hh_l{layer}{suffix}"]
                     shapes += [(gh,), (gh,)]
-        _uniform_parameters(self, names, shapes, hidden_size, np.dtype(dtype or DEFAULT_FLOAT),
-                            generator)
+        _uniform_parameters(
+            self, names, shapes, hidden_size, np.dtype(dtype or DEFAULT_FLOAT), generator
+        )
 
     def _weights(self, layer: int, suffix: str) -> tuple[Any, Any, Any, Any]:
         get = vars(self).get
-        return (get(f"weight_ih_l{layer}{suffix}"), get(f"weight_hh_l{layer}{suffix}"),
-                get(f"bias_ih_l{layer}{suffix}"), get(f"bias_hh_l{layer}{suffix}"))
+        return (
+            get(f"weight_ih_l{layer}{suffix}"),
+            get(f"weight_hh_l{layer}{suffix}"),
+            get(f"bias_ih_l{layer}{suffix}"),
+            get(f"bias_hh_l{layer}{suffix}"),
+        )
 
     def _initial(self, hx: Any, batch: int, unbatched: bool, what: str) -> Any:
         directions = 2 if self.bidirectional else 1
@@ -202,17 +242,20 @@ class _RNNBase(Module):
         if unbatched:
             hx = G.expand_dims(hx, 1) if isinstance(hx, Tensor) else np.expand_dims(hx, 1)
         if _shape(hx) != shape:
-            raise ValueError(f"{type(self).__name__}: expected {what} of shape {shape}, got "
-                             f"{_shape(hx)}")
+            raise ValueError(
+                f"{type(self).__name__}: expected {what} of shape {shape}, got {_shape(hx)}"
+            )
         return hx
 
     def forward(self, x: Any, hx: Any = None) -> tuple[Tensor, Any]:
         name = type(self).__name__
         shape = _shape(x)
         if len(shape) not in (2, 3) or shape[-1] != self.input_size:
-            raise ValueError(f"{name}: expected input (L, N, {self.input_size}) "
-                             f"({'(N, L, …)' if self.batch_first else 'or batch_first'}) or "
-                             f"(L, {self.input_size}), got {shape}")
+            raise ValueError(
+                f"{name}: expected input (L, N, {self.input_size}) "
+                f"({'(N, L, …)' if self.batch_first else 'or batch_first'}) or "
+                f"(L, {self.input_size}), got {shape}"
+            )
         unbatched = len(shape) == 2
         if unbatched:
             x = G.expand_dims(x, 1)
@@ -237,10 +280,13 @@ class _RNNBase(Module):
                 W_ih, W_hh, b_ih, b_hh = self._weights(layer, suffix)
                 seq = x if d == 0 else x[::-1]
                 if self.mode == "LSTM":
-                    b = b_ih + b_hh if b_ih is not None else \
-                        Tensor(np.zeros(W_hh.shape[0], dtype=W_hh.dtype))
+                    b = (
+                        b_ih + b_hh
+                        if b_ih is not None
+                        else Tensor(np.zeros(W_hh.shape[0], dtype=W_hh.dtype))
+                    )
                     out = G.lstm_layer(seq, h0[k], c0[k], W_ih, W_hh, b)  # (L + 1, N, H)
-                    hs = out[:L] if d == 0 else out[L - 1::-1]
+                    hs = out[:L] if d == 0 else out[L - 1 :: -1]
                     h_n.append(out[L - 1])
                     c_n.append(out[L])
                 else:
@@ -281,17 +327,34 @@ class RNN(_RNNBase):
     Returns (output, h_n): output (L, N, D·H) holds the last layer's h_t, h_n
     (D·num_layers, N, H) every layer's last state."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, dtype: Any = None,
-                 generator: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        dtype: Any = None,
+        generator: np.random.Generator | None = None,
+    ) -> None:
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got "
-                             f"{nonlinearity!r}")
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, dtype, generator)
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            dtype,
+            generator,
+        )
 
 
 class LSTM(_RNNBase):

@@ -1,7 +1,7 @@
 """Optimisers, learning-rate schedules and gradient clipping, as ``torch.optim``.
 
-    opt = optim.SGD(model.parameters(), lr=0.1)
-    opt.zero_grad(); loss.backward(); opt.step()
+opt = optim.SGD(model.parameters(), lr=0.1)
+opt.zero_grad(); loss.backward(); opt.step()
 """
 
 from .adagrad import Adadelta, Adagrad

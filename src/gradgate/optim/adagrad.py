@@ -33,15 +33,23 @@ class Adagrad(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        for option, value in (("learning rate", lr), ("lr_decay", lr_decay),
-                              ("weight_decay", weight_decay),
-                              ("initial_accumulator_value", initial_accumulator_value),
-                              ("eps", eps)):
+        for option, value in (
+            ("learning rate", lr),
+            ("lr_decay", lr_decay),
+            ("weight_decay", weight_decay),
+            ("initial_accumulator_value", initial_accumulator_value),
+            ("eps", eps),
+        ):
             if not value >= 0.0:
                 raise ValueError(f"Adagrad: invalid {option} {value!r}")
-        defaults = {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
-                    "initial_accumulator_value": initial_accumulator_value, "eps": eps,
-                    "maximize": maximize}
+        defaults = {
+            "lr": lr,
+            "lr_decay": lr_decay,
+            "weight_decay": weight_decay,
+            "initial_accumulator_value": initial_accumulator_value,
+            "eps": eps,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
 
     def update(
@@ -91,8 +99,13 @@ class Adadelta(Optimizer):
             raise ValueError(f"Adadelta: invalid eps {eps!r}")
         if not weight_decay >= 0.0:
             raise ValueError(f"Adadelta: invalid weight_decay {weight_decay!r}")
-        defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
-                    "maximize": maximize}
+        defaults = {
+            "lr": lr,
+            "rho": rho,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
 
     def update(

@@ -33,8 +33,10 @@ def clip_grad_norm_(
     else:
         total = sum(float(np.sum(np.abs(g, dtype=np.float64) ** p)) for g in grads) ** (1 / p)
     if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {total}; "
-                           "pass error_if_nonfinite=False to clip anyway")
+        raise RuntimeError(
+            f"clip_grad_norm_: the total norm of the gradients is {total}; "
+            "pass error_if_nonfinite=False to clip anyway"
+        )
     coefficient = max_norm / (total + 1e-6)
     if coefficient < 1:
         for g in grads:
@@ -48,8 +50,9 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     direction of the gradient wherever some elements are clamped and others not."""
     c = float(clip_value)
     if not c >= 0.0:
-        raise ValueError(f"clip_grad_value_: clip_value must be a non-negative number, got "
-                         f"{clip_value!r}")
+        raise ValueError(
+            f"clip_grad_value_: clip_value must be a non-negative number, got {clip_value!r}"
+        )
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     for p in params:
         if p.grad is not None:

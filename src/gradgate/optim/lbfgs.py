@@ -54,32 +54,45 @@ class LBFGS(Optimizer):
         if not lr >= 0.0:
             raise ValueError(f"LBFGS: invalid learning rate {lr!r}")
         if line_search_fn not in (None, "strong_wolfe"):
-            raise ValueError(f"LBFGS: line_search_fn must be None or 'strong_wolfe', got "
-                             f"{line_search_fn!r}")
+            raise ValueError(
+                f"LBFGS: line_search_fn must be None or 'strong_wolfe', got {line_search_fn!r}"
+            )
         if max_eval is None:
             max_eval = max_iter * 5 // 4
-        defaults = {"lr": lr, "max_iter": max_iter, "max_eval": max_eval,
-                    "tolerance_grad": tolerance_grad, "tolerance_change": tolerance_change,
-                    "history_size": history_size, "line_search_fn": line_search_fn,
-                    "maximize": maximize}
+        defaults = {
+            "lr": lr,
+            "max_iter": max_iter,
+            "max_eval": max_eval,
+            "tolerance_grad": tolerance_grad,
+            "tolerance_change": tolerance_change,
+            "history_size": history_size,
+            "line_search_fn": line_search_fn,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
-            raise ValueError("LBFGS optimises one group of parameters; it does not take "
-                             "per-group options")
+            raise ValueError(
+                "LBFGS optimises one group of parameters; it does not take per-group options"
+            )
         self._params = self.param_groups[0]["params"]
 
     def add_param_group(self, group: dict[str, Any]) -> None:
         if self.param_groups:
-            raise ValueError("LBFGS optimises one group of parameters; it does not take "
-                             "per-group options")
+            raise ValueError(
+                "LBFGS optimises one group of parameters; it does not take per-group options"
+            )
         super().add_param_group(group)
 
     # --- the flat vector of all parameters ------------------------------------------------
 
     def _flat_grad(self) -> np.ndarray:
         """g: every parameter's gradient, flattened and concatenated (zeros where none)."""
-        pieces = [np.zeros_like(p.data).reshape(-1) if p.grad is None  # on p's device
-                  else p.grad.data.reshape(-1) for p in self._params]
+        pieces = [
+            np.zeros_like(p.data).reshape(-1)
+            if p.grad is None  # on p's device
+            else p.grad.data.reshape(-1)
+            for p in self._params
+        ]
         g = np.concatenate(pieces)
         return -g if self.param_groups[0]["maximize"] else g
 
@@ -117,8 +130,10 @@ class LBFGS(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Run up to ``max_iter`` iterations; return the loss of the first closure call."""
         if closure is None:
-            raise ValueError("LBFGS.step needs a closure that recomputes the loss and its "
-                             "gradients: optimizer.step(closure)")
+            raise ValueError(
+                "LBFGS.step needs a closure that recomputes the loss and its "
+                "gradients: optimizer.step(closure)"
+            )
         group = self.param_groups[0]
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
@@ -184,12 +199,14 @@ class LBFGS(Optimizer):
             if group["line_search_fn"] == "strong_wolfe":
                 w = [p.data.copy() for p in self._params]
 
-                def along(t: float, d: np.ndarray, w: list[np.ndarray] = w) -> tuple[
-                        float, np.ndarray]:
+                def along(
+                    t: float, d: np.ndarray, w: list[np.ndarray] = w
+                ) -> tuple[float, np.ndarray]:
                     return self._directional(closure, w, t, d)
 
-                loss, g, t, line_evals = _strong_wolfe(along, t, d, loss, g, gtd,
-                                                       max_ls=max_eval - evals)
+                loss, g, t, line_evals = _strong_wolfe(
+                    along, t, d, loss, g, gtd, max_ls=max_eval - evals
+                )
                 self._add(t, d)
                 converged = float(np.max(np.abs(g))) <= tolerance_grad
             else:
@@ -210,8 +227,16 @@ class LBFGS(Optimizer):
             if abs(loss - prev_loss) < tolerance_change:
                 break
 
-        state.update(d=d, t=t, old_dirs=old_dirs, old_stps=old_steps, ro=ro, H_diag=H_diag,
-                     prev_flat_grad=prev_g, prev_loss=prev_loss)
+        state.update(
+            d=d,
+            t=t,
+            old_dirs=old_dirs,
+            old_stps=old_steps,
+            ro=ro,
+            H_diag=H_diag,
+            prev_flat_grad=prev_g,
+            prev_loss=prev_loss,
+        )
         return first_loss
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -223,13 +248,16 @@ class LBFGS(Optimizer):
                 vectors = value if isinstance(value, list) else [value]
                 for v in vectors:
                     if getattr(v, "ndim", 0) > 0 and v.shape != (size,):
-                        raise ValueError(f"LBFGS.load_state_dict: {key!r} holds vectors of "
-                                         f"shape {v.shape}, the parameters have {size} "
-                                         "numbers in all")
+                        raise ValueError(
+                            f"LBFGS.load_state_dict: {key!r} holds vectors of "
+                            f"shape {v.shape}, the parameters have {size} "
+                            "numbers in all"
+                        )
         super().load_state_dict({"param_groups": state_dict.get("param_groups"), "state": {}})
         first = self._params[0]
-        self.state = {int(i): {k: _copied(v, first) for k, v in values.items()}
-                      for i, values in saved.items()}
+        self.state = {
+            int(i): {k: _copied(v, first) for k, v in values.items()} for i, values in saved.items()
+        }
 
 
 def _copied(value: Any, like: Any) -> Any:
@@ -245,7 +273,10 @@ def _copied(value: Any, like: Any) -> Any:
 
 
 def _two_loop(
-    g: np.ndarray, old_dirs: list[np.ndarray], old_steps: list[np.ndarray], ro: list[float],
+    g: np.ndarray,
+    old_dirs: list[np.ndarray],
+    old_steps: list[np.ndarray],
+    ro: list[float],
     H_diag: float,
 ) -> np.ndarray:
     """d = −H g by the L-BFGS two-loop recursion over the stored pairs (s, y)."""
@@ -262,7 +293,12 @@ def _two_loop(
 
 
 def _cubic_interpolate(
-    x1: float, f1: float, g1: float, x2: float, f2: float, g2: float,
+    x1: float,
+    f1: float,
+    g1: float,
+    x2: float,
+    f2: float,
+    g2: float,
     bounds: tuple[float, float] | None = None,
 ) -> float:
     """The minimiser of the cubic through (x1, f1) and (x2, f2) with slopes g1, g2,
@@ -282,8 +318,15 @@ def _cubic_interpolate(
 
 def _strong_wolfe(
     along: Callable[[float, np.ndarray], tuple[float, np.ndarray]],
-    t: float, d: np.ndarray, f: float, g: np.ndarray, gtd: float,
-    c1: float = 1e-4, c2: float = 0.9, tolerance_change: float = 1e-9, max_ls: int = 25,
+    t: float,
+    d: np.ndarray,
+    f: float,
+    g: np.ndarray,
+    gtd: float,
+    c1: float = 1e-4,
+    c2: float = 0.9,
+    tolerance_change: float = 1e-9,
+    max_ls: int = 25,
 ) -> tuple[float, np.ndarray, float, int]:
     """A step t along d meeting f(w + t d) ≤ f + c1 t gᵀd and |g(w + t d)ᵀd| ≤ c2 |gᵀd|:
     bracket such a t, then zoom in by cubic interpolation (Nocedal & Wright, algorithms
@@ -315,8 +358,9 @@ def _strong_wolfe(
         min_step = t + 0.01 * (t - t_prev)
         max_step = t * 10
         previous = t
-        t = _cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new,
-                               bounds=(min_step, max_step))
+        t = _cubic_interpolate(
+            t_prev, f_prev, gtd_prev, t, f_new, gtd_new, bounds=(min_step, max_step)
+        )
         t_prev, f_prev, g_prev, gtd_prev = previous, f_new, g_new.copy(), gtd_new
         f_new, g_new = along(t, d)
         evals += 1
@@ -330,8 +374,9 @@ def _strong_wolfe(
     while not done and ls_iter < max_ls:  # zoom
         if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
             break
-        t = _cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0],
-                               bracket[1], bracket_f[1], bracket_gtd[1])
+        t = _cubic_interpolate(
+            bracket[0], bracket_f[0], bracket_gtd[0], bracket[1], bracket_f[1], bracket_gtd[1]
+        )
         # a point too near an end of the bracket is moved inwards, unless the last one
         # already made too little progress
         eps = 0.1 * (max(bracket) - min(bracket))

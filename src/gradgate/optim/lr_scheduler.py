@@ -134,16 +134,20 @@ class LambdaLR(LRScheduler):
         groups = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 1
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != groups:
-                raise ValueError(f"LambdaLR: expected {groups} lr_lambdas (one per parameter "
-                                 f"group), got {len(lr_lambda)}")
+                raise ValueError(
+                    f"LambdaLR: expected {groups} lr_lambdas (one per parameter "
+                    f"group), got {len(lr_lambda)}"
+                )
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * groups
         super().__init__(optimizer, last_epoch)
 
     def lrs_at(self, epoch: int) -> list[float]:
-        return [initial_lr * rule(epoch)
-                for rule, initial_lr in zip(self.lr_lambdas, self.base_lrs, strict=True)]
+        return [
+            initial_lr * rule(epoch)
+            for rule, initial_lr in zip(self.lr_lambdas, self.base_lrs, strict=True)
+        ]
 
 
 class MultiStepLR(LRScheduler):
@@ -183,8 +187,9 @@ class LinearLR(LRScheduler):
         if not 0.0 <= end_factor <= 1.0:
             raise ValueError(f"LinearLR: end_factor must lie in [0, 1], got {end_factor!r}")
         if total_iters < 1:
-            raise ValueError(f"LinearLR: total_iters must be a positive integer, got "
-                             f"{total_iters!r}")
+            raise ValueError(
+                f"LinearLR: total_iters must be a positive integer, got {total_iters!r}"
+            )
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = int(total_iters)
@@ -209,11 +214,13 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         last_epoch: int = -1,
     ) -> None:
         if isinstance(T_0, bool) or not isinstance(T_0, int) or T_0 < 1:
-            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive integer, "
-                             f"got {T_0!r}")
+            raise ValueError(
+                f"CosineAnnealingWarmRestarts: T_0 must be a positive integer, got {T_0!r}"
+            )
         if isinstance(T_mult, bool) or not isinstance(T_mult, int) or T_mult < 1:
-            raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an integer >= 1, "
-                             f"got {T_mult!r}")
+            raise ValueError(
+                f"CosineAnnealingWarmRestarts: T_mult must be an integer >= 1, got {T_mult!r}"
+            )
         self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
         super().__init__(optimizer, last_epoch)
 
@@ -268,36 +275,47 @@ class OneCycleLR(LRScheduler):
             if epochs is None or steps_per_epoch is None:
                 raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
             if epochs < 1 or steps_per_epoch < 1:
-                raise ValueError(f"OneCycleLR: epochs and steps_per_epoch must be positive "
-                                 f"integers, got {epochs!r} and {steps_per_epoch!r}")
+                raise ValueError(
+                    f"OneCycleLR: epochs and steps_per_epoch must be positive "
+                    f"integers, got {epochs!r} and {steps_per_epoch!r}"
+                )
             total_steps = epochs * steps_per_epoch
         if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
-            raise ValueError(f"OneCycleLR: total_steps must be a positive integer, got "
-                             f"{total_steps!r}")
+            raise ValueError(
+                f"OneCycleLR: total_steps must be a positive integer, got {total_steps!r}"
+            )
         if not 0.0 <= pct_start <= 1.0:
             raise ValueError(f"OneCycleLR: pct_start must lie in [0, 1], got {pct_start!r}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got "
-                             f"{anneal_strategy!r}")
+            raise ValueError(
+                f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}"
+            )
         self.total_steps = total_steps
         self.anneal_strategy = anneal_strategy
         self.cycle_momentum = cycle_momentum
         up = float(pct_start * total_steps) - 1
         if three_phase:  # (last step of the phase, rate from, rate to, momentum from, to)
-            self.phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                           (2 * up, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
-                           (total_steps - 1, "initial_lr", "min_lr", "max_momentum",
-                            "max_momentum")]
+            self.phases = [
+                (up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (2 * up, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+            ]
         else:
-            self.phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                           (total_steps - 1, "max_lr", "min_lr", "base_momentum",
-                            "max_momentum")]
+            self.phases = [
+                (up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+            ]
         groups = optimizer.param_groups
-        if cycle_momentum and "momentum" not in optimizer.defaults \
-                and "betas" not in optimizer.defaults:
-            raise ValueError(f"OneCycleLR: cycle_momentum needs an optimiser with momentum or "
-                             f"betas, and {type(optimizer).__name__} has neither; pass "
-                             "cycle_momentum=False")
+        if (
+            cycle_momentum
+            and "momentum" not in optimizer.defaults
+            and "betas" not in optimizer.defaults
+        ):
+            raise ValueError(
+                f"OneCycleLR: cycle_momentum needs an optimiser with momentum or "
+                f"betas, and {type(optimizer).__name__} has neither; pass "
+                "cycle_momentum=False"
+            )
         self.use_beta1 = "betas" in optimizer.defaults
         if last_epoch == -1:
             for group, peak in zip(groups, _per_group("max_lr", max_lr, groups), strict=True):
@@ -325,8 +343,10 @@ class OneCycleLR(LRScheduler):
 
     def set_epoch(self, epoch: int) -> None:
         if epoch > self.total_steps:
-            raise ValueError(f"OneCycleLR: stepped {epoch} times, but the schedule has "
-                             f"total_steps={self.total_steps}")
+            raise ValueError(
+                f"OneCycleLR: stepped {epoch} times, but the schedule has "
+                f"total_steps={self.total_steps}"
+            )
         for group in self.optimizer.param_groups:
             start = 0.0
             for k, (end, lr_from, lr_to, momentum_from, momentum_to) in enumerate(self.phases):
@@ -334,8 +354,9 @@ class OneCycleLR(LRScheduler):
                     fraction = (epoch - start) / (end - start)
                     group["lr"] = self._anneal(group[lr_from], group[lr_to], fraction)
                     if self.cycle_momentum:
-                        self._set_momentum(group, self._anneal(group[momentum_from],
-                                                               group[momentum_to], fraction))
+                        self._set_momentum(
+                            group, self._anneal(group[momentum_from], group[momentum_to], fraction)
+                        )
                     break
                 start = end
 
@@ -355,14 +376,20 @@ class SequentialLR(LRScheduler):
             raise ValueError("SequentialLR needs at least one schedule")
         for k, schedule in enumerate(schedulers):
             if not isinstance(schedule, LRScheduler):
-                raise TypeError(f"SequentialLR: schedule {k} is a {type(schedule).__name__}, "
-                                "not an epoch schedule (ReduceLROnPlateau cannot be chained)")
+                raise TypeError(
+                    f"SequentialLR: schedule {k} is a {type(schedule).__name__}, "
+                    "not an epoch schedule (ReduceLROnPlateau cannot be chained)"
+                )
             if schedule.optimizer is not optimizer:
-                raise ValueError(f"SequentialLR: schedule {k} ({type(schedule).__name__}) "
-                                 "drives another optimiser")
+                raise ValueError(
+                    f"SequentialLR: schedule {k} ({type(schedule).__name__}) "
+                    "drives another optimiser"
+                )
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError(f"SequentialLR: {len(schedulers)} schedules need "
-                             f"{len(schedulers) - 1} milestones, got {len(milestones)}")
+            raise ValueError(
+                f"SequentialLR: {len(schedulers)} schedules need "
+                f"{len(schedulers) - 1} milestones, got {len(milestones)}"
+            )
         self.schedulers = list(schedulers)
         self.milestones = [int(m) for m in milestones]
         for group in optimizer.param_groups:
@@ -401,15 +428,15 @@ class ReduceLROnPlateau:
         eps: float = 1e-8,
     ) -> None:
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"ReduceLROnPlateau needs an Optimizer, got "
-                            f"{type(optimizer).__name__}")
+            raise TypeError(f"ReduceLROnPlateau needs an Optimizer, got {type(optimizer).__name__}")
         if not factor < 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor must be below 1, got {factor!r}")
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got "
-                             f"{threshold_mode!r}")
+            raise ValueError(
+                f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
+            )
         self.optimizer = optimizer
         self.min_lrs = _per_group("min_lr", min_lr, optimizer.param_groups)
         self.mode, self.factor, self.patience = mode, factor, patience
@@ -423,11 +450,17 @@ class ReduceLROnPlateau:
     def is_better(self, value: float) -> bool:
         """Whether ``value`` improves on the best so far by more than the threshold."""
         if self.mode == "min":
-            bar = self.best * (1 - self.threshold) if self.threshold_mode == "rel" \
+            bar = (
+                self.best * (1 - self.threshold)
+                if self.threshold_mode == "rel"
                 else self.best - self.threshold
+            )
             return value < bar
-        bar = self.best * (1 + self.threshold) if self.threshold_mode == "rel" \
+        bar = (
+            self.best * (1 + self.threshold)
+            if self.threshold_mode == "rel"
             else self.best + self.threshold
+        )
         return value > bar
 
     def step(self, metrics: Any) -> None:
@@ -454,8 +487,12 @@ class ReduceLROnPlateau:
         return [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "num_bad_epochs": self.num_bad_epochs,
-                "cooldown_counter": self.cooldown_counter, "last_epoch": self.last_epoch}
+        return {
+            "best": self.best,
+            "num_bad_epochs": self.num_bad_epochs,
+            "cooldown_counter": self.cooldown_counter,
+            "last_epoch": self.last_epoch,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from a saved position (the rates themselves are the optimiser's state)."""
@@ -469,7 +506,8 @@ def _per_group(name: str, value: Any, groups: list[dict[str, Any]]) -> list[floa
     """One value per parameter group: a list of that length, or one value for all."""
     if isinstance(value, (list, tuple)):
         if len(value) != len(groups):
-            raise ValueError(f"{name}: expected {len(groups)} values (one per parameter "
-                             f"group), got {len(value)}")
+            raise ValueError(
+                f"{name}: expected {len(groups)} values (one per parameter group), got {len(value)}"
+            )
         return [float(v) for v in value]
     return [float(value)] * len(groups)

@@ -45,8 +45,9 @@ class Optimizer:
         known = {id(p) for g in self.param_groups for p in g["params"]}
         for p in params:
             if not isinstance(p, Tensor) or not p.is_leaf:
-                raise TypeError(f"{type(self).__name__} can only optimise leaf Tensors, "
-                                f"got {type(p).__name__}")
+                raise TypeError(
+                    f"{type(self).__name__} can only optimise leaf Tensors, got {type(p).__name__}"
+                )
             if id(p) in known:
                 raise ValueError(f"{type(self).__name__}: a parameter appears twice")
             known.add(id(p))
@@ -113,20 +114,25 @@ class Optimizer:
         groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
         saved_state = state_dict.get("state") if isinstance(state_dict, dict) else None
         if not isinstance(groups, list) or not isinstance(saved_state, dict):
-            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and "
-                             "'param_groups'")
+            raise ValueError(
+                f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups'"
+            )
         sizes = [len(g["params"]) for g in self.param_groups]
         saved_sizes = [len(g.get("params", [])) for g in groups]
         if sizes != saved_sizes:
-            raise ValueError(f"{name}.load_state_dict: the saved groups hold {saved_sizes} "
-                             f"parameters, this optimiser's hold {sizes}")
+            raise ValueError(
+                f"{name}.load_state_dict: the saved groups hold {saved_sizes} "
+                f"parameters, this optimiser's hold {sizes}"
+            )
         params = [p for g in self.param_groups for p in g["params"]]
         state: dict[int, dict[str, Any]] = {}
         for key, values in saved_state.items():
             index = int(key)
             if not 0 <= index < len(params):
-                raise ValueError(f"{name}.load_state_dict: state for parameter {index}, but "
-                                 f"there are only {len(params)}")
+                raise ValueError(
+                    f"{name}.load_state_dict: state for parameter {index}, but "
+                    f"there are only {len(params)}"
+                )
             state[index] = {k: _restored(v, params[index], k, name) for k, v in values.items()}
         for group, saved in zip(self.param_groups, groups, strict=True):
             for key, value in saved.items():
@@ -150,8 +156,10 @@ def _restored(value: Any, p: Tensor, key: str, name: str) -> Any:
         value = value.data
     if isinstance(value, np.ndarray) and value.ndim > 0:
         if value.shape != p.shape:
-            raise ValueError(f"{name}.load_state_dict: {key!r} has shape {value.shape}, its "
-                             f"parameter has {p.shape}")
+            raise ValueError(
+                f"{name}.load_state_dict: {key!r} has shape {value.shape}, its "
+                f"parameter has {p.shape}"
+            )
         return backend.to_device(value.astype(p.dtype, copy=True), p.device)
     if isinstance(value, (np.ndarray, np.generic)):
         return value.item()

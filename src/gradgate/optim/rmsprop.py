@@ -44,8 +44,15 @@ class RMSprop(Optimizer):
             raise ValueError(f"RMSprop: invalid momentum {momentum!r}")
         if not weight_decay >= 0.0:
             raise ValueError(f"RMSprop: invalid weight_decay {weight_decay!r}")
-        defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
-                    "momentum": momentum, "centered": centered, "maximize": maximize}
+        defaults = {
+            "lr": lr,
+            "alpha": alpha,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "momentum": momentum,
+            "centered": centered,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
 
     def update(

@@ -43,8 +43,14 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: invalid weight_decay {weight_decay!r}")
         if nesterov and (momentum <= 0.0 or dampening != 0.0):
             raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
-        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
-                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
 
     def update(

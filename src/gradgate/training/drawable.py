@@ -143,4 +143,3 @@ def _run_script(path: str, wanted: str | None) -> tuple[Tensor, dict[str, Tensor
         f"{path}: no tensor named {' or '.join(candidates)} after the script ran "
         f"(tensors found: {found}); choose one with --tensor"
     )
-

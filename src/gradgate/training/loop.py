@@ -118,8 +118,7 @@ def fit(
     world = distributed.current()  # under mpiexec: this rank's share of every batch
     config = distributed.for_this_rank(config, world)
     display = make_progress(progress) if world.is_root else None
-    run = _Run(config, load_problem(config), [display] if display else [], list(callbacks),
-               world)
+    run = _Run(config, load_problem(config), [display] if display else [], list(callbacks), world)
     if saved is not None:
         run.position, run.history = restore(saved, config, run.problem, run.model, run.optimizer)
     if config.out is not None:
@@ -169,8 +168,7 @@ class _Run:
             dataset, batch_size=config.batch_size, shuffle=True, seed=config.seed
         )
         self.callbacks = displays + callbacks
-        self.parallel = distributed.DataParallelLoop(
-            self.model, world, LOSSES[config.loss].summed)
+        self.parallel = distributed.DataParallelLoop(self.model, world, LOSSES[config.loss].summed)
         self.position = Position(loader=self.loader.state_dict())
         self.history: dict[str, list[float]] = {column: [] for column in HISTORY_COLUMNS}
         self._clock = time.perf_counter()
@@ -228,8 +226,7 @@ class _Run:
         correct = int(np.count_nonzero(output.numpy().argmax(axis=1) == y))
         totals = self.parallel.totals(loss.item(), correct)
         if not math.isfinite(totals.loss):  # stop before the weights turn to NaN as well
-            raise TrainingDiverged(position.epoch, position.batch + 1, totals.loss,
-                                   self.config.lr)
+            raise TrainingDiverged(position.epoch, position.batch + 1, totals.loss, self.config.lr)
         self.optimizer.zero_grad()
         loss.backward()
         self.parallel.reduce_gradients()

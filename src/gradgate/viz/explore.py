@@ -47,8 +47,12 @@ class Explorer:
         payload = json.dumps(self.data, allow_nan=False, ensure_ascii=False)
         payload = payload.replace("</", "<\\/")  # a "</script>" in a name stays data
         title = _escape(self.data["title"])
-        return (PAGE.replace("%TITLE%", title).replace("%STYLE%", STYLE)
-                .replace("%SCRIPT%", SCRIPT).replace("%DATA%", payload))
+        return (
+            PAGE.replace("%TITLE%", title)
+            .replace("%STYLE%", STYLE)
+            .replace("%SCRIPT%", SCRIPT)
+            .replace("%DATA%", payload)
+        )
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the page to ``path``."""
@@ -83,23 +87,37 @@ def explore(
         tr = recorded
     else:
         if tensor.node is not None and tensor.node.released is not None:
-            raise RuntimeError("explore: backward() already ran through this tensor's graph, "
-                               "so there is no pass left to record. Call explore(E) before "
-                               "E.backward(); it runs backward itself")
+            raise RuntimeError(
+                "explore: backward() already ran through this tensor's graph, "
+                "so there is no pass left to record. Call explore(E) before "
+                "E.backward(); it runs backward itself"
+            )
         with trace(dict(names or {})) as tr:
             tensor.backward(grad)
     g = tr.graph
     picture = g.with_max_values(0).to_svg(graphviz=False, id_prefix="g-")
-    return Explorer({
-        "title": title,
-        "text": text,
-        "svg": _fit(picture),
-        "nodes": {n.id: {"name": n.name, "kind": n.kind, "gate": n.gate,
-                         "shape": list(n.shape), "fanout": n.fanout} for n in g.nodes},
-        "edges": [{"id": f"g-{e.source}-{e.target}-{e.slot}", "source": e.source,
-                   "target": e.target} for e in g.edges],
-        "steps": forward_steps(g) + backward_steps(tr, g),
-    })
+    return Explorer(
+        {
+            "title": title,
+            "text": text,
+            "svg": _fit(picture),
+            "nodes": {
+                n.id: {
+                    "name": n.name,
+                    "kind": n.kind,
+                    "gate": n.gate,
+                    "shape": list(n.shape),
+                    "fanout": n.fanout,
+                }
+                for n in g.nodes
+            },
+            "edges": [
+                {"id": f"g-{e.source}-{e.target}-{e.slot}", "source": e.source, "target": e.target}
+                for e in g.edges
+            ],
+            "steps": forward_steps(g) + backward_steps(tr, g),
+        }
+    )
 
 
 # --- the steps ------------------------------------------------------------------------------
@@ -116,14 +134,28 @@ def forward_steps(g: Graph) -> list[dict[str, Any]]:
         inputs = g.inputs_of(n)
         record = n.tensor.node
         rule = type(record.gate) if record is not None else None
-        s = Step(0, "backward", n.name, n.id, 0, np.zeros(()), gate=n.gate,
-                 inputs=[i.name for i in inputs], rule=rule)
-        out.append({
-            "kind": "forward", "node": n.id, "tensor": n.name, "gate": n.gate,
-            "formula": forward_formula(s),
-            "inputs": [{"name": i.name, "value": _array(i.tensor)} for i in inputs],
-            "value": _array(n.tensor),
-        })
+        s = Step(
+            0,
+            "backward",
+            n.name,
+            n.id,
+            0,
+            np.zeros(()),
+            gate=n.gate,
+            inputs=[i.name for i in inputs],
+            rule=rule,
+        )
+        out.append(
+            {
+                "kind": "forward",
+                "node": n.id,
+                "tensor": n.name,
+                "gate": n.gate,
+                "formula": forward_formula(s),
+                "inputs": [{"name": i.name, "value": _array(i.tensor)} for i in inputs],
+                "value": _array(n.tensor),
+            }
+        )
     return out
 
 
@@ -136,18 +168,37 @@ def backward_steps(tr: Any, g: Graph) -> list[dict[str, Any]]:
         if s.graph != 0:
             continue
         if s.kind == "leaf":
-            out.append({"kind": "leaf", "index": s.index, "node": s.node, "tensor": s.tensor,
-                        "g": _array(s.g)})
+            out.append(
+                {
+                    "kind": "leaf",
+                    "index": s.index,
+                    "node": s.node,
+                    "tensor": s.tensor,
+                    "g": _array(s.g),
+                }
+            )
             continue
         if s.kind == "sum":
             rows = tr.rows(s)
-            out.append({
-                "kind": "sum", "index": s.index, "node": s.node, "tensor": s.tensor,
-                "parts": [{"gate": p.gate, "output": p.output, "step": p.step,
-                           "label": rows[k][0].strip().lstrip("+ "), "value": _array(p.gradient)}
-                          for k, p in enumerate(s.parts)],
-                "total": _array(s.g),
-            })
+            out.append(
+                {
+                    "kind": "sum",
+                    "index": s.index,
+                    "node": s.node,
+                    "tensor": s.tensor,
+                    "parts": [
+                        {
+                            "gate": p.gate,
+                            "output": p.output,
+                            "step": p.step,
+                            "label": rows[k][0].strip().lstrip("+ "),
+                            "value": _array(p.gradient),
+                        }
+                        for k, p in enumerate(s.parts)
+                    ],
+                    "total": _array(s.g),
+                }
+            )
             continue
         rows = tr.rows(s)
         node = g.node(s.node)
@@ -156,18 +207,43 @@ def backward_steps(tr: Any, g: Graph) -> list[dict[str, Any]]:
         sent = []
         for k, item in enumerate(s.sent):
             part = checked.get(k, {})
-            entry = {"name": item.input, "slot": item.slot_name, "rule": rows[1 + k][0],
-                     "returned": _array(item.gradient), "J": part.get("J"),
-                     "JTg": part.get("JTg"), "fd": part.get("fd"), "outer": None}
-            if (s.gate == "MatVec" and k == 0 and item.gradient is not None
-                    and item.gradient.size <= SHOWN):  # dE/dW = dE/ds ⊗ o (20.3b)
-                entry["outer"] = {"left": _array(s.g), "top": _array(inputs[1].tensor),
-                                  "grid": _array(item.gradient), "left_name": s.tensor,
-                                  "top_name": inputs[1].name}
+            entry = {
+                "name": item.input,
+                "slot": item.slot_name,
+                "rule": rows[1 + k][0],
+                "returned": _array(item.gradient),
+                "J": part.get("J"),
+                "JTg": part.get("JTg"),
+                "fd": part.get("fd"),
+                "outer": None,
+            }
+            if (
+                s.gate == "MatVec"
+                and k == 0
+                and item.gradient is not None
+                and item.gradient.size <= SHOWN
+            ):  # dE/dW = dE/ds ⊗ o (20.3b)
+                entry["outer"] = {
+                    "left": _array(s.g),
+                    "top": _array(inputs[1].tensor),
+                    "grid": _array(item.gradient),
+                    "left_name": s.tensor,
+                    "top_name": inputs[1].name,
+                }
             sent.append(entry)
-        out.append({"kind": "backward", "index": s.index, "node": s.node, "tensor": s.tensor,
-                    "gate": s.gate, "root": s.root, "formula": forward_formula(s),
-                    "g": _array(s.g), "inputs": sent})
+        out.append(
+            {
+                "kind": "backward",
+                "index": s.index,
+                "node": s.node,
+                "tensor": s.tensor,
+                "gate": s.gate,
+                "root": s.root,
+                "formula": forward_formula(s),
+                "g": _array(s.g),
+                "inputs": sent,
+            }
+        )
     return out
 
 
@@ -179,12 +255,18 @@ def _checked(node: Any, inputs: list[Any], s: Any) -> dict[int, dict[str, Any]]:
     tensors = [i.tensor for i in inputs]
     record = node.tensor.node if node.tensor is not None else None
     wanted = [k for k, item in enumerate(s.sent) if item.gradient is not None]
-    if record is None or not wanted or any(t is None for t in tensors) \
-            or node.size > CHECKED or any(t.size > CHECKED for t in tensors):
+    if (
+        record is None
+        or not wanted
+        or any(t is None for t in tensors)
+        or node.size > CHECKED
+        or any(t.size > CHECKED for t in tensors)
+    ):
         return {}
     try:
-        report = explain_gate(record.gate, *[t.numpy() for t in tensors], g=to_numpy(s.g),
-                              wrt=wanted)
+        report = explain_gate(
+            record.gate, *[t.numpy() for t in tensors], g=to_numpy(s.g), wrt=wanted
+        )
     except (TypeError, ValueError, RuntimeError, FloatingPointError):
         return {}  # a gate explain_gate cannot run on these inputs: the page shows the rest
     out = {}
@@ -192,8 +274,11 @@ def _checked(node: Any, inputs: list[Any], s: Any) -> dict[int, dict[str, Any]]:
         if not part.needed:
             continue
         small = part.jacobian is not None and part.jacobian.size <= JACOBIAN
-        out[part.index] = {"J": _array(part.jacobian) if small else None,
-                           "JTg": _array(part.jtg), "fd": _array(part.numeric)}
+        out[part.index] = {
+            "J": _array(part.jacobian) if small else None,
+            "JTg": _array(part.jtg),
+            "fd": _array(part.numeric),
+        }
     return out
 
 
@@ -222,16 +307,22 @@ def _finite_or_text(x: float) -> Any:
 def _fit(svg: str) -> str:
     """The picture without its fixed size, so the page scales it to its box."""
     svg = re.sub(r"^<\?xml[^>]*\?>\s*", "", svg)
-    return re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*"',
-                  r'<svg \1width="100%" height="100%" preserveAspectRatio="xMidYMid meet"',
-                  svg, count=1)
+    return re.sub(
+        r'<svg ([^>]*?)width="[^"]*" height="[^"]*"',
+        r'<svg \1width="100%" height="100%" preserveAspectRatio="xMidYMid meet"',
+        svg,
+        count=1,
+    )
 
 
 def _rename(tr: Any, root: Tensor, names: Mapping[str, Tensor]) -> None:
     """Give a trace's first pass, recorded before the names were known, the user's names."""
     given = {id(t): name for name, t in names.items()}
-    rename = {n.name: given[id(n.tensor)] for n in tr.graphs[0].nodes
-              if n.tensor is not None and id(n.tensor) in given}
+    rename = {
+        n.name: given[id(n.tensor)]
+        for n in tr.graphs[0].nodes
+        if n.tensor is not None and id(n.tensor) in given
+    }
     for s in tr.steps:
         s.tensor = rename.get(s.tensor, s.tensor)
         s.inputs = [rename.get(i, i) for i in s.inputs]
@@ -279,8 +370,11 @@ def exercise_20_2() -> Built:
     b = F.matvec(W, s)
     E_a, E_b = F.sqerr(a, t_a), F.sqerr(b, t_b)
     E = F.add(E_a, E_b)
-    return E, {"s": s, "W": W, "t_a": t_a, "t_b": t_b, "a": a, "b": b, "E_a": E_a,
-               "E_b": E_b, "E": E}, None
+    return (
+        E,
+        {"s": s, "W": W, "t_a": t_a, "t_b": t_b, "a": a, "b": b, "E_a": E_a, "E_b": E_b, "E": E},
+        None,
+    )
 
 
 def exercise_20_3() -> Built:
@@ -301,35 +395,48 @@ def exercise_20_4() -> Built:
     s2 = F.matvec(W2, o1)
     o2 = F.sigmoid(s2)
     E = F.sqerr(o2, t)
-    return E, {"x": x, "W1": W1, "s1": s1, "o1": o1, "W2": W2, "s2": s2, "o2": o2, "t": t,
-               "E": E}, None
+    return (
+        E,
+        {"x": x, "W1": W1, "s1": s1, "o1": o1, "W2": W2, "s2": s2, "o2": o2, "t": t, "E": E},
+        None,
+    )
 
 
 # preset → (title, the text that cites the exercise, the builder)
 PRESETS: dict[str, tuple[str, str, Callable[[], Built]]] = {
-    "20.0": ("Exercise 20.0: the vector-addition gate z = x + y",
-             "Lecture 20, exercise 20.0. Both Jacobians are the identity, so backward hands "
-             "dE/dz = [0.1, −0.2, 0.3, 0.4] to x and to y unchanged.",
-             exercise_20_0),
-    "20.1": ("Exercise 20.1: the squared-error gate and the output layer",
-             "Lecture 20, exercise 20.1. (a) E = ½ Σ_j (t_j − o_j)² gives dE/do = o − t and "
-             "nothing for t. (b) With s2 = W2 o1, o2 = σ(s2): dE/dw2_ij = (o2_j − t_j) "
-             "o2_j (1 − o2_j) o1_i, the delta rule.",
-             exercise_20_1),
-    "20.2": ("Exercise 20.2: the sigmoid gate, and a value that feeds two gates",
-             "Lecture 20, exercise 20.2. J = diag(σ(s)(1 − σ(s))), so dE/ds = σ(s)(1 − σ(s)) "
-             "⊙ dE/da. Here s feeds a = σ(s) and b = W s: backward sums J_aᵀ dE/da + "
-             "J_bᵀ dE/db at s (fan-out).",
-             exercise_20_2),
-    "20.3": ("Exercise 20.3: the matrix-vector gate s = W o",
-             "Lecture 20, exercise 20.3. (a) dE/do = Wᵀ dE/ds, J being W itself. (b) dE/dW = "
-             "dE/ds ⊗ o, the outer product: dE/dw_ij = dE/ds_j · o_i.",
-             exercise_20_3),
-    "20.4": ("Exercise 20.4: backpropagation through the two-layer network",
-             "Lecture 20, exercise 20.4. s1 = W1 x, o1 = σ(s1), s2 = W2 o1, o2 = σ(s2), "
-             "E = SqErr(o2, t). Backward runs SqErr, σ, W2, σ, W1: each gate turns dE/d(its "
-             "output) into Jᵀ g for its inputs.",
-             exercise_20_4),
+    "20.0": (
+        "Exercise 20.0: the vector-addition gate z = x + y",
+        "Lecture 20, exercise 20.0. Both Jacobians are the identity, so backward hands "
+        "dE/dz = [0.1, −0.2, 0.3, 0.4] to x and to y unchanged.",
+        exercise_20_0,
+    ),
+    "20.1": (
+        "Exercise 20.1: the squared-error gate and the output layer",
+        "Lecture 20, exercise 20.1. (a) E = ½ Σ_j (t_j − o_j)² gives dE/do = o − t and "
+        "nothing for t. (b) With s2 = W2 o1, o2 = σ(s2): dE/dw2_ij = (o2_j − t_j) "
+        "o2_j (1 − o2_j) o1_i, the delta rule.",
+        exercise_20_1,
+    ),
+    "20.2": (
+        "Exercise 20.2: the sigmoid gate, and a value that feeds two gates",
+        "Lecture 20, exercise 20.2. J = diag(σ(s)(1 − σ(s))), so dE/ds = σ(s)(1 − σ(s)) "
+        "⊙ dE/da. Here s feeds a = σ(s) and b = W s: backward sums J_aᵀ dE/da + "
+        "J_bᵀ dE/db at s (fan-out).",
+        exercise_20_2,
+    ),
+    "20.3": (
+        "Exercise 20.3: the matrix-vector gate s = W o",
+        "Lecture 20, exercise 20.3. (a) dE/do = Wᵀ dE/ds, J being W itself. (b) dE/dW = "
+        "dE/ds ⊗ o, the outer product: dE/dw_ij = dE/ds_j · o_i.",
+        exercise_20_3,
+    ),
+    "20.4": (
+        "Exercise 20.4: backpropagation through the two-layer network",
+        "Lecture 20, exercise 20.4. s1 = W1 x, o1 = σ(s1), s2 = W2 o1, o2 = σ(s2), "
+        "E = SqErr(o2, t). Backward runs SqErr, σ, W2, σ, W1: each gate turns dE/d(its "
+        "output) into Jᵀ g for its inputs.",
+        exercise_20_4,
+    ),
 }
 LECTURE = "lecture"  # the lecture's network: exercise 20.4's
 
@@ -338,8 +445,9 @@ def preset(name: str) -> Explorer:
     """The explorer of one of the lecture's exercises, ``"20.0"`` … ``"20.4"``."""
     key = "20.4" if name == LECTURE else name
     if key not in PRESETS:
-        raise ValueError(f"explore: no exercise {name!r}; choose lecture or one of "
-                         + ", ".join(PRESETS))
+        raise ValueError(
+            f"explore: no exercise {name!r}; choose lecture or one of " + ", ".join(PRESETS)
+        )
     title, text, build = PRESETS[key]
     root, names, grad = build()
     return explore(root, names, grad=grad, title=title, text=text)
@@ -363,16 +471,25 @@ def write_explorer(target: str, out: str, tensor: str | None = None) -> str:
             root, names = _run_script(target, tensor)
             if tr.steps:  # the script ran backward itself: name what it recorded
                 _rename(tr, root, names)
-            page = explore(root, names, title=f"gradgate explore {os.path.basename(target)}",
-                           recorded=tr if tr.steps else None)
+            page = explore(
+                root,
+                names,
+                title=f"gradgate explore {os.path.basename(target)}",
+                recorded=tr if tr.steps else None,
+            )
     else:
         root, names = checkpoint_network(target)
-        page = explore(root, names, title=f"gradgate explore {os.path.basename(target)}",
-                       text="The checkpoint's weight matrices as the lecture's network, "
-                            "on a random input.")
+        page = explore(
+            root,
+            names,
+            title=f"gradgate explore {os.path.basename(target)}",
+            text="The checkpoint's weight matrices as the lecture's network, on a random input.",
+        )
     page.save(out)
     backward = sum(s["kind"] == "backward" for s in page.steps)
     forward = sum(s["kind"] == "forward" for s in page.steps)
     sums = sum(s["kind"] == "sum" for s in page.steps)
-    return (f"wrote {out}: {forward} gates forward, {backward} backward, {sums} fan-out sums "
-            f"(open it in a browser; arrow keys step)")
+    return (
+        f"wrote {out}: {forward} gates forward, {backward} backward, {sums} fan-out sums "
+        f"(open it in a browser; arrow keys step)"
+    )

@@ -67,8 +67,9 @@ class Node:
             self.kind = GATE
         else:
             self.kind = PARAMETER if self.requires_grad else INPUT
-        self.shape: tuple[int, ...] = tuple(tensor.shape) if tensor is not None else \
-            tuple(shape or ())
+        self.shape: tuple[int, ...] = (
+            tuple(tensor.shape) if tensor is not None else tuple(shape or ())
+        )
         self.size = int(np.prod(self.shape, dtype=np.int64))
         self.consumers = 0  # input slots this tensor feeds; set by graph()
         self.record: int | None = None  # id of the engine's Node that computed it; by graph()
@@ -129,8 +130,16 @@ class Edge:
     """Input slot ``slot`` (named ``slot_name`` in the gate's forward) of the gate that
     computed ``target`` reads tensor ``source``, whose name is ``name``."""
 
-    def __init__(self, source: str, target: str, slot: int, slot_name: str,
-                 shape: tuple[int, ...], fanout: bool, name: str = ""):
+    def __init__(
+        self,
+        source: str,
+        target: str,
+        slot: int,
+        slot_name: str,
+        shape: tuple[int, ...],
+        fanout: bool,
+        name: str = "",
+    ):
         self.source = source
         self.target = target
         self.slot = slot
@@ -233,8 +242,10 @@ class Graph:
         return self.to_text()
 
     def __repr__(self) -> str:
-        return f"<Graph of {self.node(self.root).name}: {len(self.nodes)} nodes, " \
-               f"{len(self.edges)} edges, {len(self.fanouts)} fan-out>"
+        return (
+            f"<Graph of {self.node(self.root).name}: {len(self.nodes)} nodes, "
+            f"{len(self.edges)} edges, {len(self.fanouts)} fan-out>"
+        )
 
     def to_dot(self) -> str:
         """The graph in Graphviz's DOT language (left to right, inputs first)."""
@@ -248,11 +259,19 @@ class Graph:
         ]
         for n in self.nodes:
             fill, border = style.COLOURS[n.kind]
-            attrs = [f'label="{_dot_escape(chr(10).join(n.lines()))}"',
-                     f'fillcolor="{fill}"', f'color="{border}"', f'tooltip="{n.kind}"']
+            attrs = [
+                f'label="{_dot_escape(chr(10).join(n.lines()))}"',
+                f'fillcolor="{fill}"',
+                f'color="{border}"',
+                f'tooltip="{n.kind}"',
+            ]
             if n.fanout:
-                attrs += [f'color="{style.FANOUT}"', "penwidth=3",
-                          f'xlabel="Σ ×{n.consumers}"', f'fontcolor="{style.INK}"']
+                attrs += [
+                    f'color="{style.FANOUT}"',
+                    "penwidth=3",
+                    f'xlabel="Σ ×{n.consumers}"',
+                    f'fontcolor="{style.INK}"',
+                ]
             out.append(f"  {n.id} [{', '.join(attrs)}];")
         for e in self.edges:
             attrs = [f'label="{_dot_escape(e.label)}"']
@@ -282,8 +301,9 @@ class Graph:
         with open(path, "w", encoding="utf-8") as f:
             f.write(self.to_svg(graphviz))
 
-    def save_png(self, path: str | os.PathLike[str], graphviz: bool | None = None,
-                 dpi: int = 144) -> None:
+    def save_png(
+        self, path: str | os.PathLike[str], graphviz: bool | None = None, dpi: int = 144
+    ) -> None:
         """Write a PNG picture: with Graphviz when it is there, else with matplotlib.
 
         Raises ImportError (naming ``pip install matplotlib``) when neither is available.
@@ -308,8 +328,10 @@ class Graph:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(self.to_dot())
         else:
-            raise ValueError(f"save: cannot tell the format of {os.fspath(path)!r}; "
-                             "use a name ending in .svg, .png, .dot or .gv")
+            raise ValueError(
+                f"save: cannot tell the format of {os.fspath(path)!r}; "
+                "use a name ending in .svg, .png, .dot or .gv"
+            )
 
     def _repr_svg_(self) -> str:
         return self.to_svg()
@@ -421,16 +443,26 @@ def build(
     node_of: dict[int, Node] = {}
     for n, k in enumerate(order):
         gate = structure[k][0]
-        t = tensor_of.get(k)
-        name = given.get(id(t)) if t is not None else None
+        held = tensor_of.get(k)
+        name = given.get(id(held)) if held is not None else None
         if name is None:
-            stem = gate.name.lower() if gate is not None else (
-                "param" if t is not None and t.requires_grad else "input")
+            stem = (
+                gate.name.lower()
+                if gate is not None
+                else ("param" if held is not None and held.requires_grad else "input")
+            )
             counters[stem] = counters.get(stem, 0) + 1
             name = f"{stem}{counters[stem]}"
         record = items[k] if not isinstance(items[k], Tensor) else items[k].node
-        node = Node(f"n{n}", name, t, gate, max_values, grads,
-                    shape=getattr(record, "shape", None) if t is None else None)
+        node = Node(
+            f"n{n}",
+            name,
+            held,
+            gate,
+            max_values,
+            grads,
+            shape=getattr(record, "shape", None) if held is None else None,
+        )
         node.record = id(record) if record is not None else None
         nodes.append(node)
         node_of[k] = node
@@ -446,8 +478,17 @@ def build(
         slot_names = gate.input_names(len(inputs))
         for slot, parent in enumerate(inputs):
             source = node_of[parent]
-            edges.append(Edge(source.id, node_of[k].id, slot, slot_names[slot],
-                              source.shape, source.fanout, name=source.name))
+            edges.append(
+                Edge(
+                    source.id,
+                    node_of[k].id,
+                    slot,
+                    slot_names[slot],
+                    source.shape,
+                    source.fanout,
+                    name=source.name,
+                )
+            )
     return Graph(nodes, edges, node_of[key(root)].id)
 
 
@@ -479,16 +520,19 @@ def _dot_escape(text: str) -> str:
 def _use_graphviz(graphviz: bool | None) -> bool:
     found = shutil.which("dot") is not None
     if graphviz and not found:
-        raise RuntimeError("graphviz=True, but Graphviz's dot is not on PATH "
-                           "(apt install graphviz, or leave graphviz=None)")
+        raise RuntimeError(
+            "graphviz=True, but Graphviz's dot is not on PATH "
+            "(apt install graphviz, or leave graphviz=None)"
+        )
     return found if graphviz is None else graphviz
 
 
 def _run_dot(text: str, fmt: str, *options: str) -> bytes:
     dot = shutil.which("dot")
     assert dot is not None
-    done = subprocess.run([dot, f"-T{fmt}", *options], input=text.encode("utf-8"),
-                          capture_output=True, timeout=120)
+    done = subprocess.run(
+        [dot, f"-T{fmt}", *options], input=text.encode("utf-8"), capture_output=True, timeout=120
+    )
     if done.returncode != 0:
         raise RuntimeError(f"dot -T{fmt} failed: {done.stderr.decode(errors='replace').strip()}")
     return done.stdout

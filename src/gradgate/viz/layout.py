@@ -129,8 +129,7 @@ def layout(g: Graph) -> Layout:
     y = _place(layers, heights, before, after)
 
     # columns' x: widest box, then a gap wide enough for the labels entering the next one
-    column_width = [max((boxes[k].w for k in layer if k in boxes), default=0.0)
-                    for layer in layers]
+    column_width = [max((boxes[k].w for k in layer if k in boxes), default=0.0) for layer in layers]
     label_room = [0.0] * columns
     for e in g.edges:
         room = text_width(e.label, style.LABEL_SIZE) + 24
@@ -186,8 +185,9 @@ def _curve(a: Point, b: Point) -> tuple:
     return ("C", (a[0] + dx, a[1]), (b[0] - dx, b[1]), b)
 
 
-def _ports(boxes: dict[str, Box], ends: list[tuple[str, str, int]],
-           y: dict[str, float]) -> list[float]:
+def _ports(
+    boxes: dict[str, Box], ends: list[tuple[str, str, int]], y: dict[str, float]
+) -> list[float]:
     """Where each edge meets a box's side, ``ends[k]`` = (box, other end, slot) for edge k:
     spread evenly along the side, in the order of the other ends (then of the slots)."""
     by_box: dict[str, list[int]] = {}
@@ -208,14 +208,18 @@ def _crossings(layers: list[list[str]], after: dict[str, list[str]]) -> int:
         below = {k: i for i, k in enumerate(layers[r + 1])}
         pairs = [(i, below[b]) for i, a in enumerate(layers[r]) for b in after[a]]
         for m, (a1, b1) in enumerate(pairs):
-            for a2, b2 in pairs[m + 1:]:
+            for a2, b2 in pairs[m + 1 :]:
                 if (a1 - a2) * (b1 - b2) < 0:
                     total += 1
     return total
 
 
-def _order(layers: list[list[str]], before: dict[str, list[str]],
-           after: dict[str, list[str]], sweeps: int = 8) -> list[list[str]]:
+def _order(
+    layers: list[list[str]],
+    before: dict[str, list[str]],
+    after: dict[str, list[str]],
+    sweeps: int = 8,
+) -> list[list[str]]:
     """Barycentre sweeps left-to-right and right-to-left; keep the best ordering found."""
     size = sum(len(layer) for layer in layers)
     if size > 2000:  # too large to picture usefully; keep the forward order
@@ -242,8 +246,13 @@ def _order(layers: list[list[str]], before: dict[str, list[str]],
     return best
 
 
-def _place(layers: list[list[str]], heights: dict[str, float], before: dict[str, list[str]],
-           after: dict[str, list[str]], sweeps: int = 10) -> dict[str, float]:
+def _place(
+    layers: list[list[str]],
+    heights: dict[str, float],
+    before: dict[str, list[str]],
+    after: dict[str, list[str]],
+    sweeps: int = 10,
+) -> dict[str, float]:
     """Centres y: stacked, then pulled towards the neighbours while keeping order and gaps."""
     y: dict[str, float] = {}
     for layer in layers:
@@ -287,8 +296,7 @@ def _spaced(layer: list[str], desired: list[float], heights: dict[str, float]) -
         blocks.append([t, 1.0])
         while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
             mean, count = blocks.pop()
-            blocks[-1][0] = (blocks[-1][0] * blocks[-1][1] + mean * count) / (blocks[-1][1]
-                                                                              + count)
+            blocks[-1][0] = (blocks[-1][0] * blocks[-1][1] + mean * count) / (blocks[-1][1] + count)
             blocks[-1][1] += count
     fitted = [mean for mean, count in blocks for _ in range(int(count))]
     return [z + o for z, o in zip(fitted, offsets, strict=True)]

@@ -46,9 +46,11 @@ def _title(g: Graph) -> str:
 
 
 def _marker(id: str, colour: str) -> str:
-    return (f'<marker id="{id}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="{ARROW}" '
-            f'markerHeight="{ARROW}" markerUnits="userSpaceOnUse" orient="auto">'
-            f'<path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>')
+    return (
+        f'<marker id="{id}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="{ARROW}" '
+        f'markerHeight="{ARROW}" markerUnits="userSpaceOnUse" orient="auto">'
+        f'<path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
+    )
 
 
 def _path_data(route: Route) -> str:
@@ -108,8 +110,10 @@ def _tooltip(n: Node) -> str:
     what = f"{n.gate} gate" if n.kind == GATE else n.kind
     text = f"{n.name}: {what}, shape {n.shape}"
     if n.fanout:
-        text += (f"; feeds {n.consumers} input slots, so backward sums {n.consumers} "
-                 "gradients here (fan-out)")
+        text += (
+            f"; feeds {n.consumers} input slots, so backward sums {n.consumers} "
+            "gradients here (fan-out)"
+        )
     return text
 
 
@@ -119,10 +123,14 @@ def _legend(placed: Layout, fanout: bool) -> str:
     out = [f'<g class="legend" transform="translate(16,{y:.1f})">']
     x = 0.0
     for label, fill, stroke, width in items:
-        out.append(f'<rect x="{x:.1f}" y="6" width="18" height="14" rx="3" fill="{fill}" '
-                   f'stroke="{stroke}" stroke-width="{width}"/>')
-        out.append(f'<text x="{x + 24:.1f}" y="17.5" font-size="{style.LABEL_SIZE + 1}" '
-                   f'fill="{style.INK}">{escape(label)}</text>')
+        out.append(
+            f'<rect x="{x:.1f}" y="6" width="18" height="14" rx="3" fill="{fill}" '
+            f'stroke="{stroke}" stroke-width="{width}"/>'
+        )
+        out.append(
+            f'<text x="{x + 24:.1f}" y="17.5" font-size="{style.LABEL_SIZE + 1}" '
+            f'fill="{style.INK}">{escape(label)}</text>'
+        )
         x += 24 + len(label) * (style.LABEL_SIZE + 1) * style.CHAR_WIDTH + 22
     out.append("</g>")
     return "".join(out)
