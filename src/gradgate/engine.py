@@ -453,12 +453,13 @@ def _run(
     previous_mode, _mode.enabled = _mode.enabled, create_graph  # record only for create_graph
     try:
         for tensor in order:
-            g = grads.pop(id(tensor), None)  # dE/d(tensor), complete: its consumers came first
+            key = id(tensor)
+            g = grads.pop(key, None)  # dE/d(tensor), complete: its consumers came first
             if g is None:
                 continue
             if type(g) is not np.ndarray and isinstance(g, np.generic):
                 g = np.asarray(g)  # NumPy gives 0-d results as scalars
-            if tensor_hooks and id(tensor) in tensor_hooks:  # dE/d(tensor) is complete here
+            if tensor_hooks and key in tensor_hooks:  # dE/d(tensor) is complete here
                 g = _run_hooks(tensor, g, create_graph)
             node = tensor.node
             if node is None or tensor.retains_grad:
@@ -466,8 +467,8 @@ def _run(
                     observer.leaf(tensor, g)
                 if wanted is None:
                     _accumulate(tensor, g, create_graph, handed_out)
-            if wanted is not None and id(tensor) in wanted:
-                found[wanted[id(tensor)]] = g
+            if wanted is not None and key in wanted:
+                found[wanted[key]] = g
             if node is None:
                 continue
             if latest_change[0] > node.saved_at:  # something changed in place since
@@ -496,17 +497,17 @@ def _run(
                 like = parent if create_graph else parent._data
                 if type(c) is not type(like) and isinstance(c, (np.generic, float, int)):
                     c = np.asarray(c)  # NumPy's 0-d results
-                if c.shape != like.shape or c.dtype != like.dtype:
+                if c.shape != like.shape or (c.dtype is not like.dtype and c.dtype != like.dtype):
                     raw, c = c, sum_to(c, like)
                     for observer in observers:
                         observer.unbroadcast(parent, tensor, raw, c)
-                key = id(parent)
-                before = grads.get(key)
+                to = id(parent)
+                before = grads.get(to)
                 # fan-out: dE/ds = J1^T g1 + J2^T g2 + ...  (lecture 20.2)
-                grads[key] = c if before is None else before + c
-                if before is not None:
+                grads[to] = c if before is None else before + c
+                if before is not None and observers:
                     for observer in observers:
-                        observer.summed(parent, before, c, grads[key])
+                        observer.summed(parent, before, c, grads[to])
             if not retain_graph:
                 node.release(tensor, released)
     except BaseException as error:
