@@ -69,6 +69,14 @@ def make_namespace(module: types.ModuleType) -> types.SimpleNamespace:
         e += 1
         return module.reciprocal(e, out=e)
 
+    def logsumexp_parts(x: Array, axis: Any) -> tuple[Array, Array]:
+        """(m, ln Σ e^(x − m)) along ``axis``, both kept as size-1 axes, with m = max x (0
+        where the max is not finite, so ±inf and NaN pass through): the one stable
+        log-sum-exp that logsumexp and log_softmax share. ln Σ e^x = m + the second."""
+        m = x.max(axis=axis, keepdims=True)
+        m = module.where(module.isfinite(m), m, 0)
+        return m, module.log(module.sum(module.exp(x - m), axis=axis, keepdims=True))
+
     def softmax(x: Array, axis: int = -1) -> Array:
         e = module.exp(x - x.max(axis=axis, keepdims=True))
         e /= e.sum(axis=axis, keepdims=True)
@@ -127,6 +135,7 @@ def make_namespace(module: types.ModuleType) -> types.SimpleNamespace:
     ns.to_device = to_device
     ns.sigmoid = sigmoid
     ns.softmax = softmax
+    ns.logsumexp_parts = logsumexp_parts
     ns.scatter_add = scatter_add
     return ns
 
@@ -307,7 +316,9 @@ def device_of_or_none(array: Array) -> str | None:
 def to_numpy(array: Any) -> np.ndarray:
     """A NumPy array from a NumPy or CuPy array (copied to the host) or a number: the one
     place that brings values back from a GPU."""
-    if _is_cupy(array):
+    if isinstance(array, np.ndarray):
+        return array
+    if _is_cupy(array) or callable(getattr(array, "get", None)):  # CuPy, or an array like it
         return array.get()
     return np.asarray(array)
 

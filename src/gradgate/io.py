@@ -26,7 +26,7 @@ from typing import IO, Any
 import numpy as np
 
 from .archives import ArchiveError, check_entry_sizes, check_npy_entry
-from .backend import parse_device
+from .backend import parse_device, to_numpy
 
 __all__ = ["CheckpointError", "FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
 
@@ -189,10 +189,8 @@ def _at(where: str) -> str:
 
 
 def _to_numpy(data: Any) -> np.ndarray:
-    """A Tensor's values as a NumPy array; a CuPy array is copied to the host with `.get()`."""
-    if not isinstance(data, np.ndarray) and callable(getattr(data, "get", None)):
-        data = data.get()
-    return np.asarray(data)
+    """An array's values as a NumPy array, copied to the host from a GPU."""
+    return to_numpy(data)
 
 
 def _create_temporary(target: str) -> tuple[int, str]:

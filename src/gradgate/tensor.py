@@ -256,8 +256,14 @@ class Tensor:
         self.retains_grad = True
         return self
 
-    def zero_grad(self) -> None:
-        self.grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset ``.grad``: to None (the default), or to zeros in place (its version moves,
+        as for any in-place change). Modules and optimisers reset their parameters so."""
+        grad = self.grad
+        if set_to_none or grad is None:
+            self.grad = None
+        else:
+            grad.writable_array()[...] = 0
 
     def register_hook(self, hook: Any) -> Any:
         """Call ``hook(grad)`` with dE/d(this tensor) once backward has it complete, before

@@ -85,9 +85,8 @@ class LogSoftmax(Gate):
         self.axis = axis
 
     def forward(self, xp, s):
-        m = xp.max(s, axis=self.axis, keepdims=True)
-        shifted = s - xp.where(xp.isfinite(m), m, 0)
-        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=self.axis, keepdims=True))
+        m, log_sum = xp.logsumexp_parts(s, self.axis)
+        return (s - m) - log_sum
 
     def vjp(self, xp, g, o, s):
         return (g - xp.exp(o) * xp.sum(g, axis=self.axis, keepdims=True),)

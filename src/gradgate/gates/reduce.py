@@ -171,9 +171,8 @@ class LogSumExp(Reduction):
     formula, tex = "{out} = ln Σ e^{s}", "{out} = \\ln \\sum e^{{{s}}}"
 
     def reduce(self, xp, s, axes):
-        m = xp.max(s, axis=axes, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0)
-        o = xp.log(xp.sum(xp.exp(s - m), axis=axes, keepdims=True)) + m
+        m, log_sum = xp.logsumexp_parts(s, axes)
+        o = log_sum + m
         return o if self.keepdims else xp.squeeze(o, axis=axes)
 
     def vjp(self, xp, g, o, s):

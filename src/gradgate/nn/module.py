@@ -208,10 +208,7 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad``: to None (the default), or to zeros in place."""
         for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad.data[...] = 0
+            p.zero_grad(set_to_none)
 
     # --- saving and loading ---------------------------------------------------------------
 

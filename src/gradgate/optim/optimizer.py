@@ -60,10 +60,7 @@ class Optimizer:
         """Reset every parameter's ``.grad``: to None (the default), or to zeros in place."""
         for group in self.param_groups:
             for p in group["params"]:
-                if set_to_none or p.grad is None:
-                    p.grad = None
-                else:
-                    p.grad.data[...] = 0
+                p.zero_grad(set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; return ``closure()`` if given (it is
