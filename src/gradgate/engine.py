@@ -161,10 +161,15 @@ class Node:
         inputs = self.inputs
         if inputs is None:
             return
-        for t in inputs:
-            t._version[SAVED] -= 1
         self.version[SAVED] -= 1
-        self.parents = tuple([t.node or t for t in inputs])  # Node is always truthy
+        if len(inputs) == 1:  # the common case spelled out: this runs once per gate
+            (a,) = inputs
+            a._version[SAVED] -= 1
+            self.parents = (a.node or a,)  # a Node is always truthy
+        else:
+            for t in inputs:
+                t._version[SAVED] -= 1
+            self.parents = tuple([t.node or t for t in inputs])
         data = output._data
         self.shape, self.dtype = data.shape, data.dtype
         self.inputs = None
