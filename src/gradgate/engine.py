@@ -162,14 +162,16 @@ class Node:
         if inputs is None:
             return
         self.version[SAVED] -= 1
+        parents: tuple[Any, ...]
         if len(inputs) == 1:  # the common case spelled out: this runs once per gate
             (a,) = inputs
             a._version[SAVED] -= 1
-            self.parents = (a.node or a,)  # a Node is always truthy
+            parents = (a.node or a,)  # a Node is always truthy
         else:
             for t in inputs:
                 t._version[SAVED] -= 1
-            self.parents = tuple([t.node or t for t in inputs])
+            parents = tuple([t.node or t for t in inputs])
+        self.parents = parents
         data = output._data
         self.shape, self.dtype = data.shape, data.dtype
         self.inputs = None
