@@ -1,6 +1,12 @@
-"""Graphs several test modules share."""
+"""Graphs and helpers several test modules share."""
 
 from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,3 +39,33 @@ def make_two_layer():
 @pytest.fixture
 def two_layer():
     return lecture_two_layer()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_python_blocks(text: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The ```python blocks of ``text`` run in order as one script, in a fresh process in
+    ``cwd``, with this checkout's ``src`` first on the path."""
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks, "no Python block to run"
+    script = cwd / "page.py"
+    script.write_text("\n".join(blocks), encoding="utf-8")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT / "src")] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
+    return subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=cwd,
+    )
+
+
+@pytest.fixture
+def run_blocks():
+    """:func:`run_python_blocks`, for tests that check what a docs page prints."""
+    return run_python_blocks
