@@ -15,16 +15,11 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
+from ..arguments import count
 from ..gates.conv import ints
 from ..tensor import DEFAULT_FLOAT, Tensor
 from . import init
 from .module import Module, Parameter
-
-
-def _count(n: Any, what: str, layer: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{layer}: {what} must be a positive integer, got {n!r}")
-    return int(n)
 
 
 class _ConvNd(Module):
@@ -38,21 +33,21 @@ class _ConvNd(Module):
         in_channels: int,
         out_channels: int,
         kernel_size: Any,
-        stride: Any,
-        padding: Any,
-        dilation: Any,
-        groups: int,
-        bias: bool,
-        padding_mode: str,
-        dtype: Any,
-        generator: np.random.Generator | None,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        dtype: Any = None,
+        generator: np.random.Generator | None = None,
         output_padding: Any = 0,
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        self.in_channels = _count(in_channels, "in_channels", name)
-        self.out_channels = _count(out_channels, "out_channels", name)
-        self.groups = _count(groups, "groups", name)
+        self.in_channels = count(in_channels, f"{name}: in_channels")
+        self.out_channels = count(out_channels, f"{name}: out_channels")
+        self.groups = count(groups, f"{name}: groups")
         if self.in_channels % self.groups or self.out_channels % self.groups:
             raise ValueError(
                 f"{name}: in_channels {in_channels} and out_channels "
@@ -111,34 +106,6 @@ class Conv1d(_ConvNd):
 
     d = 1
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        dtype: Any = None,
-        generator: np.random.Generator | None = None,
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            dtype,
-            generator,
-        )
-
     def forward(self, x: Any) -> Tensor:
         return F.conv1d(
             x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
@@ -153,34 +120,6 @@ class Conv2d(_ConvNd):
     """
 
     d = 2
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        dtype: Any = None,
-        generator: np.random.Generator | None = None,
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            dtype,
-            generator,
-        )
 
     def forward(self, x: Any) -> Tensor:
         return F.conv2d(
