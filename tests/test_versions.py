@@ -216,3 +216,20 @@ def test_the_class_constructor_converts_as_tensor_does():
 def test_mistakes_name_the_gate_or_function_and_the_shapes(make, words):
     with pytest.raises((ValueError, TypeError, IndexError), match=words):
         make()
+
+
+def test_a_gate_that_returns_its_input_shares_the_inputs_counter():
+    class Same(gg.Gate):
+        def forward(self, xp, s):
+            return s  # the very array: an alias of the input
+
+        def vjp(self, xp, g, o, s):
+            return (g,)
+
+    x = gg.tensor([1.0, 2.0, 3.0])
+    y = gg.apply(Same(), x)
+    w = gg.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    loss = (x * w).sum()
+    y.fill_(0)  # writes x's buffer
+    with pytest.raises(RuntimeError, match=CHANGED):
+        loss.backward()

@@ -275,10 +275,10 @@ def _promoted(part: slice, tensors: Sequence[Tensor]) -> tuple[Tensor, ...]:
 
 
 def _shares_buffer(out: Any, source: Any) -> bool:
-    """True when ``out`` is a view into ``source``'s memory (NumPy collapses view chains to
-    the array that owns the memory)."""
+    """True when ``out`` is ``source`` itself or a view into its memory (NumPy collapses
+    view chains to the array that owns the memory)."""
     base = out.base
-    return base is source or (base is not None and base is source.base)
+    return out is source or base is source or (base is not None and base is source.base)
 
 
 def _described(gate: Gate, tensors: Sequence[Tensor], error: Exception) -> Exception:
@@ -331,7 +331,12 @@ def apply(gate: Gate, *inputs: Any) -> Tensor:
     if type(out) is not kind:
         out = xp.asarray(out)
     result = Tensor(out)
-    if out.base is not None:  # a view (reshape, transpose, slice): one buffer, one counter
+    if (  # a view (reshape, transpose, slice) or an input itself: one buffer, one counter
+        out.base is not None
+        or out is arrays[0]
+        or out is arrays[-1]
+        or (len(arrays) > 2 and any(out is a for a in arrays))
+    ):
         for t, a in zip(tensors, arrays, strict=True):
             if _shares_buffer(out, a):
                 result._version = t._version
