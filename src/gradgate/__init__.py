@@ -12,6 +12,8 @@ from .tensor import Tensor, as_tensor, from_numpy, tensor  # first: the engine b
 # isort: on
 from . import check, data, dtypes, linalg, nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from .capture.api import Captured, capture
+from .capture.state import CaptureError
 from .check import jacobian
 from .conventions import ValuesIndices
 from .dtypes import (

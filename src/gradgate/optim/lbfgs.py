@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..capture.state import replayed
 from ..engine import enable_grad
 from .optimizer import Optimizer
 
@@ -127,6 +128,7 @@ class LBFGS(Optimizer):
 
     # --- one step -------------------------------------------------------------------------
 
+    @replayed
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Run up to ``max_iter`` iterations; return the loss of the first closure call."""
         if closure is None:

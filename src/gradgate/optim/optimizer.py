@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..capture.state import replayed
 from ..engine import enable_grad
 from ..tensor import Tensor
 
@@ -56,12 +57,14 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: unknown options {sorted(unknown)}")
         self.param_groups.append({**self.defaults, **group, "params": params})
 
+    @replayed
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad``: to None (the default), or to zeros in place."""
         for group in self.param_groups:
             for p in group["params"]:
                 p.zero_grad(set_to_none)
 
+    @replayed
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; return ``closure()`` if given (it is
         called first, with gradients enabled, to recompute the loss)."""
