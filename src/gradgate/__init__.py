@@ -12,8 +12,6 @@ from .tensor import Tensor, as_tensor, from_numpy, tensor  # first: the engine b
 # isort: on
 from . import check, data, dtypes, linalg, nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
-from .capture.api import Captured, capture
-from .capture.state import CaptureError
 from .check import jacobian
 from .conventions import ValuesIndices
 from .dtypes import (
@@ -60,6 +58,8 @@ from .factories import (
 from .functional import *  # noqa: F403  (every gate's functional form, and the compositions)
 from .gates import REGISTRY, Gate, register
 from .io import CheckpointError, load, save
+from .replay.api import Captured, capture
+from .replay.state import CaptureError
 from .trace import trace
 from .weights import load_safetensors, save_safetensors
 

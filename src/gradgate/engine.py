@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .capture import state as capture_state
-from .capture.state import ACTIVE as _CAPTURING
 from .dtypes import result_dtype
 from .gates.base import NEEDS, Gate
 from .gates.elementwise import Cast
+from .replay import state as capture_state
+from .replay.state import ACTIVE as _CAPTURING
 from .tensor import DEFAULT_FLOAT, SAVED, STAMP, Tensor, latest_change
 
 # --- grad mode -------------------------------------------------------------------------
@@ -489,8 +489,6 @@ def _run(
             g = grads.pop(key, None)  # dE/d(tensor), complete: its consumers came first
             if g is None:
                 continue
-            if type(g) is not np.ndarray and isinstance(g, np.generic):
-                g = np.asarray(g)  # NumPy gives 0-d results as scalars
             if tensor_hooks and key in tensor_hooks:  # dE/d(tensor) is complete here
                 g = _run_hooks(tensor, g, create_graph)
             node = tensor.node
@@ -537,11 +535,16 @@ def _run(
                         observer.unbroadcast(parent, tensor, raw, c)
                 to = id(parent)
                 before = grads.get(to)
+                if before is None:
+                    grads[to] = c
+                    continue
                 # fan-out: dE/ds = J1^T g1 + J2^T g2 + ...  (lecture 20.2)
-                grads[to] = c if before is None else before + c
-                if before is not None and observers:
-                    for observer in observers:
-                        observer.summed(parent, before, c, grads[to])
+                total = before + c
+                if type(total) is not type(c) and isinstance(total, np.generic):
+                    total = np.asarray(total)  # NumPy gives a 0-d sum as a scalar
+                grads[to] = total
+                for observer in observers:
+                    observer.summed(parent, before, c, total)
             if not retain_graph:
                 node.release(tensor, released)
     except BaseException as error:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .capture.state import ACTIVE, recorder, replayed
+from .replay.state import ACTIVE, recorder, replayed
 from .tensor import DEFAULT_FLOAT, Tensor
 
 _generator = np.random.default_rng()

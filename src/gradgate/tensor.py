@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import builtins
 import itertools
+import operator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import backend
-from .capture import state as capture_state
-from .capture.state import ACTIVE as _CAPTURING
+from .replay import state as capture_state
+from .replay.state import ACTIVE as _CAPTURING
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 
@@ -61,7 +62,9 @@ class Tensor:
     __array_priority__ = 1000  # make ndarray <op> Tensor call the Tensor's reflected op
 
     def __init__(self, data: Any, requires_grad: builtins.bool = False):
-        if type(data) is not np.ndarray and backend.device_of_or_none(data) is None:
+        if type(data) is not np.ndarray and (
+            isinstance(data, np.generic) or backend.device_of_or_none(data) is None
+        ):  # a NumPy scalar too: the engine computes on arrays
             data = _converted(data, None, "Tensor")
         self._data = data
         self._version = [0, 0]  # [STAMP, SAVED], see above
@@ -72,8 +75,8 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
         if _CAPTURING[0]:
-            r = capture_state.recorder()
-            if r is not None:
+            r = capture_state.recording()
+            if r is not None:  # also inside a library call that a replay makes whole
                 r.created(self)
 
     if TYPE_CHECKING:  # the methods made from the gate registry (see _install_methods)
@@ -488,33 +491,33 @@ class Tensor:
     def __getitem__(self, index):
         return F.getitem(self, index)
 
-    # comparisons: element-wise, no gradient (asarray: NumPy gives 0-d results as scalars)
+    # comparisons: element-wise, no gradient
     def __eq__(self, other):
-        return _constant(self._data == _raw(other))
+        return computed(operator.eq, self, other)
 
     def __ne__(self, other):
-        return _constant(self._data != _raw(other))
+        return computed(operator.ne, self, other)
 
     def __lt__(self, other):
-        return _constant(self._data < _raw(other))
+        return computed(operator.lt, self, other)
 
     def __le__(self, other):
-        return _constant(self._data <= _raw(other))
+        return computed(operator.le, self, other)
 
     def __gt__(self, other):
-        return _constant(self._data > _raw(other))
+        return computed(operator.gt, self, other)
 
     def __ge__(self, other):
-        return _constant(self._data >= _raw(other))
+        return computed(operator.ge, self, other)
 
     def __and__(self, other):
-        return _constant(self._data & _raw(other))
+        return computed(operator.and_, self, other)
 
     def __or__(self, other):
-        return _constant(self._data | _raw(other))
+        return computed(operator.or_, self, other)
 
     def __invert__(self):
-        return _constant(~self._data)
+        return computed(operator.invert, self)
 
     __hash__ = object.__hash__
 
@@ -693,8 +696,8 @@ class _InPlace:
         self.ufunc(data, value, out=data)
 
 
-_IN_PLACE = {u: _InPlace(u) for u in (np.add, np.subtract, np.multiply, np.true_divide, np.power)}
-_IN_PLACE[np.matmul] = _InPlace(np.matmul)
+_UFUNCS: tuple[Any, ...] = (np.add, np.subtract, np.multiply, np.true_divide, np.power, np.matmul)
+_IN_PLACE = {u: _InPlace(u) for u in _UFUNCS}
 
 
 class _Assign:
@@ -716,6 +719,14 @@ def _fill(data: Any, value: Any) -> None:
 def _constant(result: Any) -> Tensor:
     """A result that carries no gradient, as a Tensor of an array (never a NumPy scalar)."""
     return Tensor(np.asarray(result) if isinstance(result, np.generic) else result)
+
+
+@capture_state.replayed
+def computed(function: Any, *args: Any, **kwargs: Any) -> Tensor:
+    """``function`` on the arrays of ``args`` (tensors, numbers), for a result that carries
+    no gradient (a comparison, an argmax): a Tensor of an array. A captured step calls it
+    again at each replay."""
+    return _constant(function(*[_raw(a) for a in args], **kwargs))
 
 
 def _raw(x: Any) -> Any:

@@ -65,7 +65,9 @@ def test_the_lecture_network_with_sgd_is_bit_identical():
 
         return model, step
 
-    batches = [(x, gg.tensor(RNG.random((32, 10)).astype(np.float32))) for x, _ in digits_batches(5)]
+    batches = [
+        (x, gg.tensor(RNG.random((32, 10)).astype(np.float32))) for x, _ in digits_batches(5)
+    ]
     captured = run_both(build, batches)
     assert captured.captures == 1 and captured.replays == 99
 
@@ -473,3 +475,27 @@ def test_random_factories_draw_anew_at_each_replay():
     expected = [step(x) for _ in range(3)]
     assert all(same(a, b) for a, b in zip(got, expected, strict=True))
     assert not same(got[0], got[1])
+
+
+def test_results_without_gradient_are_computed_again_at_each_replay():
+    def step(o, y):
+        right = (o.argmax(axis=1) == y).sum()
+        return right, gg.isnan(o).any(), (o > 0) & (o < 1), ~(o < 0), o.max()
+
+    captured = gg.capture(step)
+    y = gg.tensor(np.array([0, 1, 2, 0, 1, 2]))
+    for _ in range(4):
+        o = gg.randn(6, 3)
+        for a, b in zip(captured(o, y), step(o, y), strict=True):
+            assert same(a, b)
+
+
+def test_a_tensor_of_a_numpy_scalar_holds_a_0d_array():
+    t = gg.Tensor(np.float64(2.0))
+    assert type(t.data) is np.ndarray and t.dtype == np.float64
+    assert (t * gg.tensor(np.array(3.0))).item() == 6.0
+
+
+def test_a_number_from_a_numpy_function_raises_at_capture():
+    with pytest.raises(gg.CaptureError, match="gives a number computed from"):
+        gg.capture(lambda o: o * np.count_nonzero(o))(gg.randn(3))

@@ -21,9 +21,9 @@ import numpy as np
 
 from .. import backend, factories
 from .. import functional as _functional
-from ..capture.state import replayed
 from ..engine import apply, no_grad
 from ..gates.layers import Embedding, LstmCell, Normalize
+from ..replay.state import replayed
 from ..tensor import Tensor
 from ..tensor import _raw as _data
 

@@ -19,8 +19,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import backend
-from ..capture import state as capture_state
-from ..capture.state import replayed
+from ..replay import state as capture_state
+from ..replay.state import replayed
 from ..tensor import DEFAULT_FLOAT, Tensor
 
 

@@ -281,11 +281,7 @@ class _RNNBase(Module):
                 W_ih, W_hh, b_ih, b_hh = self._weights(layer, suffix)
                 seq = x if d == 0 else x[::-1]
                 if self.mode == "LSTM":
-                    b = (
-                        b_ih + b_hh
-                        if b_ih is not None
-                        else zeros(W_hh.shape[0], dtype=W_hh.dtype)
-                    )
+                    b = b_ih + b_hh if b_ih is not None else zeros(W_hh.shape[0], dtype=W_hh.dtype)
                     out = G.lstm_layer(seq, h0[k], c0[k], W_ih, W_hh, b)  # (L + 1, N, H)
                     hs = out[:L] if d == 0 else out[L - 1 :: -1]
                     h_n.append(out[L - 1])

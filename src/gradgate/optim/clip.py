@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..capture.state import replayed
+from ..replay.state import replayed
 from ..tensor import Tensor
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..capture.state import replayed
 from ..engine import enable_grad
+from ..replay.state import replayed
 from .optimizer import Optimizer
 
 

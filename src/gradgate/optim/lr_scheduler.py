@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..arguments import count
-from ..capture.state import replayed
+from ..replay.state import replayed
 from .optimizer import Optimizer
 
 

@@ -1,6 +1,6 @@
 """What the rest of gradgate needs to know about capture: whether a recording is running.
 
-A recording (:mod:`gradgate.capture.recorder`) runs in one thread while the captured
+A recording (:mod:`gradgate.replay.recorder`) runs in one thread while the captured
 function's first call runs eagerly. Code on hot paths tests ``ACTIVE[0]`` (a plain list
 item: one load) and only when it is set asks :func:`recorder` for this thread's recorder.
 This module imports nothing of gradgate, so the tensor and the engine can use it.
@@ -31,6 +31,11 @@ def recorder() -> Any:
     """This thread's running recorder, or None (also while it runs a library call whole)."""
     r = _local.recorder
     return None if r is None or r.paused else r
+
+
+def recording() -> Any:
+    """This thread's recorder, running or paused, or None."""
+    return _local.recorder
 
 
 def install(r: Any) -> Any:

@@ -37,7 +37,7 @@ def _flatten(x: Any, flat: list[Any]) -> Any:
 def _signature(x: Any) -> tuple:
     if isinstance(x, Tensor):
         a = x._data
-        return ("T", type(a), a.shape, a.dtype.str, x.requires_grad)
+        return ("T", type(a), a.shape, a.dtype, x.requires_grad)
     return ("A", type(x), x.shape, x.dtype.str)
 
 
@@ -45,6 +45,15 @@ def _key(args: tuple, kwargs: dict) -> tuple[list[Any], Any]:
     """The call's tensors and arrays, flattened, and the key of its tape: the structure of
     the arguments, each tensor's kind of array, shape, dtype and requires_grad, the Python
     values among them, and whether grad mode is on."""
+    if not kwargs:  # the common case first: tensors as positional arguments, or nothing
+        signature = []
+        for x in args:
+            if type(x) is not Tensor:
+                break
+            a = x._data
+            signature.append((type(a), a.shape, a.dtype, x.requires_grad))
+        else:
+            return list(args), (len(args), tuple(signature), is_grad_enabled())
     flat: list[Any] = []
     structure = _flatten((args, kwargs), flat)
     return flat, (structure, tuple(_signature(x) for x in flat), is_grad_enabled())

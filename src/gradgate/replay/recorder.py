@@ -2,9 +2,9 @@
 
 The recorder is an engine :class:`~gradgate.engine.Observer`: it hears every gate run
 forward, every vjp, un-broadcast sum, fan-in addition and leaf accumulation of a backward,
-and writes each as one line of the :class:`~gradgate.capture.tape.Tape` that calls the same
+and writes each as one line of the :class:`~gradgate.replay.tape.Tape` that calls the same
 rule on the same slots. The tensor tells it about the rest: in-place writes, ``.grad`` read
-or set, tensors made during the call; functions marked :func:`~gradgate.capture.state.
+or set, tensors made during the call; functions marked :func:`~gradgate.replay.state.
 replayed` (optimiser and scheduler steps, random draws) become one line each.
 
 Arrays are told apart by identity: each array the step computes gets a slot when it is
@@ -116,24 +116,24 @@ class Recorder(Observer):
                 return f"{self._tensor}(v{s})", (s,)
             return self.name(x), ()
         if isinstance(x, np.ndarray) or backend.device_of_or_none(x) is not None:
-            s = self.slot_of.get(id(x))
-            if s is None:
+            found = self.slot_of.get(id(x))
+            if found is None:
                 raise CaptureError(
                     f"capture: an array of shape {x.shape} that the step did not compute "
                     "reaches a tensor operation; a replay would reuse this call's values. "
                     "Pass it in as an argument of the captured function, or make it a "
                     "tensor once outside it"
                 )
-            return f"v{s}", (s,)
+            return f"v{found}", (found,)
         if isinstance(x, (list, tuple)):
             parts = [self.value(v) for v in x]
             code = ", ".join(p[0] for p in parts) + ("," if len(parts) == 1 else "")
             code = f"[{code}]" if isinstance(x, list) else f"({code})"
             return code, tuple(s for p in parts for s in p[1])
         if isinstance(x, dict):
-            parts = [(k, self.value(v)) for k, v in x.items()]
-            code = ", ".join(f"{self.tape.name(k)}: {p[0]}" for k, p in parts)
-            return "{" + code + "}", tuple(s for _, p in parts for s in p[1])
+            items = [(k, self.value(v)) for k, v in x.items()]
+            code = ", ".join(f"{self.tape.name(k)}: {p[0]}" for k, p in items)
+            return "{" + code + "}", tuple(s for _, p in items for s in p[1])
         return self.tape.name(x), ()
 
     def name(self, t: Tensor) -> str:
@@ -220,6 +220,12 @@ class Recorder(Observer):
             result = function(*args, **kwargs)
         finally:
             self.paused = False
+        if isinstance(result, (bool, int, float, np.generic)):
+            raise CaptureError(
+                f"capture: {function.__qualname__} gives a number computed from tensors' "
+                "values, which a replay could not give again; keep it a tensor (the "
+                "gradgate function instead of the NumPy one)"
+            )
         f = self.tape.name(function, "f")
         slot = self.tape.new()
         self.tape.emit(
