@@ -43,19 +43,20 @@ def capture_cost(make, arrays, runs: int = 5) -> float:
     return ratios[len(ratios) // 2]
 
 
-def replay_growth(make, arrays, steps: int = 50) -> int:
-    """Bytes a replay still holds after ``steps`` more steps than after its first replay."""
+def replay_growth(make, arrays, steps: int = 50) -> float:
+    """Bytes held per replay in the steady state: what ``steps`` more replays hold, after
+    ``steps`` replays to settle Python's and NumPy's caches, divided by ``steps``."""
     captured = gg.capture(make(*arrays))
     captured()
-    captured()
     tracemalloc.start()
-    captured()
-    first = tracemalloc.get_traced_memory()[0]
     for _ in range(steps):
         captured()
-    grown = tracemalloc.get_traced_memory()[0] - first
+    settled = tracemalloc.get_traced_memory()[0]
+    for _ in range(steps):
+        captured()
+    grown = tracemalloc.get_traced_memory()[0] - settled
     tracemalloc.stop()
-    return grown
+    return grown / steps
 
 
 def main() -> None:
@@ -87,7 +88,7 @@ def main() -> None:
             print(
                 f"{label:>20} {form:>7} {c:9.3f} {ms['eager']:9.3f} {ms['numpy']:9.3f} "
                 f"{torch_ms:9.3f} {c / ms['numpy']:7.3f} {c / ms['eager']:7.3f} "
-                f"{c / torch_ms:7.3f} {cost:8.2f} {grown:7d}"
+                f"{c / torch_ms:7.3f} {cost:8.2f} {grown:7.1f}"
             )
             label = ""
 
