@@ -8,7 +8,7 @@ update under ``gg.no_grad()``, and ``nn.Linear`` with ``optim.SGD``. Each is tim
 captured (``gg.capture``), interleaved in one process with hand-written NumPy backprop.
 Ratios below 1 mean the captured step is faster. Then the 200-gate chain, eager, replayed
 and in PyTorch eager, in µs per gate; what capturing costs (the first call, in eager
-steps); and the memory a replay holds after its first step (tracemalloc).
+steps); and the bytes each replay leaves held, once settled (tracemalloc; 0: none).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def main() -> None:
     print("one training step, float32, median ms; ratio = captured / other")
     print(
         f"{'size / batch':>20} {'form':>7} {'captured':>9} {'eager':>9} {'numpy':>9} "
-        f"{'torch':>9} {'/numpy':>7} {'/eager':>7} {'/torch':>7} {'capture':>8} {'growth':>7}"
+        f"{'torch':>9} {'/numpy':>7} {'/eager':>7} {'/torch':>7} {'capture':>8} {'B/step':>7}"
     )
     for n_in, n_hidden, n_out, batch in S.SIZES:
         arrays = S.setup(n_in, n_hidden, n_out, batch)
@@ -83,7 +83,7 @@ def main() -> None:
             ms = {k: v * 1e3 for k, v in S.time_each(steps, repeat, inner).items()}
             torch_ms = ms.get("torch", float("nan"))
             cost = capture_cost(make, arrays, 3 if n_hidden >= 1024 else 5)
-            grown = replay_growth(make, arrays, 5 if n_hidden >= 1024 else 50)
+            grown = replay_growth(make, arrays, 5 if n_hidden >= 1024 else 200)
             c = ms["captured"]
             print(
                 f"{label:>20} {form:>7} {c:9.3f} {ms['eager']:9.3f} {ms['numpy']:9.3f} "
