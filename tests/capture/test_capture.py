@@ -499,3 +499,15 @@ def test_a_tensor_of_a_numpy_scalar_holds_a_0d_array():
 def test_a_number_from_a_numpy_function_raises_at_capture():
     with pytest.raises(gg.CaptureError, match="gives a number computed from"):
         gg.capture(lambda o: o * np.count_nonzero(o))(gg.randn(3))
+
+
+def test_the_same_tensor_twice_is_a_signature_of_its_own():
+    def step(a, b):
+        return (a * 2 + b).detach()
+
+    captured = gg.capture(step)
+    x, y = gg.tensor([1.0, 2.0]), gg.tensor([10.0, 20.0])
+    assert same(captured(x, x), step(x, x))
+    assert same(captured(x, y), step(x, y))
+    assert same(captured(y, x.detach()), step(y, x))
+    assert captured.captures == 2

@@ -53,10 +53,23 @@ def _key(args: tuple, kwargs: dict) -> tuple[list[Any], Any]:
             a = x._data
             signature.append((type(a), a.shape, a.dtype, x.requires_grad))
         else:
-            return list(args), (len(args), tuple(signature), is_grad_enabled())
-    flat: list[Any] = []
+            flat = list(args)
+            return flat, (len(args), tuple(signature), _aliases(flat), is_grad_enabled())
+    flat = []
     structure = _flatten((args, kwargs), flat)
-    return flat, (structure, tuple(_signature(x) for x in flat), is_grad_enabled())
+    signature = tuple(_signature(x) for x in flat)
+    return flat, (structure, signature, _aliases(flat), is_grad_enabled())
+
+
+def _aliases(flat: list[Any]) -> tuple[int, ...] | None:
+    """Which arguments are one object, or hold one array (``step(x, x)``): a tape reads
+    each argument where the first call found it, so that must stay as it was."""
+    if len(flat) < 2:
+        return None
+    ids = [id(x._data) if isinstance(x, Tensor) else id(x) for x in flat]
+    if len(set(ids)) == len(ids):
+        return None
+    return tuple(ids.index(i) for i in ids)
 
 
 class _Guard:
