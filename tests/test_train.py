@@ -90,6 +90,20 @@ def test_the_same_seed_gives_the_same_numbers(uninterrupted):
     assert not np.array_equal(weights(other)[0], weights(uninterrupted)[0])
 
 
+def test_a_captured_run_gives_the_same_numbers(uninterrupted):
+    captured = fit(TrainConfig(**FAST, out=None), progress="none", capture=True)
+    assert_same_run(captured, uninterrupted)
+    assert captured.test.loss == uninterrupted.test.loss
+
+
+def test_a_captured_run_resumes_as_the_straight_run(uninterrupted, tmp_path):
+    config = TrainConfig(**FAST, out=str(tmp_path))
+    with pytest.raises(TrainingInterrupted) as interrupted:
+        fit(config, callbacks=[StopAt(1, 17)], progress="none", capture=True)
+    resumed = fit(None, resume=interrupted.value.checkpoint, progress="none", capture=True)
+    assert_same_run(resumed, uninterrupted)
+
+
 @pytest.mark.parametrize(
     "stop",
     [StopAt(1, 17), StopAt(0), StopAt(2, 1), CtrlCAt(1, 40)],

@@ -58,6 +58,8 @@ from .factories import (
 from .functional import *  # noqa: F403  (every gate's functional form, and the compositions)
 from .gates import REGISTRY, Gate, register
 from .io import CheckpointError, load, save
+from .replay.api import Captured, capture
+from .replay.state import CaptureError
 from .trace import trace
 from .weights import load_safetensors, save_safetensors
 

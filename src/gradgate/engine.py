@@ -21,6 +21,8 @@ from . import backend
 from .dtypes import result_dtype
 from .gates.base import NEEDS, Gate
 from .gates.elementwise import Cast
+from .replay import state as capture_state
+from .replay.state import ACTIVE as _CAPTURING
 from .tensor import DEFAULT_FLOAT, SAVED, STAMP, Tensor, latest_change
 
 # --- grad mode -------------------------------------------------------------------------
@@ -66,11 +68,17 @@ class Observer:
     Subclass it, override the events you need, and install it with :func:`observe`.
     """
 
+    def begin(self, roots: Sequence[Tensor], seeds: Sequence[Any], accumulate: bool,
+              create_graph: bool) -> None:  # fmt: skip
+        """A backward starts from ``roots`` with dE/d(root) = ``seeds``; ``accumulate``: the
+        leaves' gradients go into ``.grad`` (False for ``gradgate.grad``)."""
+
     def forward(self, gate: Gate, inputs: tuple[Tensor, ...], output: Tensor) -> None:
         """A gate ran forward (whether or not it was recorded: ``output.node`` says)."""
 
     def backward(self, node: Tensor, g: Any, contributions: tuple) -> None:
-        """node's gate turned dE/d(node) = g into one contribution per input."""
+        """node's gate turned dE/d(node) = g into one contribution per input (NumPy's 0-d
+        scalars already made 0-d arrays, as they flow on)."""
 
     def unbroadcast(self, tensor: Tensor, source: Tensor, before: Any, after: Any) -> None:
         """A contribution from ``source``'s gate was summed back to ``tensor``'s shape."""
@@ -257,6 +265,16 @@ def _as_tensors(gate: Gate, inputs: Sequence[Any]) -> tuple[Tensor, ...]:
             out.append(Tensor(np.asarray(x, dtype=dtype)))
         else:
             raise TypeError(f"{gate.name}: cannot take an input of type {type(x).__name__}")
+    if _CAPTURING[0]:
+        recorder = capture_state.recorder()
+        if recorder is not None:  # numbers and lists are constants of the step
+            for x, t in zip(inputs, out, strict=True):
+                if (
+                    t is not x
+                    and not isinstance(x, np.ndarray)
+                    and not hasattr(x, "__cuda_array_interface__")
+                ):
+                    recorder.constant(t)
     return tuple(out)
 
 
@@ -270,7 +288,7 @@ def _promoted(part: slice, tensors: Sequence[Tensor]) -> tuple[Tensor, ...]:
     for k in indices:
         t = chosen[k]
         if t._data.dtype != dtype:
-            chosen[k] = apply(Cast(dtype), t) if t.requires_grad else Tensor(t._data.astype(dtype))
+            chosen[k] = apply(Cast(dtype), t)
     return tuple(chosen)
 
 
@@ -460,6 +478,8 @@ def _run(
     found: dict[int, Any] = {}
     handed_out: set[int] = {id(s) for s in seeds}  # arrays a leaf's .grad must not share
     observers = _mode.observers
+    for observer in observers:
+        observer.begin(roots, seeds, wanted is None, create_graph)
     released = Released()
     tensor = None
     previous_mode, _mode.enabled = _mode.enabled, create_graph  # record only for create_graph
@@ -469,8 +489,6 @@ def _run(
             g = grads.pop(key, None)  # dE/d(tensor), complete: its consumers came first
             if g is None:
                 continue
-            if type(g) is not np.ndarray and isinstance(g, np.generic):
-                g = np.asarray(g)  # NumPy gives 0-d results as scalars
             if tensor_hooks and key in tensor_hooks:  # dE/d(tensor) is complete here
                 g = _run_hooks(tensor, g, create_graph)
             node = tensor.node
@@ -501,8 +519,10 @@ def _run(
                     contributions = gate.vjp(xp, g, data, *arrays, needs=node.needs)
                 else:
                     contributions = call_vjp(gate, xp, g, data, arrays, node.needs, node.saved)
-            for observer in observers:
-                observer.backward(tensor, g, contributions)
+            if observers:  # they see the arrays that flow on
+                contributions = tuple([_array(c) for c in contributions])
+                for observer in observers:
+                    observer.backward(tensor, g, contributions)
             for parent, c in zip(inputs, contributions, strict=True):
                 if c is None or not parent.requires_grad:
                     continue
@@ -515,11 +535,16 @@ def _run(
                         observer.unbroadcast(parent, tensor, raw, c)
                 to = id(parent)
                 before = grads.get(to)
+                if before is None:
+                    grads[to] = c
+                    continue
                 # fan-out: dE/ds = J1^T g1 + J2^T g2 + ...  (lecture 20.2)
-                grads[to] = c if before is None else before + c
-                if before is not None and observers:
-                    for observer in observers:
-                        observer.summed(parent, before, c, grads[to])
+                total = before + c
+                if type(total) is not type(c) and isinstance(total, np.generic):
+                    total = np.asarray(total)  # NumPy gives a 0-d sum as a scalar
+                grads[to] = total
+                for observer in observers:
+                    observer.summed(parent, before, c, total)
             if not retain_graph:
                 node.release(tensor, released)
     except BaseException as error:
@@ -595,9 +620,9 @@ def _run_hooks(tensor: Tensor, g: Any, create_graph: bool) -> Any:
 def _accumulate(tensor: Tensor, g: Any, create_graph: bool, handed_out: set[int]) -> None:
     """Add g into ``tensor.grad``; a new ``.grad`` never shares its array with another."""
     if create_graph:
-        tensor.grad = g if tensor.grad is None else tensor.grad + g
+        tensor._grad = g if tensor._grad is None else tensor._grad + g
         return
-    if tensor.grad is None:
+    if tensor._grad is None:
         if (
             id(g) in handed_out
             or not g.flags.c_contiguous
@@ -606,9 +631,9 @@ def _accumulate(tensor: Tensor, g: Any, create_graph: bool, handed_out: set[int]
         ):
             g = g.copy()
         handed_out.add(id(g))
-        tensor.grad = Tensor(g)
+        tensor._grad = Tensor(g)
     else:
-        tensor.grad = Tensor(_array(tensor.grad._data + g))
+        tensor._grad = Tensor(_array(tensor._grad._data + g))
 
 
 def _seed(root: Tensor, grad: Any, create_graph: bool, what: str) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .replay.state import ACTIVE, recorder, replayed
 from .tensor import DEFAULT_FLOAT, Tensor
 
 _generator = np.random.default_rng()
@@ -42,7 +43,12 @@ def _make(array: np.ndarray, dtype: Any, requires_grad: bool, device: Any = None
     array = array.astype(dtype or DEFAULT_FLOAT, copy=False)
     if device is not None:
         array = backend.to_device(array, backend.parse_device(device))
-    return Tensor(array, requires_grad=requires_grad)
+    t = Tensor(array, requires_grad=requires_grad)
+    if ACTIVE[0]:
+        r = recorder()
+        if r is not None:  # made from Python values alone: a constant of a captured step
+            r.constant(t)
+    return t
 
 
 def zeros(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
@@ -103,11 +109,13 @@ def logspace(
     return _make(np.logspace(start, stop, steps, base=base), dtype, requires_grad, device)
 
 
+@replayed
 def randperm(n: int, generator=None, device=None) -> Tensor:
     """A random permutation of 0 … n−1 (int64)."""
     return _make((generator or _generator).permutation(n), np.int64, False, device)
 
 
+@replayed
 def randint(
     low: int, high: int | None = None, size: Any = (), generator=None, dtype=None, device=None
 ) -> Tensor:
@@ -118,6 +126,7 @@ def randint(
     return _make(array, dtype or np.int64, False, device)
 
 
+@replayed
 def multinomial(
     probabilities: Any, num_samples: int, replacement: bool = False, generator=None
 ) -> Tensor:
@@ -174,12 +183,14 @@ def tril_indices(row: int, col: int, offset: int = 0) -> Tensor:
     return Tensor(np.array(np.tril_indices(row, offset, col), dtype=np.int64))
 
 
+@replayed
 def randn(*shape, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
     """Standard normal samples."""
     rng = generator or _generator
     return _make(rng.standard_normal(_shape(shape)), dtype, requires_grad, device)
 
 
+@replayed
 def rand(*shape, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
     """Uniform samples in [0, 1)."""
     rng = generator or _generator

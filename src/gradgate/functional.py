@@ -31,7 +31,7 @@ from .gates import pool as P
 from .gates import reduce as R
 from .gates import shape as S
 from .gates.base import functional_form, implements
-from .tensor import Tensor, _constant
+from .tensor import Tensor, computed
 from .tensor import _raw as _data  # the array of a Tensor, anything else as it is
 
 nan = float("nan")
@@ -338,7 +338,7 @@ def mode(x, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
 
 def _index_reduction(what: str, reduce: Any, x, args: tuple, kwargs: dict) -> Tensor:
     kwargs = torch_keywords(what, kwargs)
-    return _constant(reduce(_data(x), *args, **kwargs))
+    return computed(reduce, x, *args, **kwargs)
 
 
 @implements("argmax")
@@ -407,32 +407,32 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
 
 def eq(a, b) -> Tensor:
     """a == b element-wise, a boolean tensor with no gradient (also ne, lt, le, gt, ge)."""
-    return _constant(np.equal(_data(a), _data(b)))
+    return computed(np.equal, a, b)
 
 
 def ne(a, b) -> Tensor:
-    return _constant(np.not_equal(_data(a), _data(b)))
+    return computed(np.not_equal, a, b)
 
 
 def lt(a, b) -> Tensor:
-    return _constant(np.less(_data(a), _data(b)))
+    return computed(np.less, a, b)
 
 
 def le(a, b) -> Tensor:
-    return _constant(np.less_equal(_data(a), _data(b)))
+    return computed(np.less_equal, a, b)
 
 
 def gt(a, b) -> Tensor:
-    return _constant(np.greater(_data(a), _data(b)))
+    return computed(np.greater, a, b)
 
 
 def ge(a, b) -> Tensor:
-    return _constant(np.greater_equal(_data(a), _data(b)))
+    return computed(np.greater_equal, a, b)
 
 
 def isnan(x) -> Tensor:
     """Where x is NaN; no gradient (rules call it as ``xp.isnan``)."""
-    return _constant(np.isnan(_data(x)))
+    return computed(np.isnan, x)
 
 
 # --- linear algebra --------------------------------------------------------------------

@@ -34,6 +34,7 @@ import numpy as np
 from . import functional as F
 from .engine import is_grad_enabled
 from .gates import REGISTRY
+from .replay.state import replayed
 from .tensor import Tensor, _constant
 
 # keyword renames for hand-written functions whose NumPy signature names a parameter
@@ -160,6 +161,7 @@ def _values(x: Any) -> Any:
     return x
 
 
+@replayed
 def _no_gradient(func: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     result = func(*_values(args), **{k: _values(v) for k, v in kwargs.items()})
     if isinstance(result, np.ndarray):

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import builtins
 import itertools
+import operator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import backend
+from .replay import state as capture_state
+from .replay.state import ACTIVE as _CAPTURING
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 
@@ -50,7 +53,7 @@ class Tensor:
     __slots__ = (
         "_data",
         "_version",
-        "grad",
+        "_grad",
         "requires_grad",
         "node",
         "retains_grad",
@@ -59,16 +62,22 @@ class Tensor:
     __array_priority__ = 1000  # make ndarray <op> Tensor call the Tensor's reflected op
 
     def __init__(self, data: Any, requires_grad: builtins.bool = False):
-        if type(data) is not np.ndarray and backend.device_of_or_none(data) is None:
+        if type(data) is not np.ndarray and (
+            isinstance(data, np.generic) or backend.device_of_or_none(data) is None
+        ):  # a NumPy scalar too: the engine computes on arrays
             data = _converted(data, None, "Tensor")
         self._data = data
         self._version = [0, 0]  # [STAMP, SAVED], see above
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self.node: Any = None  # engine.Node
         self.retains_grad = False
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
+        if _CAPTURING[0]:
+            r = capture_state.recording()
+            if r is not None:  # also inside a library call that a replay makes whole
+                r.created(self)
 
     if TYPE_CHECKING:  # the methods made from the gate registry (see _install_methods)
 
@@ -81,11 +90,33 @@ class Tensor:
         return None if node is None else node.gate
 
     @property
+    def grad(self) -> Tensor | None:
+        """dE/d(this tensor) after ``backward()``, as a Tensor, or None."""
+        grad = self._grad
+        if _CAPTURING[0] and grad is not None:
+            r = capture_state.recorder()
+            if r is not None:
+                r.read_grad(self, grad)
+        return grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"grad: expected a Tensor or None, got {type(value).__name__}")
+        if _CAPTURING[0]:
+            r = capture_state.recorder()
+            if r is not None:
+                r.set_grad(self, value)
+        self._grad = value
+
+    @property
     def data(self) -> Any:
         """The array. While an unreleased node of a graph holds this tensor's buffer, it
         comes back read-only (its ``.base`` too), so ``t.data[i] = v`` is refused then
         instead of making that backward wrong. Assigning to it (``t.data = a``) counts as an
         in-place change: a node that saved this tensor then refuses to run backward."""
+        if _CAPTURING[0]:
+            capture_state.refuse_read("Tensor.data (or .numpy(), .tolist(), np.asarray, print)")
         if self._version[SAVED]:
             return _read_only(self._data)
         return self._data
@@ -95,6 +126,10 @@ class Tensor:
         value = value._data if isinstance(value, Tensor) else value
         if isinstance(value, np.ndarray) and not value.flags.writeable:
             value = value.copy()  # never keep a read-only view as the tensor's own array
+        if _CAPTURING[0]:
+            r = capture_state.recorder()
+            if r is not None:
+                r.rebind(self, value)
         self._data = value
         bump(self._version)
 
@@ -178,6 +213,8 @@ class Tensor:
         return numpy_api.array_function(func, args, kwargs)
 
     def item(self) -> builtins.float | builtins.int | builtins.bool:
+        if _CAPTURING[0]:
+            capture_state.refuse_read("Tensor.item() (or float(), int(), bool(), if t:)")
         if self.size != 1:
             raise ValueError(f"item: only a one-element tensor converts, this one is {self.shape}")
         return self._data.reshape(()).item()
@@ -248,6 +285,12 @@ class Tensor:
         """The tensor's own array, writable, for an in-place change made now (as optimisers,
         ``nn.init`` and ``load_state_dict`` make); bumps the version counter, so that a graph
         that saved this tensor refuses to run backward with it."""
+        if _CAPTURING[0] and capture_state.recorder() is not None:
+            raise capture_state.CaptureError(
+                "capture: writable_array() inside the captured function hands out the raw "
+                "array, whose writes a replay cannot see; use the in-place tensor methods "
+                "(t.add_(v), t[i] = v, t -= v under gg.no_grad())"
+            )
         bump(self._version)
         return self._data
 
@@ -256,12 +299,13 @@ class Tensor:
         self.retains_grad = True
         return self
 
+    @capture_state.replayed
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset ``.grad``: to None (the default), or to zeros in place (its version moves,
         as for any in-place change). Modules and optimisers reset their parameters so."""
-        grad = self.grad
+        grad = self._grad
         if set_to_none or grad is None:
-            self.grad = None
+            self._grad = None
         else:
             grad.writable_array()[...] = 0
 
@@ -319,6 +363,17 @@ class Tensor:
         bump(self._version)
         return self._data
 
+    def _write(self, what: str, how: Any, value: Any) -> Tensor:
+        """The one path of every in-place change: ``how(array, value)`` writes into this
+        tensor's array (a capture records it, so a replay writes again)."""
+        data = self._mutable(what)
+        if _CAPTURING[0]:
+            r = capture_state.recorder()
+            if r is not None:
+                r.write(self, how, value)
+        how(data, _raw(value))
+        return self
+
     def _in_place(self, what: str, ufunc: Any, out_of_place: Any, other: Any) -> Tensor:
         """``t op= other``: in place, as in PyTorch. A computed tensor that requires grad,
         with grad mode on, is rebound to ``t op other`` (a new node), since gradgate does not
@@ -330,9 +385,7 @@ class Tensor:
                     f"({what}); wrap the update in gg.no_grad(), as an optimiser step is"
                 )
             return out_of_place(self, other)
-        data = self._mutable(what)
-        ufunc(data, _raw(other), out=data)
-        return self
+        return self._write(what, _IN_PLACE[ufunc], other)
 
     def __iadd__(self, other):
         return self._in_place("+=", np.add, F.add, other)
@@ -353,35 +406,25 @@ class Tensor:
         return self._in_place("@=", np.matmul, F.matmul, other)
 
     def __setitem__(self, index, value) -> None:
-        self._mutable("setitem")[F._index(index)] = _raw(value)
+        self._write("setitem", _Assign(F._index(index)), value)
 
     def add_(self, other) -> Tensor:
-        data = self._mutable("add_")
-        data += _raw(other)
-        return self
+        return self._write("add_", _IN_PLACE[np.add], other)
 
     def sub_(self, other) -> Tensor:
-        data = self._mutable("sub_")
-        data -= _raw(other)
-        return self
+        return self._write("sub_", _IN_PLACE[np.subtract], other)
 
     def mul_(self, other) -> Tensor:
-        data = self._mutable("mul_")
-        data *= _raw(other)
-        return self
+        return self._write("mul_", _IN_PLACE[np.multiply], other)
 
     def div_(self, other) -> Tensor:
-        data = self._mutable("div_")
-        data /= _raw(other)
-        return self
+        return self._write("div_", _IN_PLACE[np.true_divide], other)
 
     def copy_(self, other) -> Tensor:
-        self._mutable("copy_")[...] = _raw(other)
-        return self
+        return self._write("copy_", _Assign(Ellipsis), other)
 
     def fill_(self, value: builtins.float) -> Tensor:
-        self._mutable("fill_").fill(value)
-        return self
+        return self._write("fill_", _fill, value)
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
@@ -448,33 +491,33 @@ class Tensor:
     def __getitem__(self, index):
         return F.getitem(self, index)
 
-    # comparisons: element-wise, no gradient (asarray: NumPy gives 0-d results as scalars)
+    # comparisons: element-wise, no gradient
     def __eq__(self, other):
-        return _constant(self._data == _raw(other))
+        return computed(operator.eq, self, other)
 
     def __ne__(self, other):
-        return _constant(self._data != _raw(other))
+        return computed(operator.ne, self, other)
 
     def __lt__(self, other):
-        return _constant(self._data < _raw(other))
+        return computed(operator.lt, self, other)
 
     def __le__(self, other):
-        return _constant(self._data <= _raw(other))
+        return computed(operator.le, self, other)
 
     def __gt__(self, other):
-        return _constant(self._data > _raw(other))
+        return computed(operator.gt, self, other)
 
     def __ge__(self, other):
-        return _constant(self._data >= _raw(other))
+        return computed(operator.ge, self, other)
 
     def __and__(self, other):
-        return _constant(self._data & _raw(other))
+        return computed(operator.and_, self, other)
 
     def __or__(self, other):
-        return _constant(self._data | _raw(other))
+        return computed(operator.or_, self, other)
 
     def __invert__(self):
-        return _constant(~self._data)
+        return computed(operator.invert, self)
 
     __hash__ = object.__hash__
 
@@ -641,9 +684,49 @@ def _read_only(array: Any) -> Any:
         return view
 
 
+class _InPlace:
+    """``array op= value`` for one ufunc (``+=`` is ``np.add(a, v, out=a)``)."""
+
+    __slots__ = ("ufunc",)
+
+    def __init__(self, ufunc: Any):
+        self.ufunc = ufunc
+
+    def __call__(self, data: Any, value: Any) -> None:
+        self.ufunc(data, value, out=data)
+
+
+_UFUNCS: tuple[Any, ...] = (np.add, np.subtract, np.multiply, np.true_divide, np.power, np.matmul)
+_IN_PLACE = {u: _InPlace(u) for u in _UFUNCS}
+
+
+class _Assign:
+    """``array[index] = value``; ``index`` holds no tensor (converted by the caller)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: Any):
+        self.index = index
+
+    def __call__(self, data: Any, value: Any) -> None:
+        data[self.index] = value
+
+
+def _fill(data: Any, value: Any) -> None:
+    data.fill(value)
+
+
 def _constant(result: Any) -> Tensor:
     """A result that carries no gradient, as a Tensor of an array (never a NumPy scalar)."""
     return Tensor(np.asarray(result) if isinstance(result, np.generic) else result)
+
+
+@capture_state.replayed
+def computed(function: Any, *args: Any, **kwargs: Any) -> Tensor:
+    """``function`` on the arrays of ``args`` (tensors, numbers), for a result that carries
+    no gradient (a comparison, an argmax): a Tensor of an array. A captured step calls it
+    again at each replay."""
+    return _constant(function(*[_raw(a) for a in args], **kwargs))
 
 
 def _raw(x: Any) -> Any:

@@ -553,3 +553,16 @@ def test_hidden_sizes_are_checked_against_the_stored_weights_before_building(
     status, _, err = run(capsys, *argv)
     assert status == 2 and err.count("\n") == 1
     assert "do not make the network its config describes (4 → 1000000000000 → 3)" in err
+
+
+def test_train_capture_gives_the_eager_numbers(capsys, tmp_path):
+    eager, captured = tmp_path / "eager", tmp_path / "captured"
+    options = ["--epochs", "2", "--hidden", "16", "--quiet"]
+    assert run(capsys, "train", *options, "--out", str(eager))[0] == 0
+    assert run(capsys, "train", *options, "--capture", "--out", str(captured))[0] == 0
+
+    def rows(path):
+        lines = (path / "metrics.csv").read_text().splitlines()
+        return [line.rsplit(",", 1)[0] for line in lines]  # all but the seconds
+
+    assert rows(eager) == rows(captured)

@@ -191,3 +191,75 @@ def test_regressions(name):
 def test_torch_comparison_runs_on_the_regressions():
     for graph in REGRESSIONS.values():
         assert len(torch_gradients(graph)) == sum(leaf.requires_grad for leaf in graph.leaves)
+
+
+# --- capture: every random graph, captured, replays what eager computes -----------------------
+
+
+def _captured_matches_eager(graph: Graph) -> None:
+    """Capture the graph's forward and gradient on one set of leaf values, then replay it on
+    other values of the same shapes: outputs and gradients equal eager's bit for bit (or
+    both raise)."""
+    constants: dict[int, gg.Tensor] = {}
+    for s in graph.steps:
+        for a in s.args:
+            if isinstance(a, Const):
+                constants[id(a.array)] = gg.Tensor(a.array)
+    projections = [gg.tensor(v) for v in _projections(graph)]
+
+    def fn(*leaves):
+        outputs = graph.run(
+            list(leaves),
+            lambda s, args: gg.apply(REGISTRY[s.gate](**s.params), *args),
+            lambda array: constants[id(array)],
+        )
+        loss = sum(gg.sum(y * v) for y, v in zip(outputs, projections, strict=True))
+        wanted = [x for x in leaves if x.requires_grad]
+        grads = gg.grad(loss, wanted, allow_unused=True) if loss.requires_grad else ()
+        return [y.detach() for y in outputs], list(grads)
+
+    def leaves(scale: float):
+        return [
+            gg.Tensor(leaf.array * scale, requires_grad=leaf.requires_grad) for leaf in graph.leaves
+        ]
+
+    captured = gg.capture(fn)
+    try:
+        captured(*leaves(1.0))
+    except gg.CaptureError as error:  # it may refuse, never answer wrongly
+        assert "capture:" in str(error)
+        return
+    try:
+        expected = fn(*leaves(1.001))
+    except Exception as error:  # eager fails on these values: so must the replay
+        with pytest.raises(type(error)):
+            captured(*leaves(1.001))
+        return
+    got = captured(*leaves(1.001))
+    assert captured.replays == 1, graph.describe()
+    for a, b in zip(
+        [*expected[0], *expected[1]], [*got[0], *got[1]], strict=True
+    ):  # fmt: skip
+        if a is None or b is None:
+            assert a is None and b is None, graph.describe()
+            continue
+        assert a.dtype == b.dtype and a.shape == b.shape, graph.describe()
+        assert a.numpy().tobytes() == b.numpy().tobytes(), (
+            f"replay differs from eager in the graph\n{graph.describe()}"
+        )
+
+
+@budget(ci=300)
+@given(graphs(max_steps=12))
+def test_random_graphs_replay_as_eager(graph):
+    _captured_matches_eager(graph)
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_every_gate_replays_as_eager(name):
+    @budget(ci=3)
+    @given(graphs(max_steps=3, first=name))
+    def run(graph):
+        _captured_matches_eager(graph)
+
+    run()

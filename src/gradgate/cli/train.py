@@ -90,6 +90,8 @@ def add_command(subparsers: Any) -> None:
                         "only --epochs, --out and --device may change")
     p.add_argument("--device", help=f"where to compute (default: {defaults.device})")
     p.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    p.add_argument("--capture", action="store_true",
+                   help="capture one step and replay it (the same numbers, faster)")  # fmt: skip
     # fmt: on
     p.set_defaults(run=run)
 
@@ -111,7 +113,12 @@ def run(args: argparse.Namespace) -> int:
     config = train_config(args)
     root = distributed.current().is_root  # under mpiexec, the other ranks train silently
     try:
-        result = fit(config, resume=args.resume, progress="none" if args.quiet else "auto")
+        result = fit(
+            config,
+            resume=args.resume,
+            progress="none" if args.quiet else "auto",
+            capture=args.capture,
+        )
     except TrainingInterrupted as stop:
         hint = f"; resume with: gradgate train --resume {stop.checkpoint}"
         if root:

@@ -27,7 +27,7 @@ from .normalization import LayerNorm
 
 
 def _shape(x: Any) -> tuple[int, ...]:
-    return tuple(np.shape(x.data if isinstance(x, Tensor) else x))
+    return tuple(np.shape(x._data if isinstance(x, Tensor) else x))
 
 
 def _additive_mask(mask: Any, dtype: Any, what: str) -> np.ndarray | None:

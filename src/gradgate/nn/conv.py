@@ -296,7 +296,7 @@ class Flatten(Module):
         self.end_dim = end_dim
 
     def forward(self, x: Any) -> Tensor:
-        shape = tuple(np.shape(x.data if isinstance(x, Tensor) else x))
+        shape = tuple(np.shape(x._data if isinstance(x, Tensor) else x))
         ndim = max(len(shape), 1)
         start, end = self.start_dim % ndim, self.end_dim % ndim
         if start > end:
@@ -320,7 +320,7 @@ class Unflatten(Module):
         self.unflattened_size = tuple(unflattened_size)
 
     def forward(self, x: Any) -> Tensor:
-        shape = tuple(np.shape(x.data if isinstance(x, Tensor) else x))
+        shape = tuple(np.shape(x._data if isinstance(x, Tensor) else x))
         dim = self.dim % len(shape)
         sizes = self.unflattened_size
         known = math.prod(n for n in sizes if n != -1)

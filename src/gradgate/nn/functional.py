@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import factories
+from .. import backend, factories
 from .. import functional as _functional
 from ..engine import apply, no_grad
 from ..gates.layers import Embedding, LstmCell, Normalize
+from ..replay.state import replayed
 from ..tensor import Tensor
 from ..tensor import _raw as _data
 
@@ -240,16 +241,24 @@ def _dropout(
     if not training or p == 0.0:
         return x
     data = _data(x)
-    rng = generator if generator is not None else factories.default_generator()
-    if p == 1.0:
-        return x * np.zeros(mask_shape, dtype=data.dtype)
-    keep = rng.random(mask_shape) >= p
-    mask = keep.astype(data.dtype) * data.dtype.type(1.0 / (1.0 - p))
-    if not isinstance(data, np.ndarray):
-        from .. import backend
+    device = backend.device_of(data)
+    return _functional.mul(x, dropout_mask(generator, mask_shape, p, data.dtype, device))
 
-        mask = backend.to_device(mask, backend.device_of(data))
-    return _functional.mul(x, mask)
+
+@replayed
+def dropout_mask(
+    generator: Any, shape: Any, p: float, dtype: Any, device: str, uniform: Any = np.float64
+) -> Any:
+    """The kept elements' scale 1/(1 − p), zero elsewhere, on ``device``; an element is
+    kept where a uniform number (drawn in the dtype ``uniform``) is ≥ p. Drawn afresh at
+    every call (and at every replay of a captured step)."""
+    if p == 1.0:
+        mask = np.zeros(shape, dtype=dtype)
+    else:
+        rng = generator if generator is not None else factories.default_generator()
+        keep = rng.random(shape, dtype=uniform) >= p
+        mask = keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
+    return mask if device == "cpu" else backend.to_device(mask, device)
 
 
 def dropout(

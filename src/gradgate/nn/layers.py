@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import factories
+from .. import backend
 from .. import functional as F
 from ..arguments import count
 from ..tensor import DEFAULT_FLOAT, Tensor
 from . import init
+from .functional import dropout_mask
 from .module import Module, Parameter
 
 
@@ -178,11 +179,9 @@ class Dropout(Module):
     def forward(self, s: Any) -> Any:
         if not self.training or self.p == 0.0:
             return s
-        data = s.data if isinstance(s, Tensor) else np.asarray(s)
-        rng = self.generator if self.generator is not None else factories.default_generator()
-        keep = rng.random(data.shape, dtype=np.float32) >= self.p
-        mask = keep.astype(data.dtype)
-        mask *= 1.0 / (1.0 - self.p)
+        data = s._data if isinstance(s, Tensor) else np.asarray(s)
+        device = backend.device_of(data)
+        mask = dropout_mask(self.generator, data.shape, self.p, data.dtype, device, np.float32)
         return F.mul(s, mask)
 
     def extra_repr(self) -> str:

@@ -19,6 +19,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import backend
+from ..replay import state as capture_state
+from ..replay.state import replayed
 from ..tensor import DEFAULT_FLOAT, Tensor
 
 
@@ -62,6 +64,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *inputs: Any, **kwargs: Any) -> Any:
+        if capture_state.ACTIVE[0]:
+            r = capture_state.recorder()
+            if r is not None:  # a replay assumes the module's training flag stays
+                r.module_called(self)
         hooks = self.__dict__.get("_hooks")  # set by the first register_forward_*_hook
         if hooks is None:
             return self.forward(*inputs, **kwargs)
@@ -205,6 +211,7 @@ class Module:
         """Evaluation mode: Dropout passes its input through unchanged."""
         return self.train(False)
 
+    @replayed
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad``: to None (the default), or to zeros in place."""
         for p in self.parameters():

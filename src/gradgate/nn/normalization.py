@@ -73,7 +73,7 @@ class _BatchNorm(Module):
             self.num_batches_tracked.writable_array()[...] = 0
 
     def forward(self, x: Any) -> Tensor:
-        shape = np.shape(x.data if isinstance(x, Tensor) else x)
+        shape = np.shape(x._data if isinstance(x, Tensor) else x)
         if len(shape) not in self.spatial or shape[1] != self.num_features:
             raise ValueError(
                 f"{type(self).__name__}: expected an input of "

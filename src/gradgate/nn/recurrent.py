@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as G
+from ..factories import zeros
 from ..tensor import DEFAULT_FLOAT, Tensor
 from . import functional as F
 from . import init
@@ -26,7 +27,7 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 def _shape(x: Any) -> tuple[int, ...]:
-    return tuple(np.shape(x.data if isinstance(x, Tensor) else x))
+    return tuple(np.shape(x._data if isinstance(x, Tensor) else x))
 
 
 def _rnn_step(
@@ -117,7 +118,7 @@ class _Cell(Module):
 
     def _zeros(self, x: Any) -> Tensor:
         shape = _shape(x)[:-1] + (self.hidden_size,)
-        return Tensor(np.zeros(shape, dtype=self.weight_ih.dtype))
+        return zeros(shape, dtype=self.weight_ih.dtype)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"
@@ -238,7 +239,7 @@ class _RNNBase(Module):
         directions = 2 if self.bidirectional else 1
         shape = (self.num_layers * directions, batch, self.hidden_size)
         if hx is None:
-            return Tensor(np.zeros(shape, dtype=self.weight_ih_l0.dtype))
+            return zeros(shape, dtype=self.weight_ih_l0.dtype)
         if unbatched:
             hx = G.expand_dims(hx, 1) if isinstance(hx, Tensor) else np.expand_dims(hx, 1)
         if _shape(hx) != shape:
@@ -280,11 +281,7 @@ class _RNNBase(Module):
                 W_ih, W_hh, b_ih, b_hh = self._weights(layer, suffix)
                 seq = x if d == 0 else x[::-1]
                 if self.mode == "LSTM":
-                    b = (
-                        b_ih + b_hh
-                        if b_ih is not None
-                        else Tensor(np.zeros(W_hh.shape[0], dtype=W_hh.dtype))
-                    )
+                    b = b_ih + b_hh if b_ih is not None else zeros(W_hh.shape[0], dtype=W_hh.dtype)
                     out = G.lstm_layer(seq, h0[k], c0[k], W_ih, W_hh, b)  # (L + 1, N, H)
                     hs = out[:L] if d == 0 else out[L - 1 :: -1]
                     h_n.append(out[L - 1])

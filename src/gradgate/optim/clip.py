@@ -7,9 +7,11 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..replay.state import replayed
 from ..tensor import Tensor
 
 
+@replayed
 def clip_grad_norm_(
     parameters: Tensor | Iterable[Tensor],
     max_norm: float,
@@ -44,6 +46,7 @@ def clip_grad_norm_(
     return Tensor(np.asarray(total, dtype=grads[0].dtype))
 
 
+@replayed
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clamp every gradient element, in place, into [−c, c] with c = ``clip_value``
     (as ``torch.nn.utils.clip_grad_value_``). Unlike clipping by the norm this changes the

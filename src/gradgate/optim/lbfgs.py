@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import backend
 from ..engine import enable_grad
+from ..replay.state import replayed
 from .optimizer import Optimizer
 
 
@@ -127,6 +128,7 @@ class LBFGS(Optimizer):
 
     # --- one step -------------------------------------------------------------------------
 
+    @replayed
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Run up to ``max_iter`` iterations; return the loss of the first closure call."""
         if closure is None:

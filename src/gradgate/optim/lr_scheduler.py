@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..arguments import count
+from ..replay.state import replayed
 from .optimizer import Optimizer
 
 
@@ -53,6 +54,7 @@ class LRScheduler:
         for group, lr in zip(self.optimizer.param_groups, self.lrs_at(epoch), strict=True):
             group["lr"] = lr
 
+    @replayed
     def step(self) -> None:
         """Advance one epoch and set every group's ``lr``."""
         self.last_epoch += 1
@@ -463,6 +465,7 @@ class ReduceLROnPlateau:
         )
         return value > bar
 
+    @replayed
     def step(self, metrics: Any) -> None:
         """Show the schedule this epoch's value; reduce the rates if it has stalled."""
         value = float(metrics.item() if hasattr(metrics, "item") else metrics)

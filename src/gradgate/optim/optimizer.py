@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import backend
 from ..engine import enable_grad
+from ..replay.state import replayed
 from ..tensor import Tensor
 
 
@@ -56,12 +57,14 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: unknown options {sorted(unknown)}")
         self.param_groups.append({**self.defaults, **group, "params": params})
 
+    @replayed
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad``: to None (the default), or to zeros in place."""
         for group in self.param_groups:
             for p in group["params"]:
                 p.zero_grad(set_to_none)
 
+    @replayed
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; return ``closure()`` if given (it is
         called first, with gradients enabled, to recompute the loss)."""
@@ -70,16 +73,22 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         index = 0
+        states, update = self.state, self.update
         for group in self.param_groups:
+            maximize = group.get("maximize")
             for p in group["params"]:
-                if p.grad is not None:
-                    state = self.state.setdefault(index, {})
+                grad = p._grad
+                if grad is not None:
+                    state = states.get(index)
+                    if state is None:
+                        state = states[index] = {}
                     # the array itself (writable even while a retained graph holds p); its
                     # version moves, so that graph refuses a later backward
                     array = p.writable_array()
-                    _follow(state, array)
-                    g = -p.grad.data if group.get("maximize") else p.grad.data
-                    self.update(array, g, state, group)
+                    if state:
+                        _follow(state, array)
+                    g = grad._data  # read, never written
+                    update(array, -g if maximize else g, state, group)
                 index += 1
         return loss
 

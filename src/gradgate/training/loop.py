@@ -21,6 +21,7 @@ import numpy as np
 from .. import distributed, nn, optim
 from ..backend import to_device
 from ..data import DataLoader, TensorDataset
+from ..replay.api import capture as gradgate_capture
 from ..tensor import Tensor
 from .checkpoint import (
     CHECKPOINT_FILE,
@@ -94,13 +95,16 @@ def fit(
     resume: str | os.PathLike[str] | None = None,
     callbacks: Sequence[Callback] = (),
     progress: str = "auto",
+    capture: bool = False,
 ) -> FitResult:
     """Train the network ``config`` describes and return it with its scores.
 
     With ``resume`` (a checkpoint, or the directory holding one) the run continues from
     where that checkpoint stopped; ``config`` may then be None (the checkpoint's is used)
     or differ from the checkpoint's only in ``epochs``, ``out`` and ``device``.
-    ``progress`` is ``"auto"``, ``"bar"``, ``"lines"`` or ``"none"``. Under ``mpiexec`` every
+    ``progress`` is ``"auto"``, ``"bar"``, ``"lines"`` or ``"none"``. With ``capture`` each
+    step's forward and backward pass is captured once and replayed (``gradgate.capture``:
+    the same numbers, bit for bit, with less Python per step). Under ``mpiexec`` every
     rank calls fit alike and trains on its share of each batch; rank 0 alone shows progress
     and writes files (see gradgate.distributed.loop).
 
@@ -119,6 +123,8 @@ def fit(
     config = distributed.for_this_rank(config, world)
     display = make_progress(progress) if world.is_root else None
     run = _Run(config, load_problem(config), [display] if display else [], list(callbacks), world)
+    if capture:
+        run.passes = gradgate_capture(run.passes)  # type: ignore[method-assign]
     if saved is not None:
         run.position, run.history = restore(saved, config, run.problem, run.model, run.optimizer)
     if config.out is not None:
@@ -216,19 +222,26 @@ class _Run:
             for callback in self.callbacks:
                 callback.on_train_end()
 
+    def passes(self, x: Tensor, t: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """Forward and backward on one batch: the loss, and how many it classified right
+        (the part of a step that ``fit(capture=True)`` captures)."""
+        output = self.model(x)  # (batch, classes)
+        loss = self.loss(output, t)
+        correct = (output.argmax(axis=1) == y).sum()
+        self.optimizer.zero_grad()
+        loss.backward()
+        return loss.detach(), correct
+
     def _step(self, x: np.ndarray, t: np.ndarray, y: np.ndarray) -> float:
         """One step of gradient descent on one batch (on this rank's share of it, the
         gradient summed over the ranks); the running totals are updated."""
         device, position = self.config.device, self.position
         x, t, y = self.parallel.share(x, t, y)
-        output = self.model(Tensor(to_device(x, device)))  # (batch, classes)
-        loss = self.loss(output, Tensor(to_device(t, device)))
-        correct = int(np.count_nonzero(output.numpy().argmax(axis=1) == y))
-        totals = self.parallel.totals(loss.item(), correct)
+        batch = (Tensor(to_device(a, device)) for a in (x, t, y))
+        loss, correct = self.passes(*batch)
+        totals = self.parallel.totals(loss.item(), int(correct.item()))
         if not math.isfinite(totals.loss):  # stop before the weights turn to NaN as well
             raise TrainingDiverged(position.epoch, position.batch + 1, totals.loss, self.config.lr)
-        self.optimizer.zero_grad()
-        loss.backward()
         self.parallel.reduce_gradients()
         self.optimizer.step()
         position.loss_sum += totals.loss_sum

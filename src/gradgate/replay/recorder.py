@@ -1,0 +1,371 @@
+"""Watching one eager call of a step and writing its tape.
+
+The recorder is an engine :class:`~gradgate.engine.Observer`: it hears every gate run
+forward, every vjp, un-broadcast sum, fan-in addition and leaf accumulation of a backward,
+and writes each as one line of the :class:`~gradgate.replay.tape.Tape` that calls the same
+rule on the same slots. The tensor tells it about the rest: in-place writes, ``.grad`` read
+or set, tensors made during the call; functions marked :func:`~gradgate.replay.state.
+replayed` (optimiser and scheduler steps, random draws) become one line each.
+
+Arrays are told apart by identity: each array the step computes gets a slot when it is
+made. An array that no slot holds is one of three things: the array of a tensor that
+existed before the call (a parameter, a buffer: read from that tensor at each replay), a
+constant the call made from Python numbers (kept), or something the recorder cannot follow
+(an array made from data behind gradgate's back): that raises, since a replay would use
+the first call's values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..engine import Observer, _accumulate, _array, sum_to
+from ..tensor import Tensor, bump
+from .state import CaptureError
+from .tape import Tape
+
+
+class _Like:
+    """The shape and dtype that :func:`gradgate.engine.sum_to` reads from its target."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, array: Any):
+        self.shape, self.dtype = array.shape, array.dtype
+
+
+def _describe(t: Tensor) -> str:
+    return f"a tensor of shape {tuple(t._data.shape)} and dtype {t._data.dtype}"
+
+
+class Recorder(Observer):
+    """Writes the tape of one call; ``flat`` holds the call's arguments, flattened."""
+
+    def __init__(self, flat: list[Any]):
+        self.tape = Tape()
+        self.paused = False
+        self.slot_of: dict[int, int] = {}  # id(array) → slot
+        self._alive: list[Any] = []  # what the ids above belong to, kept alive meanwhile
+        self.made: dict[int, Tensor] = {}  # tensors made during the call
+        self.constants: set[int] = set()  # ... of which constants made from numbers
+        self.saved_slot: dict[int, int] = {}  # id(node) → slot of what its forward saved
+        self.tensor_names: dict[int, str] = {}  # id(tensor) → how the code names it
+        self.externals: dict[int, Tensor] = {}  # tensors from before the call it reads
+        self.modules: dict[int, Any] = {}
+        self.optimizers: dict[int, Any] = {}
+        self.internal_grads: dict[int, int] = {}  # id(tensor of the step) → its .grad's slot
+        self.handed: str | None = None  # the running backward's set of handed-out arrays
+        self.accumulate = True
+        self.create_graph = False
+        t = self.tape
+        self._sum_to, self._acc = t.name(sum_to, "sum_to"), t.name(_accumulate, "acc")
+        self._arr, self._bump = t.name(_array, "arr"), t.name(bump, "bump")
+        self._tensor = t.name(Tensor, "Tensor")
+        for k, x in enumerate(flat):
+            if isinstance(x, Tensor):
+                self.tensor_names[id(x)] = f"flat[{k}]"
+                self._define(x._data, f"flat[{k}]._data")
+            elif isinstance(x, np.ndarray) or backend.device_of_or_none(x) is not None:
+                self._define(x, f"flat[{k}]")
+
+    # --- slots ------------------------------------------------------------------------------
+
+    def _register(self, array: Any, slot: int) -> int:
+        self.slot_of[id(array)] = slot
+        self._alive.append(array)
+        return slot
+
+    def _define(self, array: Any, expression: str, uses: tuple[int, ...] = ()) -> int:
+        """A new slot holding ``expression`` (a read or a computation with no effect)."""
+        slot = self.tape.new()
+        self.tape.emit(f"v{slot} = {expression}", uses, (slot,), pure=True)
+        return self._register(array, slot)
+
+    def slot(self, t: Tensor) -> int:
+        """The slot holding ``t``'s array at this point of the step."""
+        array = t._data
+        found = self.slot_of.get(id(array))
+        if found is not None:
+            return found
+        key = id(t)
+        if key in self.made:
+            if key not in self.constants:
+                raise CaptureError(
+                    f"capture: {_describe(t)} was made inside the captured function from an "
+                    "array the capture cannot follow (a batch drawn inside the function, a "
+                    "NumPy array made from data, a tensor's raw array); a replay would reuse "
+                    "this call's values. Pass such arrays in as arguments of the function, or "
+                    "make constants once outside it"
+                )
+            slot = self.tape.constant(array)
+            return self._register(array, slot)
+        return self._define(array, f"{self.name(t)}._data")
+
+    def value(self, x: Any, t: Any = None) -> tuple[str, tuple[int, ...]]:
+        """How the code spells ``x`` (an argument of a write or of a library call); ``t``:
+        the tensor whose array ``x`` is, if any."""
+        if t is not None and isinstance(t, Tensor):
+            s = self.slot(t)
+            return f"v{s}", (s,)
+        if isinstance(x, Tensor):
+            if id(x) in self.made:
+                s = self.slot(x)
+                return f"{self._tensor}(v{s})", (s,)
+            return self.name(x), ()
+        if isinstance(x, np.ndarray) or backend.device_of_or_none(x) is not None:
+            found = self.slot_of.get(id(x))
+            if found is None:
+                raise CaptureError(
+                    f"capture: an array of shape {x.shape} that the step did not compute "
+                    "reaches a tensor operation; a replay would reuse this call's values. "
+                    "Pass it in as an argument of the captured function, or make it a "
+                    "tensor once outside it"
+                )
+            return f"v{found}", (found,)
+        if isinstance(x, (list, tuple)):
+            parts = [self.value(v) for v in x]
+            code = ", ".join(p[0] for p in parts) + ("," if len(parts) == 1 else "")
+            code = f"[{code}]" if isinstance(x, list) else f"({code})"
+            return code, tuple(s for p in parts for s in p[1])
+        if isinstance(x, dict):
+            items = [(k, self.value(v)) for k, v in x.items()]
+            code = ", ".join(f"{self.tape.name(k)}: {p[0]}" for k, p in items)
+            return "{" + code + "}", tuple(s for _, p in items for s in p[1])
+        return self.tape.name(x), ()
+
+    def name(self, t: Tensor) -> str:
+        """How the code names a tensor that outlives the call (an argument, or a tensor
+        from before it: a parameter, a buffer)."""
+        key = id(t)
+        name = self.tensor_names.get(key)
+        if name is not None:
+            return name
+        if key in self.made:
+            raise CaptureError(
+                f"capture: {_describe(t)} made inside the captured function is changed in "
+                "place or takes a gradient into .grad; a replay makes no tensors, so it "
+                "cannot repeat that. Make the tensor outside the function"
+            )
+        self.externals[key] = t
+        name = self.tensor_names[key] = self.tape.name(t, "t")
+        return name
+
+    # --- what the tensor reports -------------------------------------------------------------
+
+    def created(self, t: Tensor) -> None:
+        self.made[id(t)] = t
+
+    def constant(self, t: Tensor) -> None:
+        self.constants.add(id(t))
+
+    def read_grad(self, t: Tensor, grad: Tensor) -> None:
+        """``t.grad`` was read: from here on its array is what ``t._grad`` holds now (a
+        backward may have added into it since it was last read)."""
+        internal = self.internal_grads.get(id(t))
+        if internal is not None:  # a tensor of the step: its gradient is a slot
+            self._register(grad._data, internal)
+        elif id(t) not in self.made or id(t) in self.tensor_names:
+            self._define(grad._data, f"{self.name(t)}._grad._data")
+
+    def set_grad(self, t: Tensor, value: Tensor | None) -> None:
+        target = self.name(t)
+        if value is None:
+            self.tape.emit(f"{target}._grad = None")
+        else:
+            s = self.slot(value)
+            self.tape.emit(f"{target}._grad = {self._tensor}(v{s})", (s,))
+
+    def write(self, t: Tensor, how: Any, value: Any) -> None:
+        index = getattr(how, "index", None)
+        if index is not None and _holds_array(index):
+            raise CaptureError(
+                "capture: t[index] = v with a tensor or array index is not captured; "
+                "index with ints and slices, or use gg.index_put / scatter"
+            )
+        code, uses = self.value(value._data if isinstance(value, Tensor) else value, t=value)
+        h = self.tape.name(how, "w")
+        target = self.slot_of.get(id(t._data))
+        if id(t) in self.made and target is not None:  # a tensor of the step itself
+            self.tape.written.add(target)
+            self.tape.emit(f"{h}(v{target}, {code})", (target, *uses))
+        else:
+            name = self.name(t)
+            self.tape.emit(f"{self._bump}({name}._version); {h}({name}._data, {code})", uses)
+
+    def rebind(self, t: Tensor, value: Any) -> None:
+        code, uses = self.value(value)
+        self.tape.emit(f"{self.name(t)}.data = {code}", uses)
+
+    def module_called(self, module: Any) -> None:
+        self.modules.setdefault(id(module), module)
+
+    # --- library calls made whole -----------------------------------------------------------
+
+    def call(self, function: Any, args: tuple, kwargs: dict) -> Any:
+        owner = args[0] if args else None
+        if hasattr(owner, "param_groups"):
+            if kwargs.get("closure") is not None or (len(args) > 1 and args[1] is not None):
+                raise CaptureError(
+                    f"capture: {type(owner).__name__}.step(closure) runs the closure "
+                    "itself; capture the closure's work instead"
+                )
+            self.optimizers.setdefault(id(owner), owner)
+        code_args, uses = self.value(list(args))
+        code_kwargs, kw_uses = self.value(dict(kwargs))
+        self.paused = True
+        try:
+            result = function(*args, **kwargs)
+        finally:
+            self.paused = False
+        if isinstance(result, (bool, int, float, np.generic)):
+            raise CaptureError(
+                f"capture: {function.__qualname__} gives a number computed from tensors' "
+                "values, which a replay could not give again; keep it a tensor (the "
+                "gradgate function instead of the NumPy one)"
+            )
+        f = self.tape.name(function, "f")
+        slot = self.tape.new()
+        self.tape.emit(
+            f"v{slot} = {f}(*{code_args}, **{code_kwargs})",
+            uses + kw_uses,
+            (slot,),
+        )
+        self._outputs(result, f"v{slot}", slot)
+        return result
+
+    def _outputs(self, result: Any, expression: str, uses: int) -> None:
+        if isinstance(result, Tensor):
+            self._define(result._data, f"{expression}._data", (uses,))
+        elif isinstance(result, np.ndarray) or backend.device_of_or_none(result) is not None:
+            self._define(result, expression, (uses,))
+        elif isinstance(result, (tuple, list)):
+            for k, r in enumerate(result):
+                self._outputs(r, f"{expression}[{k}]", uses)
+
+    # --- what the engine reports ------------------------------------------------------------
+
+    def forward(self, gate: Any, inputs: tuple, output: Tensor) -> None:
+        if self.paused:
+            return
+        ins = [self.slot(t) for t in inputs]
+        out = output._data
+        xp = backend.numpy_namespace if type(out) is np.ndarray else backend.namespace_of(out)
+        f = self.tape.name(gate.forward, "forward")
+        call = f"{f}({self.tape.name(xp, 'xp')}, {', '.join(f'v{s}' for s in ins)})"
+        slot = self.tape.new()
+        defines: tuple[int, ...] = (slot,)
+        if gate.saves:
+            saved = self.tape.new()
+            defines = (slot, saved)
+            node = output.node
+            if node is not None:
+                self.saved_slot[id(node)] = saved
+                self._alive.append(node)
+            self.tape.emit(f"v{slot}, v{saved} = {call}", tuple(ins), defines, pure=True)
+        else:
+            self.tape.emit(f"v{slot} = {call}", tuple(ins), defines, pure=True)
+        if out.ndim == 0 and type(out) is np.ndarray:
+            self.tape.emit(f"v{slot} = {self._arr}(v{slot})", (slot,), (slot,), pure=True)
+        self._register(out, slot)
+
+    def begin(self, roots: Any, seeds: Any, accumulate: bool, create_graph: bool) -> None:
+        if self.paused:
+            return
+        self.accumulate, self.create_graph = accumulate, create_graph
+        slots = []
+        for root, seed in zip(roots, seeds, strict=True):
+            array = seed._data if isinstance(seed, Tensor) else seed
+            s = self.slot_of.get(id(array))
+            if s is None:
+                if not (array.shape == root.shape and bool((array == 1).all())):
+                    raise CaptureError(
+                        "capture: backward(grad) with a gradient the step did not compute; "
+                        "pass it in as an argument of the captured function"
+                    )
+                xp = backend.namespace_of(array)
+                ones = f"{self.tape.name(xp.ones, 'ones')}({self.tape.name(array.shape)}, "
+                s = self._define(array, ones + f"dtype={self.tape.name(array.dtype)})")
+            slots.append(s)
+        if not create_graph:
+            self.handed = f"h{self.tape.new()}"
+            ids = ", ".join(f"id(v{s})" for s in slots)
+            self.tape.emit(f"{self.handed} = {{{ids}}}", tuple(slots))
+
+    def backward(self, tensor: Tensor, g: Any, contributions: tuple) -> None:
+        if self.paused or self.create_graph:  # create_graph: its gates ran forward, recorded
+            return
+        node = tensor.node
+        gate = node.gate
+        sg = self.slot_of[id(g)]
+        so = self.slot(tensor)
+        ins = [self.slot(t) for t in node.inputs]
+        outs: list[int | None] = []
+        for parent, c in zip(node.inputs, contributions, strict=True):
+            outs.append(None if c is None or not parent.requires_grad else self.tape.new())
+        keywords = gate.vjp_keywords
+        extra = ""
+        uses = [sg, so, *ins]
+        if "needs" in keywords:
+            extra += f", needs={self.tape.name(node.needs)}"
+        if "saved" in keywords:
+            saved = self.saved_slot[id(node)]
+            extra += f", saved=v{saved}"
+            uses.append(saved)
+        f = self.tape.name(gate.vjp, "vjp")
+        xp = backend.numpy_namespace if type(g) is np.ndarray else backend.namespace_of(g)
+        args = ", ".join(f"v{s}" for s in [sg, so, *ins])
+        targets = ", ".join("_" if s is None else f"v{s}" for s in outs)
+        defined = tuple(s for s in outs if s is not None)
+        self.tape.emit(
+            f"{targets}, = {f}({self.tape.name(xp, 'xp')}, {args}{extra})",
+            tuple(uses),
+            defined,
+            pure=True,
+        )
+        for s, c in zip(outs, contributions, strict=True):
+            if s is not None:
+                if c.ndim == 0 and type(c) is np.ndarray:
+                    self.tape.emit(f"v{s} = {self._arr}(v{s})", (s,), (s,), pure=True)
+                self._register(c, s)
+
+    def unbroadcast(self, tensor: Tensor, source: Tensor, before: Any, after: Any) -> None:
+        if self.paused or self.create_graph:
+            return
+        s = self.slot_of[id(before)]
+        like = self.tape.name(_Like(tensor._data), "like")
+        self._define(after, f"{self._sum_to}(v{s}, {like})", (s,))
+
+    def summed(self, tensor: Tensor, before: Any, contribution: Any, total: Any) -> None:
+        if self.paused or self.create_graph:
+            return
+        a, b = self.slot_of[id(before)], self.slot_of[id(contribution)]
+        self._define(total, f"v{a} + v{b}", (a, b))
+
+    def leaf(self, tensor: Tensor, g: Any) -> None:
+        if self.paused or not self.accumulate:
+            return
+        key = id(tensor)
+        if key in self.made and key not in self.tensor_names:  # a tensor of the step itself
+            s = self.slot(g) if self.create_graph else self.slot_of[id(g)]
+            before = self.internal_grads.get(key)
+            if before is None and tensor._grad is not None:  # set before, outside any slot
+                before = self.slot(tensor._grad)
+            if before is not None:
+                s = self._define(object(), f"v{before} + v{s}", (before, s))
+            self.internal_grads[key] = s
+            self._alive.append(tensor)
+            return
+        if self.create_graph:
+            s = self.slot(g)  # a Tensor here
+            self.tape.emit(f"{self._acc}({self.name(tensor)}, v{s}, False, set())", (s,))
+        else:
+            s = self.slot_of[id(g)]
+            self.tape.emit(f"{self._acc}({self.name(tensor)}, v{s}, False, {self.handed})", (s,))
+
+
+def _holds_array(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(hasattr(p, "shape") or isinstance(p, list) for p in parts)

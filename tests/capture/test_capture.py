@@ -1,0 +1,513 @@
+"""gg.capture: a replay gives the eager step's numbers bit for bit, or the capture raises.
+
+Each model is built twice from one seed; one copy is stepped eagerly, the other through
+its captured step, on the same batches, and every loss and parameter must agree to the
+last bit over 100 steps. Then the known traps of capture systems, each a test that
+matches eager or raises.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradgate as gg
+from gradgate import nn
+from gradgate.nn import functional as NF
+
+RNG = np.random.default_rng(0)
+
+
+def same(a: gg.Tensor, b: gg.Tensor) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype and a.numpy().tobytes() == b.numpy().tobytes()
+
+
+def assert_same_parameters(m1: nn.Module, m2: nn.Module) -> None:
+    for (name, p), (_, q) in zip(m1.state_dict().items(), m2.state_dict().items(), strict=True):
+        assert same(gg.Tensor(np.asarray(p)), gg.Tensor(np.asarray(q))), name
+
+
+def run_both(build, batches, steps: int = 100):
+    """Step an eager and a captured copy of build()'s model on the same batches."""
+    m1, step1 = build()
+    m2, step2 = build()
+    captured = gg.capture(step2)
+    for k in range(steps):
+        batch = batches[k % len(batches)]
+        l1, l2 = step1(*batch), captured(*batch)
+        assert same(l1, l2), f"step {k}: eager {l1} replay {l2}"
+    assert_same_parameters(m1, m2)
+    return captured
+
+
+def digits_batches(n: int, shape=(64,), classes: int = 10, batch: int = 32):
+    return [
+        (
+            gg.tensor(RNG.standard_normal((batch, *shape)).astype(np.float32)),
+            gg.tensor(RNG.integers(0, classes, batch)),
+        )
+        for _ in range(n)
+    ]
+
+
+def test_the_lecture_network_with_sgd_is_bit_identical():
+    def build():
+        gg.manual_seed(1)
+        model = nn.Sequential(nn.Linear(64, 32), nn.Sigmoid(), nn.Linear(32, 10), nn.Sigmoid())
+        optimizer = gg.optim.SGD(model.parameters(), lr=0.5)
+
+        def step(x, t):
+            optimizer.zero_grad()
+            loss = gg.sqerr(model(x), t)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        return model, step
+
+    batches = [
+        (x, gg.tensor(RNG.random((32, 10)).astype(np.float32))) for x, _ in digits_batches(5)
+    ]
+    captured = run_both(build, batches)
+    assert captured.captures == 1 and captured.replays == 99
+
+
+def test_an_mlp_with_adam_and_a_cosine_schedule_is_bit_identical():
+    def build():
+        gg.manual_seed(2)
+        model = nn.Sequential(nn.Linear(64, 48), nn.ReLU(), nn.Linear(48, 10))
+        optimizer = gg.optim.Adam(model.parameters(), lr=1e-2, weight_decay=1e-4)
+        schedule = gg.optim.lr_scheduler.CosineAnnealingLR(optimizer, 100)
+
+        def step(x, t):
+            optimizer.zero_grad()
+            loss = NF.cross_entropy(model(x), t)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            return loss
+
+        return model, step
+
+    run_both(build, digits_batches(7))
+
+
+def test_dropout_draws_fresh_masks_from_the_same_stream():
+    def build():
+        gg.manual_seed(3)
+        generator = np.random.default_rng(7)
+        model = nn.Sequential(
+            nn.Linear(64, 32), nn.Tanh(), nn.Dropout(0.3, generator=generator), nn.Linear(32, 10)
+        )
+        optimizer = gg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, t):
+            optimizer.zero_grad()
+            h = NF.dropout(model(x), 0.1, generator=generator)
+            loss = NF.cross_entropy(h, t)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        return model, step
+
+    run_both(build, digits_batches(3))
+
+
+def test_a_cnn_is_bit_identical():
+    def build():
+        gg.manual_seed(4)
+        model = nn.digits_cnn(channels=(4, 8), hidden=16, generator=np.random.default_rng(5))
+        optimizer = gg.optim.Adam(model.parameters(), lr=1e-3)
+
+        def step(x, t):
+            optimizer.zero_grad()
+            loss = NF.cross_entropy(model(x), t)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        return model, step
+
+    run_both(build, digits_batches(3, batch=8), steps=30)
+
+
+def test_an_lstm_is_bit_identical():
+    def build():
+        gg.manual_seed(5)
+        lstm, head = nn.LSTM(8, 12, batch_first=True), nn.Linear(12, 10)
+        model = nn.ModuleList([lstm, head])
+        optimizer = gg.optim.RMSprop(model.parameters(), lr=1e-3)
+
+        def step(x, t):
+            optimizer.zero_grad()
+            out, _ = lstm(x)
+            loss = NF.cross_entropy(head(out[:, -1]), t)
+            loss.backward()
+            gg.optim.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            return loss
+
+        return model, step
+
+    run_both(build, digits_batches(3, shape=(8, 8), batch=6), steps=30)
+
+
+def test_a_gradient_penalty_through_create_graph_is_bit_identical():
+    def build():
+        gg.manual_seed(6)
+        model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 1))
+        optimizer = gg.optim.Adam(model.parameters(), lr=1e-3)
+
+        def step(x):
+            optimizer.zero_grad()
+            x = x.detach().requires_grad_()
+            score = model(x).sum()
+            (gx,) = gg.grad(score, x, create_graph=True)
+            loss = score + 10.0 * ((gx * gx).sum(axis=1) - 1.0).pow(2).mean()
+            loss.backward()
+            optimizer.step()
+            return loss.detach()
+
+        return model, step
+
+    batches = [(gg.tensor(RNG.standard_normal((5, 6)).astype(np.float32)),) for _ in range(3)]
+    run_both(build, batches)
+
+
+def test_a_hand_written_update_loop_is_replayed():
+    w1 = gg.tensor(RNG.standard_normal((16, 8)).astype(np.float32), requires_grad=True)
+    w2 = gg.tensor(w1.numpy().copy(), requires_grad=True)
+    x = gg.tensor(RNG.standard_normal((4, 8)).astype(np.float32))
+
+    def step(w):
+        loss = gg.tanh(x @ w.T).pow(2).sum()
+        loss.backward()
+        with gg.no_grad():
+            w -= 0.01 * w.grad
+            w.grad = None
+        return loss
+
+    captured = gg.capture(step)
+    for _ in range(20):
+        assert same(step(w1), captured(w2))
+    assert same(w1, w2) and w2.grad is None
+
+
+# --- the traps ---------------------------------------------------------------------------
+
+
+def small_model(seed: int = 0):
+    gg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3))
+    return model, gg.optim.SGD(model.parameters(), lr=0.1)
+
+
+def sgd_step(model, optimizer):
+    def step(x, t):
+        optimizer.zero_grad()
+        loss = NF.cross_entropy(model(x), t)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+def batch(n: int = 5):
+    return (
+        gg.tensor(RNG.standard_normal((n, 4)).astype(np.float32)),
+        gg.tensor(RNG.integers(0, 3, n)),
+    )
+
+
+def test_returned_tensors_are_not_overwritten_by_the_next_replay():
+    model, optimizer = small_model()
+    step = gg.capture(sgd_step(model, optimizer))
+    x, t = batch()
+    step(x, t)
+    first = step(x, t)
+    kept = first.numpy().copy()
+    second = step(x, t)
+    assert first.numpy().tobytes() == kept.tobytes()
+    assert not np.shares_memory(first.numpy(), second.numpy())
+
+
+def test_a_python_number_argument_is_part_of_the_signature():
+    model, optimizer = small_model()
+    x, t = batch()
+
+    def step(x, t, scale):
+        optimizer.zero_grad()
+        loss = NF.cross_entropy(model(x) * scale, t)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    twin, twin_optimizer = small_model()
+
+    def eager(x, t, scale):
+        twin_optimizer.zero_grad()
+        loss = NF.cross_entropy(twin(x) * scale, t)
+        loss.backward()
+        twin_optimizer.step()
+        return loss
+
+    captured = gg.capture(step)
+    for scale in (1.0, 2.0, 1.0, 0.5):
+        assert same(captured(x, t, scale), eager(x, t, scale))
+    assert captured.captures == 3  # 1.0 is replayed the second time
+
+
+def test_a_data_dependent_branch_raises_at_capture():
+    model, optimizer = small_model()
+
+    def step(x, t):
+        loss = NF.cross_entropy(model(x), t)
+        if loss.item() > 100:  # a Python branch on data
+            loss = loss * 0.5
+        loss.backward()
+        return loss
+
+    with pytest.raises(gg.CaptureError, match=r"Tensor\.item\(\)"):
+        gg.capture(step)(*batch())
+
+
+@pytest.mark.parametrize(
+    "read",
+    [lambda t: t.numpy(), lambda t: float(t), lambda t: t.tolist(), lambda t: np.asarray(t), repr],
+)
+def test_every_read_of_values_into_python_raises_at_capture(read):
+    model, _ = small_model()
+
+    def step(x, t):
+        loss = NF.cross_entropy(model(x), t)
+        read(loss)
+        return loss.detach()
+
+    with pytest.raises(gg.CaptureError, match="reads a tensor's values"):
+        gg.capture(step)(*batch())
+
+
+def test_a_short_last_batch_is_captured_again_and_matches_eager():
+    model, optimizer = small_model(1)
+    twin, twin_optimizer = small_model(1)
+    step, eager = gg.capture(sgd_step(model, optimizer)), sgd_step(twin, twin_optimizer)
+    batches = [batch(5), batch(5), batch(2), batch(5), batch(2)]
+    for b in batches:
+        assert same(step(*b), eager(*b))
+    assert step.captures == 2 and step.cached == 2
+    assert_same_parameters(model, twin)
+
+
+def test_changes_between_calls_are_seen():
+    model, optimizer = small_model(2)
+    twin, twin_optimizer = small_model(2)
+    step, eager = gg.capture(sgd_step(model, optimizer)), sgd_step(twin, twin_optimizer)
+    x, t = batch()
+    x2, t2 = gg.tensor(x.numpy().copy()), gg.tensor(t.numpy().copy())
+    for k in range(6):
+        assert same(step(x, t), eager(x2, t2))
+        if k == 1:  # the batch changed in place
+            x[0] = 3.0
+            x2[0] = 3.0
+        if k == 2:  # a parameter set by hand, and the state loaded
+            with gg.no_grad():
+                model[0].weight[0, 0] = 0.25
+                twin[0].weight[0, 0] = 0.25
+        if k == 3:
+            state = {k: np.asarray(v) * 0.5 for k, v in twin.state_dict().items()}
+            model.load_state_dict(state)
+            twin.load_state_dict(state)
+        if k == 4:
+            nn.init.zeros_(model[2].bias)
+            nn.init.zeros_(twin[2].bias)
+    assert step.captures == 1
+    assert_same_parameters(model, twin)
+
+
+def test_a_parameter_added_to_the_optimiser_recaptures():
+    model, optimizer = small_model(3)
+    twin, twin_optimizer = small_model(3)
+    extra, twin_extra = gg.zeros(3, requires_grad=True), gg.zeros(3, requires_grad=True)
+
+    def make(m, o, e):
+        def step(x, t):
+            o.zero_grad()
+            loss = NF.cross_entropy(m(x) + e, t)
+            loss.backward()
+            o.step()
+            return loss
+
+        return step
+
+    step, eager = gg.capture(make(model, optimizer, extra)), make(twin, twin_optimizer, twin_extra)
+    x, t = batch()
+    for k in range(4):
+        if k == 2:
+            optimizer.add_param_group({"params": [extra]})
+            twin_optimizer.add_param_group({"params": [twin_extra]})
+        assert same(step(x, t), eager(x, t))
+    assert step.captures == 2
+    assert same(extra, twin_extra) and np.any(extra.numpy() != 0)
+
+
+def test_switching_to_eval_recaptures():
+    gg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 3))
+    step = gg.capture(lambda x: model(x).detach())
+    x, _ = batch()
+    with gg.no_grad():
+        step(x)
+        model.eval()
+        expected = model(x)
+        assert same(step(x), expected)
+    assert step.captures == 2
+
+
+def test_an_exception_during_capture_leaves_nothing_behind():
+    model, optimizer = small_model()
+    calls = []
+
+    def step(x, t):
+        calls.append(1)
+        loss = NF.cross_entropy(model(x), t)
+        if len(calls) == 1:
+            raise KeyError("first call fails")
+        loss.backward()
+        return loss
+
+    captured = gg.capture(step)
+    with pytest.raises(KeyError, match="first call fails"):
+        captured(*batch())
+    assert captured.captures == 0 and captured.cached == 0
+    captured(*batch())
+    assert captured.captures == 1
+    x = gg.ones(2, requires_grad=True)
+    (x * 2).sum().backward()  # the engine works normally afterwards
+    assert x.grad.numpy().tolist() == [2.0, 2.0]
+
+
+def test_gradients_accumulate_across_calls_as_in_eager():
+    w1 = gg.ones(3, requires_grad=True)
+    w2 = gg.ones(3, requires_grad=True)
+
+    def step(w, x):
+        (w * x).sum().backward()
+        return w.grad.detach()
+
+    captured = gg.capture(step)
+    x = gg.tensor([1.0, 2.0, 3.0])
+    for _ in range(3):
+        assert same(step(w1, x), captured(w2, x))
+    assert w2.grad.numpy().tolist() == [3.0, 6.0, 9.0]
+
+
+def test_a_batch_made_inside_the_function_raises():
+    model, optimizer = small_model()
+    data = RNG.standard_normal((5, 4)).astype(np.float32)
+
+    def step():
+        x = gg.tensor(data)  # a new batch each call, behind the capture's back
+        loss = model(x).sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(gg.CaptureError, match="made inside the captured function"):
+        gg.capture(step)()
+
+
+def test_a_tensor_returned_with_its_graph_raises():
+    model, _ = small_model()
+    with pytest.raises(gg.CaptureError, match="has not run backward"):
+        gg.capture(lambda x: model(x))(batch()[0])
+
+
+def test_writing_through_data_raises():
+    w = gg.ones(3, requires_grad=True)
+
+    def step():
+        (w * 2).sum().backward()
+        w.data -= 0.1 * w.grad.data
+
+    with pytest.raises(gg.CaptureError, match=r"Tensor\.data"):
+        gg.capture(step)()
+
+
+def test_a_closure_step_is_refused():
+    w = gg.ones(3, requires_grad=True)
+    optimizer = gg.optim.LBFGS([w])
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(gg.CaptureError, match="closure"):
+        gg.capture(lambda: optimizer.step(closure))()
+
+
+def test_capture_works_as_a_decorator_and_keeps_few_tapes():
+    w = gg.ones(2, requires_grad=True)
+
+    @gg.capture(max_captures=2)
+    def step(x):
+        (w * x).sum().backward()
+        return w.grad.detach()
+
+    for n in (1, 2, 3, 1):
+        step(gg.ones(n, 2))
+    assert step.captures == 4 and step.cached == 2
+    assert "def replay(flat)" in step.source(gg.ones(1, 2))
+
+
+def test_random_factories_draw_anew_at_each_replay():
+    gg.manual_seed(11)
+
+    def step(x):
+        return (x + gg.randn(3)).detach()
+
+    captured = gg.capture(step)
+    x = gg.zeros(3)
+    got = [captured(x) for _ in range(3)]
+    gg.manual_seed(11)
+    expected = [step(x) for _ in range(3)]
+    assert all(same(a, b) for a, b in zip(got, expected, strict=True))
+    assert not same(got[0], got[1])
+
+
+def test_results_without_gradient_are_computed_again_at_each_replay():
+    def step(o, y):
+        right = (o.argmax(axis=1) == y).sum()
+        return right, gg.isnan(o).any(), (o > 0) & (o < 1), ~(o < 0), o.max()
+
+    captured = gg.capture(step)
+    y = gg.tensor(np.array([0, 1, 2, 0, 1, 2]))
+    for _ in range(4):
+        o = gg.randn(6, 3)
+        for a, b in zip(captured(o, y), step(o, y), strict=True):
+            assert same(a, b)
+
+
+def test_a_tensor_of_a_numpy_scalar_holds_a_0d_array():
+    t = gg.Tensor(np.float64(2.0))
+    assert type(t.data) is np.ndarray and t.dtype == np.float64
+    assert (t * gg.tensor(np.array(3.0))).item() == 6.0
+
+
+def test_a_number_from_a_numpy_function_raises_at_capture():
+    with pytest.raises(gg.CaptureError, match="gives a number computed from"):
+        gg.capture(lambda o: o * np.count_nonzero(o))(gg.randn(3))
+
+
+def test_the_same_tensor_twice_is_a_signature_of_its_own():
+    def step(a, b):
+        return (a * 2 + b).detach()
+
+    captured = gg.capture(step)
+    x, y = gg.tensor([1.0, 2.0]), gg.tensor([10.0, 20.0])
+    assert same(captured(x, x), step(x, x))
+    assert same(captured(x, y), step(x, y))
+    assert same(captured(y, x.detach()), step(y, x))
+    assert captured.captures == 2
