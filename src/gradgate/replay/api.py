@@ -57,8 +57,8 @@ def _key(args: tuple, kwargs: dict) -> tuple[list[Any], Any]:
             return flat, (len(args), tuple(signature), _aliases(flat), is_grad_enabled())
     flat = []
     structure = _flatten((args, kwargs), flat)
-    signature = tuple(_signature(x) for x in flat)
-    return flat, (structure, signature, _aliases(flat), is_grad_enabled())
+    described = tuple(_signature(x) for x in flat)
+    return flat, (structure, described, _aliases(flat), is_grad_enabled())
 
 
 def _aliases(flat: list[Any]) -> tuple[int, ...] | None:
