@@ -171,10 +171,16 @@ class Node:
             return
         self.version[SAVED] -= 1
         parents: tuple[Any, ...]
-        if len(inputs) == 1:  # the common case spelled out: this runs once per gate
+        count = len(inputs)
+        if count == 1:  # the common cases spelled out: this runs once per gate
             (a,) = inputs
             a._version[SAVED] -= 1
             parents = (a.node or a,)  # a Node is always truthy
+        elif count == 2:
+            a, b = inputs
+            a._version[SAVED] -= 1
+            b._version[SAVED] -= 1
+            parents = (a.node or a, b.node or b)
         else:
             for t in inputs:
                 t._version[SAVED] -= 1
@@ -319,15 +325,22 @@ def apply(gate: Gate, *inputs: Any) -> Tensor:
         if type(x) is not Tensor:
             tensors = _as_tensors(gate, inputs)
             break
-    if len(tensors) == 1:  # the common cases spelled out: this runs once per gate
+    arrays: Sequence[Any]
+    needs: tuple[bool, ...]
+    count = len(tensors)
+    if count == 1:  # the common cases spelled out: this runs once per gate
         first = tensors[0]
-        arrays: Sequence[Any] = (first._data,)
-        needs: tuple[bool, ...] = (first.requires_grad,)
+        arrays, needs = (first._data,), (first.requires_grad,)
+        kind = type(arrays[0])
     else:
-        arrays = [t._data for t in tensors]
-        needs = tuple([t.requires_grad for t in tensors])
-    kind = type(arrays[0])
-    if len(arrays) > 1:
+        if count == 2:
+            first, second = tensors
+            arrays = (first._data, second._data)
+            needs = (first.requires_grad, second.requires_grad)
+        else:
+            arrays = [t._data for t in tensors]
+            needs = tuple([t.requires_grad for t in tensors])
+        kind = type(arrays[0])
         dtype, mixed = arrays[0].dtype, False
         for a in arrays:
             if type(a) is not kind:
@@ -392,6 +405,9 @@ def sum_to(g: Any, like: Any) -> Any:
     return g
 
 
+_PARENTS_DONE = object()  # on the search's stack, above a tensor whose parents follow
+
+
 def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
     """Every tensor that requires grad and leads to ``roots``, each before its parents.
 
@@ -400,18 +416,19 @@ def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
     """
     order: list[Tensor] = []
     seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(r, False) for r in roots]
+    stack: list[Any] = list(roots)
     push, pop, visit, finish = stack.append, stack.pop, seen.add, order.append
     while stack:
-        tensor, parents_done = pop()
-        if parents_done:
-            finish(tensor)
+        tensor = pop()
+        if tensor is _PARENTS_DONE:  # the tensor below it has all its parents in order
+            finish(pop())
             continue
         key = id(tensor)
         if key in seen:
             continue
         visit(key)
-        push((tensor, True))
+        push(tensor)
+        push(_PARENTS_DONE)
         node = tensor.node
         if node is not None:
             if node.inputs is None:
@@ -420,7 +437,7 @@ def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
                 )
             for parent in node.inputs:
                 if parent.requires_grad and id(parent) not in seen:
-                    push((parent, False))
+                    push(parent)
     order.reverse()
     return order
 
