@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -115,6 +116,7 @@ class Captured:
         self.captures = 0  # how many times the function was captured (run eagerly, recorded)
         self.replays = 0
         self._tapes: OrderedDict[Any, tuple[Any, _Guard, list[Any]]] = OrderedDict()
+        self._lock = threading.Lock()
         functools.update_wrapper(self, fn)
 
     @property
@@ -128,7 +130,8 @@ class Captured:
         if entry is not None and entry[1].holds():
             self._tapes.move_to_end(key)
             self.replays += 1
-            return entry[0](flat)
+            with self._lock:  # a tape's buffers serve one replay at a time
+                return entry[0](flat)
         return self._capture(key, args, kwargs, flat)
 
     def _capture(self, key: Any, args: tuple, kwargs: dict, flat: list[Any]) -> Any:

@@ -24,6 +24,8 @@ import numpy as np
 from .. import backend
 from ..engine import Observer, _accumulate, _array, sum_to
 from ..tensor import Tensor, bump
+from . import lower
+from .lower import Session, Traced, Unsupported
 from .state import CaptureError
 from .tape import Tape
 
@@ -57,6 +59,8 @@ class Recorder(Observer):
         self.modules: dict[int, Any] = {}
         self.optimizers: dict[int, Any] = {}
         self.internal_grads: dict[int, int] = {}  # id(tensor of the step) → its .grad's slot
+        self.saved_traced: dict[int, Any] = {}  # id(node) → what its lowered forward saved
+        self.lowering = True
         self.handed: str | None = None  # the running backward's set of handed-out arrays
         self.accumulate = True
         self.create_graph = False
@@ -186,14 +190,16 @@ class Recorder(Observer):
                 "index with ints and slices, or use gg.index_put / scatter"
             )
         code, uses = self.value(value._data if isinstance(value, Tensor) else value, t=value)
-        h = self.tape.name(how, "w")
         target = self.slot_of.get(id(t._data))
         if id(t) in self.made and target is not None:  # a tensor of the step itself
             self.tape.written.add(target)
-            self.tape.emit(f"{h}(v{target}, {code})", (target, *uses))
+            self.tape.emit(
+                _written(self.tape, how, f"v{target}", code), (target, *uses), lowered=True
+            )
         else:
             name = self.name(t)
-            self.tape.emit(f"{self._bump}({name}._version); {h}({name}._data, {code})", uses)
+            write = _written(self.tape, how, f"{name}._data", code)
+            self.tape.emit(f"{self._bump}({name}._version); {write}", uses, lowered=True)
 
     def rebind(self, t: Tensor, value: Any) -> None:
         code, uses = self.value(value)
@@ -247,12 +253,59 @@ class Recorder(Observer):
 
     # --- what the engine reports ------------------------------------------------------------
 
+    # --- lowering: a rule as the NumPy calls it makes ------------------------------------------
+
+    def _lowered(self, rule: Any, xp: Any, args: list[Any], kwargs: dict, expected: Any) -> Any:
+        """Trace ``rule(xp, *args, **kwargs)`` (``args`` hold Traced arrays) and, if every
+        call lowers and the results equal ``expected`` bit for bit, keep its lines and map
+        each expected array to its slot; the traced results, or None."""
+        if not self.lowering:
+            return None
+        session = Session(self.tape)
+        try:
+            with session:
+                result = rule(lower.namespace(xp), *args, **kwargs)
+                result = _arrays_made(session, result)
+        except Unsupported:
+            return None
+        except Exception:  # noqa: BLE001  (the eager rule ran; keep it as one call)
+            return None
+        pairs: list[tuple[Any, Traced]] = []
+        if not _same(expected, result, pairs):
+            return None
+        for code, uses, defines, extra in session.lines:
+            pure = bool(defines)  # a write into a temporary of the rule stays
+            self.tape.emit(code, uses, defines, pure=pure, lowered=True, fresh=extra.get("fresh"))
+        for array, traced in pairs:
+            self._register(array, traced.slot)
+        return result
+
+    def _traced(self, array: Any) -> Traced:
+        return Traced(array, self.slot_of[id(array)])
+
     def forward(self, gate: Any, inputs: tuple, output: Tensor) -> None:
         if self.paused:
             return
         ins = [self.slot(t) for t in inputs]
         out = output._data
         xp = backend.numpy_namespace if type(out) is np.ndarray else backend.namespace_of(out)
+        if type(out) is np.ndarray:
+            node = output.node
+            args = [Traced(t._data, s) for t, s in zip(inputs, ins, strict=True)]
+            if gate.saves and node is None:  # nothing saved to compare: the output alone
+
+                def rule(xp: Any, *a: Any) -> Any:
+                    return gate.forward(xp, *a)[0]
+
+                done = self._lowered(rule, xp, args, {}, out)
+            else:
+                expected = (out, node.saved) if gate.saves else out
+                done = self._lowered(gate.forward, xp, args, {}, expected)
+            if done is not None:
+                if gate.saves and node is not None:
+                    self.saved_traced[id(node)] = done[1]
+                    self._alive.append(node)
+                return
         f = self.tape.name(gate.forward, "forward")
         call = f"{f}({self.tape.name(xp, 'xp')}, {', '.join(f'v{s}' for s in ins)})"
         slot = self.tape.new()
@@ -292,7 +345,8 @@ class Recorder(Observer):
         if not create_graph:
             self.handed = f"h{self.tape.new()}"
             ids = ", ".join(f"id(v{s})" for s in slots)
-            self.tape.emit(f"{self.handed} = {{{ids}}}", tuple(slots))
+            seeds = "".join(f"v{s}, " for s in slots)  # alive while ids name them
+            self.tape.emit(f"{self.handed} = {{{ids}}}; {self.handed}k = ({seeds})", tuple(slots))
 
     def backward(self, tensor: Tensor, g: Any, contributions: tuple) -> None:
         if self.paused or self.create_graph:  # create_graph: its gates ran forward, recorded
@@ -302,10 +356,41 @@ class Recorder(Observer):
         sg = self.slot_of[id(g)]
         so = self.slot(tensor)
         ins = [self.slot(t) for t in node.inputs]
+        keywords = gate.vjp_keywords
+        if type(g) is np.ndarray and ("saved" not in keywords or id(node) in self.saved_traced):
+            kwargs: dict[str, Any] = {}
+            if "needs" in keywords:
+                kwargs["needs"] = node.needs
+            if "saved" in keywords:
+                kwargs["saved"] = self.saved_traced[id(node)]
+            args = [Traced(g, sg), Traced(tensor._data, so)]
+            args += [Traced(t._data, s) for t, s in zip(node.inputs, ins, strict=True)]
+            expected = tuple(
+                None if c is None or not p.requires_grad else c
+                for p, c in zip(node.inputs, contributions, strict=True)
+            )
+
+            def rule(xp: Any, *a: Any, **k: Any) -> Any:
+                wanted = gate.vjp(xp, *a, **k)
+                return tuple(
+                    None if p is None else c for p, c in zip(expected, wanted, strict=True)
+                )
+
+            if self._lowered(rule, backend.numpy_namespace, args, kwargs, expected) is not None:
+                return
+        if "saved" in keywords and id(node) in self.saved_traced:  # saved by a lowered forward
+            uses_saved: list[int] = []
+            code = Session(self.tape).code(self.saved_traced.pop(id(node)), uses_saved)
+            self.saved_slot[id(node)] = self.tape.new()
+            self.tape.emit(
+                f"v{self.saved_slot[id(node)]} = {code}",
+                tuple(uses_saved),
+                (self.saved_slot[id(node)],),
+                pure=True,
+            )
         outs: list[int | None] = []
         for parent, c in zip(node.inputs, contributions, strict=True):
             outs.append(None if c is None or not parent.requires_grad else self.tape.new())
-        keywords = gate.vjp_keywords
         extra = ""
         uses = [sg, so, *ins]
         if "needs" in keywords:
@@ -316,11 +401,11 @@ class Recorder(Observer):
             uses.append(saved)
         f = self.tape.name(gate.vjp, "vjp")
         xp = backend.numpy_namespace if type(g) is np.ndarray else backend.namespace_of(g)
-        args = ", ".join(f"v{s}" for s in [sg, so, *ins])
+        arguments = ", ".join(f"v{s}" for s in [sg, so, *ins])
         targets = ", ".join("_" if s is None else f"v{s}" for s in outs)
         defined = tuple(s for s in outs if s is not None)
         self.tape.emit(
-            f"{targets}, = {f}({self.tape.name(xp, 'xp')}, {args}{extra})",
+            f"{targets}, = {f}({self.tape.name(xp, 'xp')}, {arguments}{extra})",
             tuple(uses),
             defined,
             pure=True,
@@ -335,13 +420,24 @@ class Recorder(Observer):
         if self.paused or self.create_graph:
             return
         s = self.slot_of[id(before)]
-        like = self.tape.name(_Like(tensor._data), "like")
-        self._define(after, f"{self._sum_to}(v{s}, {like})", (s,))
+        like = _Like(tensor._data)
+        if type(before) is np.ndarray and self._lowered(
+            lambda xp, b: sum_to(b, like), backend.numpy_namespace, [Traced(before, s)], {}, after
+        ) is not None:  # fmt: skip
+            return
+        self._define(after, f"{self._sum_to}(v{s}, {self.tape.name(like, 'like')})", (s,))
 
     def summed(self, tensor: Tensor, before: Any, contribution: Any, total: Any) -> None:
         if self.paused or self.create_graph:
             return
         a, b = self.slot_of[id(before)], self.slot_of[id(contribution)]
+        if type(before) is np.ndarray and type(contribution) is np.ndarray:
+            args = [Traced(before, a), Traced(contribution, b)]
+            if (
+                self._lowered(lambda xp, x, y: x + y, backend.numpy_namespace, args, {}, total)
+                is not None
+            ):
+                return
         self._define(total, f"v{a} + v{b}", (a, b))
 
     def leaf(self, tensor: Tensor, g: Any) -> None:
@@ -369,3 +465,45 @@ class Recorder(Observer):
 def _holds_array(index: Any) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
     return any(hasattr(p, "shape") or isinstance(p, list) for p in parts)
+
+
+def _arrays_made(session: Session, result: Any) -> Any:
+    """NumPy's 0-d scalars in a traced result made 0-d arrays, as the engine makes them."""
+    if isinstance(result, Traced):
+        if isinstance(result.value, np.generic):
+            return session.call(np.asarray, (result,), {})
+        return result
+    if isinstance(result, tuple):
+        return tuple(_arrays_made(session, r) for r in result)
+    return result
+
+
+def _same(expected: Any, got: Any, pairs: list[tuple[Any, Traced]]) -> bool:
+    """``got`` (traced) has ``expected``'s structure, and each array bit for bit."""
+    if isinstance(got, Traced):
+        e, v = expected, got.value
+        if not isinstance(e, (np.ndarray, np.generic)) or type(e) is not type(v):
+            return False
+        if e.shape != v.shape or e.dtype != v.dtype or e.tobytes() != v.tobytes():
+            return False
+        pairs.append((e, got))
+        return True
+    if isinstance(got, (tuple, list)):
+        if not isinstance(expected, (tuple, list)) or len(expected) != len(got):
+            return False
+        return all(_same(e, g, pairs) for e, g in zip(expected, got, strict=True))
+    if isinstance(expected, (np.ndarray, np.generic)):
+        return False
+    try:
+        return bool(expected == got) if expected is not None or got is not None else True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _written(tape: Tape, how: Any, target: str, value: str) -> str:
+    """The code of an in-place write ``how(target, value)``; a ufunc's is the ufunc itself
+    (``t -= v`` is ``np.subtract(t, v, out=t)``). The value is read, never kept."""
+    ufunc = getattr(how, "ufunc", None)
+    if ufunc is not None:
+        return f"{tape.name(ufunc, 'np')}({target}, {value}, out={target})"
+    return f"{tape.name(how, 'w')}({target}, {value})"
