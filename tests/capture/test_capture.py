@@ -556,3 +556,15 @@ def test_buffers_are_reused_and_returned_tensors_still_are_new():
     assert "out=b" in captured.source(x, w)  # the lowered calls write into their buffers
     a, b = captured(x, w), captured(x, w)
     assert not np.shares_memory(a.numpy(), b.numpy())
+
+
+def test_an_argument_in_another_layout_is_captured_again():
+    def step(a):
+        return (a * 2.0).sum(axis=0).detach()
+
+    captured = gg.capture(step)
+    x = gg.tensor(RNG.standard_normal((3, 4)).astype(np.float32))
+    transposed = gg.tensor(RNG.standard_normal((4, 3)).astype(np.float32)).T
+    assert same(captured(x), step(x))
+    assert same(captured(transposed), step(transposed))
+    assert captured.captures == 2

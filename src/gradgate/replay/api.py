@@ -38,21 +38,21 @@ def _flatten(x: Any, flat: list[Any]) -> Any:
 def _signature(x: Any) -> tuple:
     if isinstance(x, Tensor):
         a = x._data
-        return ("T", type(a), a.shape, a.dtype, x.requires_grad)
-    return ("A", type(x), x.shape, x.dtype.str)
+        return ("T", type(a), a.shape, a.strides, a.dtype, x.requires_grad)
+    return ("A", type(x), x.shape, x.strides, x.dtype.str)
 
 
 def _key(args: tuple, kwargs: dict) -> tuple[list[Any], Any]:
     """The call's tensors and arrays, flattened, and the key of its tape: the structure of
-    the arguments, each tensor's kind of array, shape, dtype and requires_grad, the Python
-    values among them, and whether grad mode is on."""
+    the arguments, each tensor's kind of array, shape, layout (strides), dtype and
+    requires_grad, the Python values among them, and whether grad mode is on."""
     if not kwargs:  # the common case first: tensors as positional arguments, or nothing
         signature = []
         for x in args:
             if type(x) is not Tensor:
                 break
             a = x._data
-            signature.append((type(a), a.shape, a.dtype, x.requires_grad))
+            signature.append((type(a), a.shape, a.strides, a.dtype, x.requires_grad))
         else:
             flat = list(args)
             return flat, (len(args), tuple(signature), _aliases(flat), is_grad_enabled())
@@ -75,21 +75,23 @@ def _aliases(flat: list[Any]) -> tuple[int, ...] | None:
 
 class _Guard:
     """What a replay assumes beyond the arguments' shapes: the tensors it reads from outside
-    keep their array's kind, shape and dtype and whether they require grad; modules keep
-    their training flag; optimisers keep their parameters."""
+    keep their array's kind, shape, layout and dtype and whether they require grad;
+    modules keep their training flag; optimisers keep their parameters."""
 
     def __init__(self, recorder: Recorder):
         self.tensors = [
-            (t, type(t._data), t._data.shape, t._data.dtype, t.requires_grad)
+            (t, type(t._data), t._data.shape, t._data.strides, t._data.dtype, t.requires_grad)
             for t in recorder.externals.values()
         ]
         self.modules = [(m, m.training) for m in recorder.modules.values()]
         self.optimizers = [(o, _parameters(o)) for o in recorder.optimizers.values()]
 
     def holds(self) -> bool:
-        for t, kind, shape, dtype, requires in self.tensors:
+        for t, kind, shape, strides, dtype, requires in self.tensors:
             a = t._data
-            if type(a) is not kind or a.shape != shape or a.dtype != dtype:
+            if type(a) is not kind or a.shape != shape or a.strides != strides:
+                return False
+            if a.dtype != dtype:
                 return False
             if t.requires_grad is not requires:
                 return False
