@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import backend
+from . import backend, contraction
 from .conventions import ValuesIndices, reduction_call, torch_keywords
 from .engine import apply
 from .factories import ones_like, zeros_like  # noqa: F401  (rules call xp.zeros_like)
@@ -484,10 +484,24 @@ def einsum(subscripts: str, *operands, optimize: Any = None) -> Tensor:
     """Einstein summation, as ``numpy.einsum`` (see :class:`~gradgate.gates.linalg.Einsum`):
     any subscripts, ``...`` and repeated letters included, contracted pairwise in NumPy's
     greedy order (``optimize`` is accepted for NumPy's signature; the order is always
-    optimised)."""
+    optimised).
+
+    Three or more operands are recorded as the contraction's pairwise steps, one
+    ``Einsum`` gate of two operands each, so that backward reuses the products the forward
+    made: two pairwise contractions per step, the cost of two forwards. One gate for the
+    whole would have to contract g with all the other operands for each one, redoing
+    those products."""
     if not isinstance(subscripts, str):
         raise TypeError("einsum: the subscripts come first, as a string ('ij,jk->ik')")
-    return apply(L.Einsum(subscripts), *operands)
+    if len(operands) < 3:
+        return apply(L.Einsum(subscripts), *operands)
+    shapes = tuple(tuple(np.shape(x)) for x in operands)
+    explicit = L.explicit_subscripts(subscripts, shapes)
+    plan = contraction.plan(explicit, shapes)
+    x = plan.fold(operands, lambda step, a, b: apply(L.Einsum(step.subscripts), a, b))
+    if plan.axes is not None:
+        x = apply(L.Einsum(plan.letters + "->" + explicit.partition("->")[2]), x)
+    return x
 
 
 def tensordot(a, b, axes: Any = 2) -> Tensor:
