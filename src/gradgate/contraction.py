@@ -147,17 +147,15 @@ def plan(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> Plan:
         s_high, s_low = terms.pop(high), terms.pop(low)
         shape_high, shape_low = sizes.pop(high), sizes.pop(low)
         needed = set(output).union(*terms)
-        a_first = False  # a is the operand further left, unless the other order gives
-        if n == len(pairs) - 1:  # the output's letters at once
-            a_first = _letters(s_low, s_high, needed) != output and (
-                _letters(s_high, s_low, needed) == output
-            )
-        if a_first:
-            step, shape = _pair(s_high, shape_high, s_low, shape_low, needed)
-        else:
-            step, shape = _pair(s_low, shape_low, s_high, shape_high, needed)
-        steps.append(Pair((high, low), a_first, *step))
-        letters = step[-1].partition("->")[2]
+        # a is the operand further left, unless the other order gives the last product
+        # the output's letters at once
+        a_first = n == len(pairs) - 1 and (
+            _letters(s_low, s_high, needed) != output and _letters(s_high, s_low, needed) == output
+        )
+        left, right = (s_low, shape_low), (s_high, shape_high)
+        a, b = (right, left) if a_first else (left, right)
+        step, letters, shape = _pair((high, low), a_first, *a, *b, needed)
+        steps.append(step)
         terms.append(letters)
         sizes.append(shape)
     axes = None if letters == output else tuple(letters.index(c) for c in output)
@@ -173,10 +171,17 @@ def _letters(sa: str, sb: str, needed: set[str]) -> str:
 
 
 def _pair(
-    sa: str, shape_a: tuple[int, ...], sb: str, shape_b: tuple[int, ...], needed: set[str]
-) -> tuple[tuple[Side, Side, bool, str | None, tuple[int, ...] | None, str], tuple[int, ...]]:
-    """Σ over the letters a and b share and nothing later needs, as a matmul of
-    a → (batch, rows, summed) and b → (batch, summed, columns); also the product's shape."""
+    positions: tuple[int, int],
+    a_first: bool,
+    sa: str,
+    shape_a: tuple[int, ...],
+    sb: str,
+    shape_b: tuple[int, ...],
+    needed: set[str],
+) -> tuple[Pair, str, tuple[int, ...]]:
+    """The step Σ over the letters a and b share and nothing later needs, as a matmul of
+    a → (batch, rows, summed) and b → (batch, summed, columns); its product's letters
+    (batch, rows, columns) and shape."""
     ka = "".join(c for c in dict.fromkeys(sa) if c in needed or c in sb)
     kb = "".join(c for c in dict.fromkeys(sb) if c in needed or c in ka)
     size_a = dict(zip(sa, shape_a, strict=True))
@@ -207,7 +212,8 @@ def _pair(
         a, b = Side(a.reduce, (), None, None), Side(b.reduce, (), None, None)
         product = shape
     reshape = None if product == shape else shape
-    return (a, b, not summed, einsum, reshape, f"{sa},{sb}->{letters}"), shape
+    step = Pair(positions, a_first, a, b, not summed, einsum, reshape, f"{sa},{sb}->{letters}")
+    return step, letters, shape
 
 
 def _side(
