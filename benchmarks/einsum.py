@@ -15,7 +15,12 @@ call that warms it up, and quoted as the minimum (and the median) over ``--repea
 gradgate finds the contraction order once per subscripts and shapes and reuses it; NumPy's
 ``optimize=True`` searches again on every call. Backward of two operands is one einsum per
 operand, about two forwards; three or more operands are recorded as their pairwise steps,
-so backward is two pairwise contractions per step.
+so backward is two pairwise contractions per step. Where the products are matrix products
+the two sides do the same arithmetic, and the ratio measures what gradgate adds (and
+BLAS's speed on transposed operands, g Bᵀ and Aᵀ g, against A B). Two cases cannot reach 1
+by their nature: the gradient of a trace is an n × n matrix where the forward reads n
+numbers, and the gradient of the matrices in "...ij,...j" is an outer product as large as
+they are, written, where the forward only reads them.
 
 glibc hands blocks of 128 KiB and more back to the kernel when they are freed, or not,
 depending on what else was freed around them, and a block it handed back costs a page
