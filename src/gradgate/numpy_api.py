@@ -6,9 +6,9 @@ A Tensor implements NumPy's two dispatch protocols (NEP 13 ``__array_ufunc__``, 
 - runs the gradgate function that computes it with NumPy's meaning and returns a Tensor in
   the graph: the table :func:`table` maps each NumPy name to that function. It is read
   from the gates (``Gate.numpy``: the names a gate's functional form computes) and from
-  the hand-written functions of ``gradgate.functional`` marked with ``@implements``, each
-  time the registry grows, so a gate added later is dispatched once it names its NumPy
-  functions;
+  the hand-written functions of ``gradgate.functional`` (``gradgate.indexing``'s among
+  them) and ``gradgate.linalg`` marked with ``@implements``, each time the registry
+  grows, so a gate added later is dispatched once it names its NumPy functions;
 - or computes an answer that carries no gradient by nature (comparisons, ``np.isnan``,
   ``np.argmax``, ``np.shape``, ``np.allclose``) on the values, a Tensor with no graph;
 - or raises TypeError naming the function and what to use instead.
