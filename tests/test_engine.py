@@ -318,6 +318,18 @@ def test_gradcheck_reports_a_wrong_gate():
     )
 
 
+def test_gradcheck_perturbs_an_input_that_is_not_c_contiguous():
+    """It perturbed a copy of a transposed array, saw no change and reported the right
+    gradient of x * x as wrong."""
+    a = np.random.default_rng(0).standard_normal((4, 3)).T
+    x = gg.tensor(np.array(a), requires_grad=True)  # keeps the transposed layout
+    assert not x.numpy().flags.c_contiguous
+    assert gg.check.gradcheck(lambda x: x * x, [x])
+    y = t(np.random.default_rng(1).standard_normal((30, 20)))
+    x = gg.tensor(np.array(y.numpy().T), requires_grad=True)
+    assert gg.check.gradcheck(lambda x: gg.tanh(x), [x], max_elements=10)  # directions
+
+
 def test_gradcheck_on_large_inputs_uses_random_directions():
     x = t(np.random.default_rng(0).standard_normal(2000))
     assert gg.check.gradcheck(lambda a: gg.tanh(a) * a, [x])

@@ -26,6 +26,11 @@ def spd(n):
     return b @ b.T + n * np.eye(n)
 
 
+def lopsided(n):
+    """Symmetric positive definite in the lower triangle, something else above it."""
+    return spd(n) + np.triu(r(n, n), 1)
+
+
 def _positive_r(a):
     """NumPy's R with its rows' signs flipped to make the diagonal positive."""
     R = np.linalg.qr(a, mode="r")
@@ -127,6 +132,61 @@ CASES = [
         [r(3, 4)],
     ),
     ("trace", lambda a: gg.linalg.trace(a), lambda a: np.linalg.trace(a), [r(2, 3, 3)]),
+    (
+        "eigvalsh upper triangle",
+        lambda a: gg.linalg.eigvalsh(a, UPLO="U"),
+        lambda a: np.linalg.eigvalsh(a, UPLO="U"),
+        [lopsided(4).T],
+    ),
+    (
+        "eigh lower triangle",
+        lambda a: gg.linalg.eigh(a, UPLO="L").eigenvalues,
+        lambda a: np.linalg.eigh(a).eigenvalues,
+        [lopsided(4)],
+    ),
+    ("pinv rtol", lambda a: gg.linalg.pinv(a, 1e-15), np.linalg.pinv, [r(3, 5)]),
+    (
+        "lstsq tall",
+        lambda a, b: gg.linalg.lstsq(a, b).solution,
+        lambda a, b: np.linalg.lstsq(a, b)[0],
+        [r(5, 3), r(5, 2)],
+    ),
+    (
+        "lstsq wide, least norm",
+        lambda a, b: gg.linalg.lstsq(a, b).solution,
+        lambda a, b: np.linalg.lstsq(a, b)[0],
+        [r(3, 5), r(3)],
+    ),
+    (
+        "lstsq residuals",
+        lambda a, b: gg.linalg.lstsq(a, b).residuals,
+        lambda a, b: np.linalg.lstsq(a, b)[1],
+        [r(5, 3), r(5, 2)],
+    ),
+    (
+        "vector_norm",
+        lambda a: gg.linalg.vector_norm(a, 3, axis=(0, 2)),
+        lambda a: np.linalg.vector_norm(a, ord=3, axis=(0, 2)),
+        [r(2, 3, 4)],
+    ),
+    (
+        "vector_norm flattened",
+        lambda a: gg.linalg.vector_norm(a, keepdims=True),
+        lambda a: np.linalg.vector_norm(a, keepdims=True),
+        [r(2, 3)],
+    ),
+    (
+        "matrix_norm nuc batch",
+        lambda a: gg.linalg.matrix_norm(a, "nuc"),
+        lambda a: np.linalg.matrix_norm(a, ord="nuc"),
+        [r(2, 4, 3)],
+    ),
+    (
+        "matrix_norm inf",
+        lambda a: gg.linalg.matrix_norm(a, np.inf, keepdims=True),
+        lambda a: np.linalg.matrix_norm(a, ord=np.inf, keepdims=True),
+        [r(3, 4)],
+    ),
 ]
 IDS = [c[0] for c in CASES]
 
@@ -188,6 +248,24 @@ TORCH = [
         lambda a: gg.linalg.svd(a, full_matrices=False).U[:, 0] ** 2,
         lambda a: torch.linalg.svd(a, full_matrices=False).U[:, 0] ** 2,
         [r(4, 3)],
+    ),
+    (
+        "lstsq",
+        lambda a, b: gg.linalg.lstsq(a, b).solution,
+        lambda a, b: torch.linalg.lstsq(a, b).solution,
+        [r(5, 3), r(5, 2)],
+    ),
+    (
+        "vector_norm",
+        lambda a: gg.linalg.vector_norm(a, 3, dim=1, keepdim=True),
+        lambda a: torch.linalg.vector_norm(a, 3, dim=1, keepdim=True),
+        [r(3, 4)],
+    ),
+    (
+        "matrix_norm",
+        lambda a: gg.linalg.matrix_norm(a, "nuc", dim=(0, 2)),
+        lambda a: torch.linalg.matrix_norm(a, "nuc", dim=(0, 2)),
+        [r(3, 2, 4)],
     ),
 ]
 
@@ -269,6 +347,25 @@ def test_rank_deficient_pinv_and_qr_have_no_gradient():
         gg.sum(gg.linalg.pinv(A)).backward()
     with pytest.raises(ValueError, match="does not have full rank"):
         gg.sum(gg.linalg.qr(A).R).backward()
+
+
+def test_lstsq_is_numpys_and_needs_full_rank_for_the_gradient_in_a():
+    a = r(5, 3)
+    a[:, 2] = a[:, 0] + a[:, 1]  # rank 2
+    b = r(5)
+    A, bt = gg.tensor(a, requires_grad=True), gg.tensor(b, requires_grad=True)
+    got = gg.linalg.lstsq(A, bt)
+    x, residuals, rank, s = np.linalg.lstsq(a, b)
+    np.testing.assert_allclose(got.solution.numpy(), x, rtol=1e-9, atol=1e-12)
+    assert got.rank == rank == 2 and got.residuals.shape == residuals.shape == (0,)
+    np.testing.assert_allclose(got.singular_values.numpy(), s, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="rank-deficient.*lstsq"):
+        gg.sum(got.solution).backward()
+    only_b = gg.linalg.lstsq(a, bt).solution  # A a constant: the gradient in b exists
+    gg.sum(only_b).backward()
+    np.testing.assert_allclose(bt.grad.numpy(), np.linalg.pinv(a).T @ np.ones(3), atol=1e-12)
+    with pytest.raises(ValueError, match="lstsq: A must be a matrix"):
+        gg.linalg.lstsq(gg.tensor(r(2, 5, 3)), gg.tensor(r(2, 5)))
 
 
 def test_full_svd_of_a_non_square_matrix_is_refused():

@@ -10,12 +10,13 @@ offers the same names as differentiable operations.
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import types
 from typing import Any
 
 import numpy as np
+
+from . import contraction
 
 Array = Any  # a NumPy (or CuPy) ndarray
 
@@ -112,13 +113,16 @@ def make_namespace(module: types.ModuleType) -> types.SimpleNamespace:
     ns.erf, ns.erfc = erf, erfc
 
     def einsum(subscripts: str, *operands: Array, optimize: Any = None) -> Array:
-        """``einsum`` with explicit subscripts ("ij,jk->ik", as rules write them) contracted
-        pairwise in NumPy's greedy order, found once per shapes, each pair a (batched)
-        matrix product; other forms go to the module's own einsum."""
-        inputs, arrow, output = subscripts.partition("->")
-        if not arrow or "." in subscripts:
+        """``einsum`` with explicit subscripts ("ij,jk->ik", as rules write them) of two
+        or more operands contracted pairwise by a plan made once per shapes, each pair a
+        (batched) matrix product (``gradgate.contraction``); other forms go to the
+        module's own einsum."""
+        if len(operands) == 1:
+            return module.einsum(subscripts, operands[0])
+        if "->" not in subscripts or "." in subscripts:
             return module.einsum(subscripts, *operands, optimize=True)
-        return contract(module, tuple(inputs.split(",")), output, operands)
+        shapes = tuple([x.shape for x in operands])
+        return contraction.plan(subscripts, shapes).run(module, operands)
 
     ns.einsum = einsum
 
@@ -138,99 +142,6 @@ def make_namespace(module: types.ModuleType) -> types.SimpleNamespace:
     ns.logsumexp_parts = logsumexp_parts
     ns.scatter_add = scatter_add
     return ns
-
-
-@functools.lru_cache(maxsize=1024)
-def contraction_path(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> tuple:
-    """The pairwise contraction order NumPy's greedy optimiser picks for these shapes
-    (positions in the list of operands left, each result appended at its end), found once
-    per (subscripts, shapes) and then reused (``np.einsum(optimize=True)`` searches again
-    on every call)."""
-    if len(shapes) < 2:
-        return ()
-    dummies = [np.lib.stride_tricks.as_strided(np.empty(1), s, [0] * len(s)) for s in shapes]
-    return tuple(np.einsum_path(subscripts, *dummies, optimize="greedy")[0][1:])
-
-
-def contract(xp: Any, terms: tuple[str, ...], output: str, operands: Any) -> Any:
-    """einsum(terms -> output) as pairwise contractions in :func:`contraction_path`'s
-    order, each pair a (batched) matrix product so that BLAS does the work."""
-    subscripts = ",".join(terms) + "->" + output
-    if len(operands) == 1:
-        return xp.einsum(subscripts, operands[0])
-    ops, subs = list(operands), list(terms)
-    for step in contraction_path(subscripts, tuple(tuple(x.shape) for x in operands)):
-        picked = sorted(step, reverse=True)
-        xs = [ops.pop(k) for k in picked]
-        ss = [subs.pop(k) for k in picked]
-        needed = set(output).union(*subs)
-        if len(xs) == 1:
-            letters = "".join(c for c in dict.fromkeys(ss[0]) if c in needed)
-            ops.append(xp.einsum(ss[0] + "->" + letters, xs[0]))
-            subs.append(letters)
-        else:
-            first, second = 1, 0
-            if not subs and _pair_letters(ss[0], ss[1], needed) == output:
-                first, second = 0, 1  # the last product comes out in the output's order
-            result, letters = _pair(xp, xs[first], ss[first], xs[second], ss[second], needed)
-            ops.append(result)
-            subs.append(letters)
-    x, letters = ops[0], subs[0]
-    if letters != output:
-        x = xp.einsum(letters + "->" + output, x)
-    return x
-
-
-def _pair(xp: Any, a: Array, sa: str, b: Array, sb: str, needed: set[str]) -> tuple[Any, str]:
-    """Σ over the letters a and b share and nothing later needs, as a matmul:
-    a → (batch, left, summed), b → (batch, summed, right)."""
-    a, sa = _reduce_alone(xp, a, sa, set(sb) | needed)
-    b, sb = _reduce_alone(xp, b, sb, set(sa) | needed)
-    size_a = dict(zip(sa, a.shape, strict=True))
-    size_b = dict(zip(sb, b.shape, strict=True))
-    batch = [c for c in sa if c in size_b and c in needed]
-    summed = [c for c in sa if c in size_b and c not in needed]
-    for c in summed:  # a size-1 axis against a longer one: sum the longer one first
-        if size_a[c] != size_b[c]:
-            if size_a[c] == 1:
-                b = xp.sum(b, axis=sb.index(c), keepdims=True)
-                size_b[c] = 1
-            else:
-                a = xp.sum(a, axis=sa.index(c), keepdims=True)
-                size_a[c] = 1
-    left = [c for c in sa if c not in size_b]
-    right = [c for c in sb if c not in size_a]
-    k = math.prod(size_a[c] for c in summed)
-    a2 = xp.transpose(a, [sa.index(c) for c in batch + left + summed]).reshape(
-        tuple(size_a[c] for c in batch) + (math.prod(size_a[c] for c in left), k)
-    )
-    b2 = xp.transpose(b, [sb.index(c) for c in batch + summed + right]).reshape(
-        tuple(size_b[c] for c in batch) + (k, math.prod(size_b[c] for c in right))
-    )
-    # (batch..., left, right), size-1 batch axes broadcast; nothing summed: an outer product
-    out = a2 * b2 if not summed else a2 @ b2
-    shape = (
-        out.shape[: len(batch)] + tuple(size_a[c] for c in left) + tuple(size_b[c] for c in right)
-    )
-    if out.shape != shape:  # a reshape to the same shape would be a view (copied later)
-        out = out.reshape(shape)
-    return out, "".join(batch + left + right)
-
-
-def _pair_letters(sa: str, sb: str, needed: set[str]) -> str:
-    """The letters of :func:`_pair`'s result, in its order: batch, left, right."""
-    a = [c for c in dict.fromkeys(sa) if c in needed or c in sb]
-    b = [c for c in dict.fromkeys(sb) if c in needed or c in sa]
-    batch = [c for c in a if c in b and c in needed]
-    return "".join(batch + [c for c in a if c not in b] + [c for c in b if c not in a])
-
-
-def _reduce_alone(xp: Any, x: Array, letters: str, keep: set[str]) -> tuple[Any, str]:
-    """x with its diagonals taken and the letters nobody else holds summed out."""
-    kept = "".join(c for c in dict.fromkeys(letters) if c in keep)
-    if kept == letters:
-        return x, letters
-    return xp.einsum(letters + "->" + kept, x), kept
 
 
 _cuda: dict[str, Any] = {}  # "namespace" or "reason", filled on first use

@@ -99,24 +99,24 @@ def gradcheck(
     for k, a in zip(checked, analytic, strict=True):
         x = xs[k]
         a_data = np.zeros(x.shape) if a is None else a.numpy()
-        flat = x.writable_array().reshape(-1)  # x itself: perturbing it perturbs x
+        data = x.writable_array()  # x's own array (any layout): changing it changes x
         if x.size <= max_elements:
             probes: list[tuple[Any, Any]] = [(i, None) for i in range(x.size)]
         else:
             draws = rng.standard_normal((directions, x.size))
             probes = [(None, d / np.linalg.norm(d)) for d in draws]
         for i, d in probes:
-            saved = flat.copy()
-            step = np.zeros(x.size)
+            saved = data.copy()
+            step = np.zeros(x.shape)  # C order, as the probes' indices
             if i is not None:
-                step[i] = eps
+                step.reshape(-1)[i] = eps
             else:
-                step = d * eps
-            flat += step
+                step = (d * eps).reshape(x.shape)
+            data += step
             up = value()
-            flat[:] = saved - step
+            data[...] = saved - step
             down = value()
-            flat[:] = saved
+            data[...] = saved
             numeric = (up - down) / (2 * eps)
             exact = a_data.reshape(-1)[i] if i is not None else float(a_data.reshape(-1) @ d)
             error = abs(exact - numeric)

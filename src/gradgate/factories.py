@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .gates.base import implements
 from .replay.state import ACTIVE, recorder, replayed
 from .tensor import DEFAULT_FLOAT, Tensor
 
@@ -155,9 +156,11 @@ def multinomial(
     return Tensor(picked[0] if p.ndim == 1 else picked)
 
 
+@implements("meshgrid", defaults={"indexing": "xy"})
 def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
     """Coordinate grids, as ``torch.meshgrid`` (``indexing="ij"`` by default; NumPy's
-    default is "xy"); each grid is a broadcast of its input, so gradients flow back."""
+    default is "xy", which ``np.meshgrid`` on tensors keeps); each grid is a broadcast of
+    its input, so gradients flow back."""
     from . import functional as F
 
     if indexing not in ("ij", "xy"):

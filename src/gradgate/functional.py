@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import backend
+from . import backend, contraction
 from .conventions import ValuesIndices, reduction_call, torch_keywords
 from .engine import apply
-from .factories import ones_like, zeros_like  # noqa: F401  (rules call xp.zeros_like)
+from .factories import meshgrid, ones_like, zeros_like  # noqa: F401  (xp.zeros_like, np.meshgrid)
 from .gates import REGISTRY
 from .gates import conv as K
 from .gates import elementwise as E
@@ -102,7 +102,7 @@ def to_device(x, device) -> Tensor:
 # --- shape -----------------------------------------------------------------------------
 
 
-@implements("reshape")
+@implements("reshape", keywords={"newshape": "shape"})
 def reshape(x, shape) -> Tensor:
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     return apply(S.Reshape(shape), x)
@@ -480,16 +480,32 @@ def matmul(a, b) -> Tensor:
     return c
 
 
+@implements("einsum")
 def einsum(subscripts: str, *operands, optimize: Any = None) -> Tensor:
     """Einstein summation, as ``numpy.einsum`` (see :class:`~gradgate.gates.linalg.Einsum`):
     any subscripts, ``...`` and repeated letters included, contracted pairwise in NumPy's
     greedy order (``optimize`` is accepted for NumPy's signature; the order is always
-    optimised)."""
+    optimised).
+
+    Three or more operands are recorded as the contraction's pairwise steps, one
+    ``Einsum`` gate of two operands each, so that backward reuses the products the forward
+    made: two pairwise contractions per step, the cost of two forwards. One gate for the
+    whole would have to contract g with all the other operands for each one, redoing
+    those products."""
     if not isinstance(subscripts, str):
         raise TypeError("einsum: the subscripts come first, as a string ('ij,jk->ik')")
-    return apply(L.Einsum(subscripts), *operands)
+    if len(operands) < 3:
+        return apply(L.Einsum(subscripts), *operands)
+    shapes = tuple(tuple(np.shape(x)) for x in operands)
+    explicit = L.explicit_subscripts(subscripts, shapes)
+    plan = contraction.plan(explicit, shapes)
+    x = plan.fold(operands, lambda step, a, b: apply(L.Einsum(step.subscripts), a, b))
+    if plan.axes is not None:
+        x = apply(L.Einsum(plan.letters + "->" + explicit.partition("->")[2]), x)
+    return x
 
 
+@implements("tensordot")
 def tensordot(a, b, axes: Any = 2) -> Tensor:
     """Σ over the last ``axes`` axes of a and the first of b (an int), or over the axes
     paired in ``axes = (a_axes, b_axes)``, as ``numpy.tensordot``: an einsum."""
@@ -520,6 +536,7 @@ def tensordot(a, b, axes: Any = 2) -> Tensor:
     return einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out), a, b)
 
 
+@implements("dot")
 def dot(a, b) -> Tensor:
     """NumPy's dot: a * b for a scalar; the inner product of vectors; matmul of matrices;
     Σ over the last axis of a and b's only axis for a vector b; otherwise Σ over the last
@@ -540,6 +557,7 @@ def dot(a, b) -> Tensor:
     return tensordot(a, b, axes=([-1], [-2]))
 
 
+@implements("inner")
 def inner(a, b) -> Tensor:
     """NumPy's inner: a * b for a scalar, else Σ over the last axes of a and b."""
     if _ndim(a) == 0 or _ndim(b) == 0:
@@ -547,11 +565,13 @@ def inner(a, b) -> Tensor:
     return tensordot(a, b, axes=([-1], [-1]))
 
 
+@implements("vdot")
 def vdot(a, b) -> Tensor:
     """Σ a ⊙ b over the flattened arrays (real tensors: no conjugate)."""
     return dot(reshape(a, (-1,)), reshape(b, (-1,)))
 
 
+@implements("kron")
 def kron(a, b) -> Tensor:
     """The Kronecker product: blocks a[i, j] · b, as ``numpy.kron`` (the lower-dimensional
     input gets leading size-1 axes): an outer product broadcast and reshaped."""
@@ -565,6 +585,7 @@ def kron(a, b) -> Tensor:
     return reshape(apply(_MUL, left, right), tuple(m * n for m, n in zip(sa, sb, strict=True)))
 
 
+@implements("cross")
 def cross(a, b, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """The cross product of 3-vectors along ``axis`` (PyTorch's ``dim``), batches
     broadcast: c = (a₁b₂ − a₂b₁, a₂b₀ − a₀b₂, a₀b₁ − a₁b₀)."""

@@ -26,6 +26,7 @@ from . import functional as _functional
 from .conventions import ValuesIndices  # one for max, sort, topk
 from .engine import apply
 from .gates import indexing as I
+from .gates.base import implements
 from .tensor import Tensor
 from .tensor import _raw as _data
 
@@ -99,6 +100,7 @@ def _along(axis: int, index: Any) -> tuple:
 # --- reading at indices ----------------------------------------------------------------
 
 
+@implements("take")
 def take(a: Any, indices: Any, axis: int | None = None) -> Tensor:
     """a's elements at ``indices`` along ``axis`` (of the flattened a when None), as NumPy."""
     a, index = _tensor(a), _indices(indices, "take")
@@ -129,6 +131,7 @@ def _mesh(shape: tuple[int, ...], axis: int, index: np.ndarray) -> tuple:
     return tuple(out)
 
 
+@implements("take_along_axis", defaults={"axis": -1})
 def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Tensor:
     """NumPy's take_along_axis: out[..., i, ...] = arr[..., indices[..., i, ...], ...];
     ``indices`` has arr's number of dimensions and broadcasts against it."""
@@ -161,6 +164,7 @@ def gather(input: Any, dim: int, index: Any) -> Tensor:
     return F.getitem(input, _mesh(index.shape, dim, index))
 
 
+@implements("flip")
 def flip(x: Any, axis: Any = None, *more: int, dims: Any = None) -> Tensor:
     """x reversed along ``axis`` (every axis when None), as NumPy's flip; PyTorch's
     ``x.flip(0, 1)`` and ``flip(x, dims=(0, 1))`` too. A view, as a reversed slice."""
@@ -179,6 +183,7 @@ def flip(x: Any, axis: Any = None, *more: int, dims: Any = None) -> Tensor:
     return F.getitem(x, tuple(index))
 
 
+@implements("roll")
 def roll(x: Any, shift: Any, axis: Any = None, *, dims: Any = None) -> Tensor:
     """x shifted cyclically by ``shift`` along ``axis`` (the flattened x when None), as
     NumPy's and PyTorch's roll; the two slices are joined again, so backward cuts g."""
@@ -207,6 +212,7 @@ def roll(x: Any, shift: Any, axis: Any = None, *, dims: Any = None) -> Tensor:
     return x
 
 
+@implements("diagonal")
 def diagonal(
     a: Any,
     offset: int = 0,
@@ -234,6 +240,7 @@ def diagonal(
     return F.getitem(moved, (Ellipsis, k + start_row, k + start_col))
 
 
+@implements("trace")
 def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     """Σ of the diagonal (see :func:`diagonal`), as numpy.trace. It is ``x.trace()`` and
     ``gradgate.functional.trace``; ``gradgate.trace`` is the backward tracer, so at the top
@@ -241,6 +248,7 @@ def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     return F.sum(diagonal(a, offset, axis1, axis2), axis=-1)
 
 
+@implements("diag")
 def diag(v: Any, k: int = 0) -> Tensor:
     """A vector: the square matrix with it on diagonal k. A matrix: its diagonal k."""
     v = _tensor(v)
@@ -262,16 +270,19 @@ def _triangle(m: Any, k: int, lower: bool, what: str) -> Tensor:
     return F.where(keep, m, 0.0)
 
 
+@implements("tril")
 def tril(m: Any, k: int = 0) -> Tensor:
     """m with the entries above diagonal k set to 0 (on the last two axes)."""
     return _triangle(m, k, True, "tril")
 
 
+@implements("triu")
 def triu(m: Any, k: int = 0) -> Tensor:
     """m with the entries below diagonal k set to 0 (on the last two axes)."""
     return _triangle(m, k, False, "triu")
 
 
+@implements("repeat")
 def repeat(a: Any, repeats: Any, axis: int | None = None) -> Tensor:
     """NumPy's repeat: each element repeated ``repeats`` times (an int or one count per
     element) along ``axis`` (of the flattened a when None). PyTorch calls it
@@ -297,6 +308,7 @@ def repeat_interleave(input: Any, repeats: Any, dim: int | None = None) -> Tenso
     return repeat(input, repeats, dim)
 
 
+@implements("tile")
 def tile(A: Any, reps: Any) -> Tensor:
     """A repeated ``reps`` times along each axis, as NumPy's tile (and PyTorch's tile and
     ``Tensor.repeat``): a broadcast onto new axes and a reshape, so backward sums."""
@@ -402,6 +414,7 @@ def masked_fill(x: Any, mask: Any, value: Any) -> Tensor:
     return F.where(mask, value, x)
 
 
+@implements("pad")
 def pad(
     array: Any,
     pad_width: Any,
@@ -413,15 +426,12 @@ def pad(
     "circular"). For PyTorch's F.pad form (a flat tuple from the last axis), see
     :func:`torch_pad`."""
     array = _tensor(array)
-    widths = (
-        np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (array.ndim, 2))
-        if np.ndim(pad_width) < 2
-        else np.asarray(pad_width, dtype=np.intp)
-    )
-    if widths.shape != (array.ndim, 2):
+    try:  # an int, (before, after), ((before, after),) or one pair per axis, as NumPy
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (array.ndim, 2))
+    except ValueError:
         raise ValueError(
             f"pad: pad_width of shape {np.shape(pad_width)} for a tensor of {array.ndim} dimensions"
-        )
+        ) from None
     mode = {"replicate": "edge", "circular": "wrap"}.get(mode, mode)
     if np.ndim(constant_values) != 0:
         raise ValueError("pad: constant_values must be one number")
@@ -447,6 +457,7 @@ def torch_pad(
 # --- splitting and joining -------------------------------------------------------------
 
 
+@implements("array_split")
 def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     """NumPy's array_split: ``sections`` parts as equal as can be (the first ones one
     longer), or the parts between the given indices."""
@@ -467,6 +478,7 @@ def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Tenso
     ]
 
 
+@implements("split")
 def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     """NumPy's split: ``sections`` equal parts (ValueError if they cannot be equal), or
     the parts between the given indices. (PyTorch's split takes part sizes instead.)"""
@@ -480,12 +492,14 @@ def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     return array_split(ary, indices_or_sections, axis)
 
 
+@implements("hsplit")
 def hsplit(ary: Any, indices_or_sections: Any) -> list[Tensor]:
     """Split along axis 1 (axis 0 for one dimension)."""
     ary = _tensor(ary)
     return split(ary, indices_or_sections, 1 if ary.ndim > 1 else 0)
 
 
+@implements("vsplit")
 def vsplit(ary: Any, indices_or_sections: Any) -> list[Tensor]:
     """Split along axis 0; needs at least two dimensions."""
     ary = _tensor(ary)
@@ -494,6 +508,7 @@ def vsplit(ary: Any, indices_or_sections: Any) -> list[Tensor]:
     return split(ary, indices_or_sections, 0)
 
 
+@implements("dsplit")
 def dsplit(ary: Any, indices_or_sections: Any) -> list[Tensor]:
     """Split along axis 2; needs at least three dimensions."""
     ary = _tensor(ary)
@@ -514,23 +529,27 @@ def _atleast(x: Any, ndim: int) -> Tensor:
     )
 
 
+@implements("hstack")
 def hstack(tup: Sequence[Any]) -> Tensor:
     """Joined along axis 1 (axis 0 for vectors), as NumPy's hstack."""
     parts = [_atleast(t, 1) for t in tup]
     return F.concatenate(parts, axis=0 if parts and parts[0].ndim == 1 else 1)
 
 
+@implements("vstack")
 def vstack(tup: Sequence[Any]) -> Tensor:
     """Joined along axis 0, vectors first made rows (1, n), as NumPy's vstack."""
     return F.concatenate([_atleast(t, 2) for t in tup], axis=0)
 
 
+@implements("column_stack")
 def column_stack(tup: Sequence[Any]) -> Tensor:
     """Vectors as columns (n, 1) and matrices joined along axis 1, as NumPy's."""
     parts = [F.reshape(_tensor(t), (-1, 1)) if _tensor(t).ndim < 2 else _tensor(t) for t in tup]
     return F.concatenate(parts, axis=1)
 
 
+@implements("moveaxis")
 def moveaxis(a: Any, source: Any, destination: Any) -> Tensor:
     """a with axes ``source`` moved to ``destination`` (the others keep their order)."""
     a = _tensor(a)
@@ -551,6 +570,7 @@ def movedim(input: Any, source: Any, destination: Any) -> Tensor:
     return moveaxis(input, source, destination)
 
 
+@implements("ravel")
 def ravel(a: Any) -> Tensor:
     """a flattened to one dimension."""
     return F.reshape(a, (-1,))
@@ -571,52 +591,82 @@ def _sort_order(x: Tensor, axis: int, descending: bool, stable: bool) -> np.ndar
     return np.argsort(data, axis=axis, kind="stable" if stable else None)
 
 
+def _stable(kind: Any, stable: bool, order: Any, what: str) -> bool:
+    """Whether ties must keep their order: ``stable=True``, or NumPy's ``kind`` "stable"
+    or "mergesort" (NumPy reads a kind by its first letter: quick, heap, merge, stable).
+    ``order`` (fields of a structured array) is refused: a tensor has no fields."""
+    if order is not None:
+        raise ValueError(
+            f"{what}: order= sorts a structured array by its fields; a tensor holds "
+            "numbers and has no fields (leave order= out)"
+        )
+    if kind is None:
+        return bool(stable)
+    if not isinstance(kind, str) or kind[:1].lower() not in ("q", "h", "m", "s"):
+        raise ValueError(
+            f"{what}: kind must be 'quicksort', 'mergesort', 'heapsort' or 'stable', got {kind!r}"
+        )
+    if stable:
+        raise ValueError(f"{what}: give kind= or stable=, not both (as NumPy)")
+    return kind[0].lower() in ("m", "s")
+
+
+@implements("argsort")
 def argsort(
     a: Any,
     axis: Any = -1,
+    kind: str | None = None,
+    order: Any = None,
     *,
     dim: Any = _UNSET,
     descending: bool = False,
     stable: bool = False,
-    kind: str | None = None,
 ) -> Tensor:
-    """The indices that sort a along ``axis`` (the flattened a when None); a constant."""
+    """The indices that sort a along ``axis`` (the last by default; the flattened a when
+    None), as numpy.argsort and torch.argsort: an int64 tensor, a constant (no graph).
+    ``kind`` as NumPy's (only "stable"/"mergesort" differ: ties keep their order, as
+    ``stable=True``); ``order`` is refused, a tensor has no fields."""
     a = _tensor(a)
     axis = axis if dim is _UNSET else dim
+    is_stable = _stable(kind, stable, order, "argsort")
     if axis is None:
         a, axis = F.reshape(a, (-1,)), 0
     axis = _axis(axis, a.ndim, "argsort")
-    order = _sort_order(a, axis, descending, stable or kind == "stable")
-    return Tensor(order.astype(np.int64))
+    return Tensor(_sort_order(a, axis, descending, is_stable).astype(np.int64))
 
 
+@implements("sort", defaults={"axis": -1})
 def sort(
     a: Any,
     *args: Any,
     axis: Any = _UNSET,
+    kind: str | None = None,
+    order: Any = None,
     dim: Any = _UNSET,
     descending: bool = False,
     stable: bool = False,
-    kind: str | None = None,
 ) -> Any:
     """Sorted along an axis; the values carry the gradient (each back to where it came
     from), the indices are constants.
 
     Asked PyTorch's way (a dim by position or ``dim=``, or nothing: PyTorch sorts the
     last dim) it returns ``(values, indices)``; asked NumPy's way (``axis=``, None for the
-    flattened array) the values alone, as numpy.sort. ``descending`` keeps ties in order.
+    flattened array; ``np.sort(t)`` is ``axis=-1``) the values alone, as numpy.sort.
+    ``kind`` as NumPy's (the values are the same for every kind); ``order`` is refused, a
+    tensor has no fields. ``descending`` keeps ties in order.
     """
     if len(args) > 1 or (args and (axis is not _UNSET or dim is not _UNSET)):
         raise TypeError("sort: give the axis once: sort(x, dim), dim= or axis=")
     a = _tensor(a)
+    is_stable = _stable(kind, stable, order, "sort")
     pytorch = axis is _UNSET
     axis = args[0] if args else dim if dim is not _UNSET else -1 if axis is _UNSET else axis
     if axis is None:
         a, axis = F.reshape(a, (-1,)), 0
     axis = _axis(axis, a.ndim, "sort")
-    order = _sort_order(a, axis, descending, stable or kind == "stable")
-    values = take_along_axis(a, order, axis)
-    return ValuesIndices(values, Tensor(order.astype(np.int64))) if pytorch else values
+    order_ = _sort_order(a, axis, descending, is_stable)
+    values = take_along_axis(a, order_, axis)
+    return ValuesIndices(values, Tensor(order_.astype(np.int64))) if pytorch else values
 
 
 def topk(

@@ -6,9 +6,9 @@ A Tensor implements NumPy's two dispatch protocols (NEP 13 ``__array_ufunc__``, 
 - runs the gradgate function that computes it with NumPy's meaning and returns a Tensor in
   the graph: the table :func:`table` maps each NumPy name to that function. It is read
   from the gates (``Gate.numpy``: the names a gate's functional form computes) and from
-  the hand-written functions of ``gradgate.functional`` marked with ``@implements``, each
-  time the registry grows, so a gate added later is dispatched once it names its NumPy
-  functions;
+  the hand-written functions of ``gradgate.functional`` (``gradgate.indexing``'s among
+  them) and ``gradgate.linalg`` marked with ``@implements``, each time the registry
+  grows, so a gate added later is dispatched once it names its NumPy functions;
 - or computes an answer that carries no gradient by nature (comparisons, ``np.isnan``,
   ``np.argmax``, ``np.shape``, ``np.allclose``) on the values, a Tensor with no graph;
 - or raises TypeError naming the function and what to use instead.
@@ -36,10 +36,6 @@ from .engine import is_grad_enabled
 from .gates import REGISTRY
 from .replay.state import replayed
 from .tensor import Tensor, _constant
-
-# keyword renames for hand-written functions whose NumPy signature names a parameter
-# differently (gates carry theirs in Gate.numpy_keywords)
-_FUNCTION_KEYWORDS: dict[str, dict[str, str]] = {"reshape": {"newshape": "shape"}}
 
 # NumPy functions whose answer carries no gradient by nature: computed on the values.
 NO_GRADIENT = frozenset(
@@ -103,8 +99,8 @@ _cache: dict[str, Any] = {"key": None}
 
 
 def table() -> dict[str, str]:
-    """NumPy name → name of the gradgate function that computes it (``"sin"``,
-    ``"linalg.norm"`` for ``np.linalg.norm``)."""
+    """NumPy name → name of the gradgate function that computes it, in
+    ``gradgate.functional`` (``"sin"``; ``"linalg.solve"`` for ``gradgate.linalg.solve``)."""
     key = (len(REGISTRY), len(vars(F)))
     if _cache["key"] != key:
         names: dict[str, str] = {}
@@ -112,16 +108,25 @@ def table() -> dict[str, str]:
             if cls.function is not None:
                 for name in cls.numpy:
                     names[name] = cls.function
-        for fname, value in vars(F).items():
-            marked = getattr(value, "numpy", None) if inspect.isfunction(value) else None
-            for name in marked if isinstance(marked, tuple) else ():
-                names[name] = fname
+        for prefix, module in (("", F), ("linalg.", F.linalg)):
+            for fname, value in vars(module).items():
+                marked = getattr(value, "numpy", None) if inspect.isfunction(value) else None
+                for name in marked if isinstance(marked, tuple) else ():
+                    names[name] = prefix + fname
         _cache.update(
             key=key,
             table=names,
             gates={cls.function: cls for cls in REGISTRY.values() if cls.function is not None},
         )
     return _cache["table"]
+
+
+def _function(function_name: str) -> Callable[..., Any]:
+    """The gradgate function a name of :func:`table` names."""
+    target: Any = F
+    for part in function_name.split("."):
+        target = getattr(target, part)
+    return target
 
 
 def _gate_of(function_name: str) -> Any:
@@ -187,10 +192,10 @@ def _accepted(target: Callable[..., Any], function_name: str) -> set[str] | None
 def call_function(name: str, func: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     """``func(*args, **kwargs)`` (a NumPy function) as the gradgate function of the table."""
     function_name = table()[name]
-    target = getattr(F, function_name)
+    target = _function(function_name)
     cls = _gate_of(function_name)
-    renames = dict(_FUNCTION_KEYWORDS.get(name, {}))
-    defaults: dict[str, Any] = {}
+    renames = dict(getattr(target, "numpy_keywords", {}))
+    defaults = dict(getattr(target, "numpy_defaults", {}))
     if cls is not None and cls.function == function_name:
         renames.update(cls.numpy_keywords)
         defaults.update(cls.numpy_defaults)
@@ -212,7 +217,10 @@ def call_function(name: str, func: Callable[..., Any], args: tuple, kwargs: dict
         elif p.default is inspect.Parameter.empty:
             positional.append(value)
         elif value is not p.default and not (value is None and p.default is None):
-            keywords[renames.get(pname, pname)] = value
+            given = renames.get(pname, pname)
+            if given in keywords:  # NumPy's two names for one argument (rcond, rtol)
+                raise TypeError(f"numpy.{name}: give {given}= or {pname}=, not both")
+            keywords[given] = value
     if "out" in keywords:
         raise TypeError(
             f"numpy.{name}: out= would write the result into an array outside "
@@ -281,7 +289,7 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
     _refuse_options(name, kwargs)
     if name not in table():
         raise _unsupported(name)
-    return getattr(F, table()[name])(*inputs)
+    return _function(table()[name])(*inputs)
 
 
 def _refuse_options(name: str, kwargs: dict) -> None:

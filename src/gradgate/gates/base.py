@@ -288,12 +288,19 @@ def functional_form(cls: type[Gate]) -> Callable[..., Any]:
     return fn
 
 
-def implements(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Mark a hand-written function of ``gradgate.functional`` as computing the NumPy
-    functions ``names`` with NumPy's meaning, as ``Gate.numpy`` marks a gate's form."""
+def implements(
+    *names: str, keywords: dict[str, str] | None = None, defaults: dict[str, Any] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a hand-written function (of ``gradgate.functional``, ``gradgate.indexing`` or
+    ``gradgate.linalg``) as computing the NumPy functions ``names`` with NumPy's meaning,
+    as ``Gate.numpy`` marks a gate's form. ``keywords`` renames NumPy's keywords to the
+    function's and ``defaults`` gives the function's values that make NumPy's defaults,
+    as ``Gate.numpy_keywords`` and ``Gate.numpy_defaults`` do for a gate."""
 
     def mark(function: Callable[..., Any]) -> Callable[..., Any]:
         function.numpy = names  # type: ignore[attr-defined]
+        function.numpy_keywords = dict(keywords or {})  # type: ignore[attr-defined]
+        function.numpy_defaults = dict(defaults or {})  # type: ignore[attr-defined]
         return function
 
     return mark

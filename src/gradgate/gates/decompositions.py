@@ -555,8 +555,8 @@ class Qr(Gate):
 
 @register
 class Pinv(Gate):
-    """X = A⁺, the Moore-Penrose pseudo-inverse (singular values below max(m, n)·ε·σ_max
-    count as zero, as PyTorch's default).
+    """X = A⁺, the Moore-Penrose pseudo-inverse: singular values at or below rtol·σ_max
+    count as zero (rtol None: max(m, n)·ε, PyTorch's default; NumPy's pinv takes 1e-15).
 
     dE/dA = −Xᵀ g Xᵀ + (I − A X) gᵀ X Xᵀ + Xᵀ X gᵀ (I − X A)   (Golub & Pereyra 1973).
     A⁺ is differentiable only where the rank does not change nearby; this rule takes that
@@ -565,6 +565,9 @@ class Pinv(Gate):
 
     formula, tex = "{out} = {A}⁺", "{out} = {A}^{{+}}"
     gradients = ("−Xᵀ {g} Xᵀ + (I − {A}X){g}ᵀXXᵀ + XᵀX{g}ᵀ(I − X{A})",)
+
+    def __init__(self, rtol: float | None = None):
+        self.rtol = rtol
 
     def forward(self, xp, A):
         _matrix("pinv", A)
@@ -575,7 +578,8 @@ class Pinv(Gate):
             raise _lapack("pinv", "not finite, or svd did not converge") from None
         m, n = A.shape[-2:]
         top = S[..., :1] if S.shape[-1] else S
-        kept = S > max(m, n) * np.finfo(A.dtype).eps * top
+        rtol = max(m, n) * np.finfo(A.dtype).eps if self.rtol is None else self.rtol
+        kept = S > rtol * top
         inverse = xp.where(kept, 1 / xp.where(kept, S, 1), 0)
         X = (_mT(xp, Vh) * xp.expand_dims(inverse, -2)) @ _mT(xp, U)
         return X, bool(np.all(kept))
@@ -583,7 +587,8 @@ class Pinv(Gate):
     def vjp(self, xp, g, X, A, *, saved):
         if not saved:
             raise ValueError(
-                "pinv: the matrix is rank-deficient, where the pseudo-inverse is not differentiable"
+                "pinv: the matrix is rank-deficient, where the pseudo-inverse is not "
+                "differentiable (nor lstsq's solution A⁺ b in A)"
             )
         m, n = A.shape[-2:]
         Xt, gt = _mT(xp, X), _mT(xp, g)
@@ -598,7 +603,8 @@ class Pinv(Gate):
             Sample((_distinct_singular(draw, 4, 3),)),
             Sample((_distinct_singular(draw, 3, 5),)),
             Sample((_well_conditioned(draw, 2, 3, 3),)),
+            Sample((_distinct_singular(draw, 3, 4),), {"rtol": 1e-15}),
         ]
 
     def reference(self, torch, A):
-        return torch.linalg.pinv(A)
+        return torch.linalg.pinv(A, rtol=self.rtol)

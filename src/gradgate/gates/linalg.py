@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import functools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -172,14 +173,42 @@ def parse_subscripts(subscripts: str, ndims: tuple[int, ...]) -> tuple[tuple[str
     return tuple(explicit), output
 
 
+@functools.lru_cache(maxsize=2048)
+def explicit_subscripts(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> str:
+    """``subscripts`` for operands of these shapes with one letter per axis and the output
+    given (``"ij,jk->ik"``), once each letter's lengths are checked to agree (or be 1)."""
+    terms, output = parse_subscripts(subscripts, tuple(len(s) for s in shapes))
+    for term, shape in zip(terms, shapes, strict=True):
+        for letter in set(term):
+            repeated = {n for t, n in zip(term, shape, strict=True) if t == letter}
+            if len(repeated) > 1:
+                raise ValueError(
+                    f"einsum: repeated subscript {letter!r} in {term!r} "
+                    f"names axes of sizes {sorted(repeated)}"
+                )
+    sizes: dict[str, set[int]] = {}
+    for term, shape in zip(terms, shapes, strict=True):
+        for letter, n in zip(term, shape, strict=True):
+            sizes.setdefault(letter, set()).add(n)
+    for letter, found in sizes.items():
+        if len(found - {1}) > 1:
+            raise ValueError(
+                f"einsum: subscript {letter!r} names axes of sizes "
+                f"{sorted(found)} in {subscripts!r}"
+            )
+    return ",".join(terms) + "->" + output
+
+
 @register
 class Einsum(Gate):
     """o = Σ over the summed letters of Π_k x_k, in Einstein notation (``"ij,jk->ik"``).
 
     Any subscripts NumPy takes: implicit or explicit output, ``...``, repeated letters in
-    one operand (a diagonal: ``"ii->i"``), size-1 axes broadcasting. The contraction order
-    is NumPy's greedy one, found once per subscripts and shapes, and each pairwise step a
-    (batched) matrix product (``backend.einsum``).
+    one operand (a diagonal: ``"ii->i"``), size-1 axes broadcasting. Two or more operands
+    are contracted pairwise in NumPy's greedy order, each pair a (batched) matrix product,
+    by a plan made once per subscripts and shapes (``gradgate.contraction``).
+    ``gradgate.einsum`` records three or more operands as the plan's pairwise steps, one
+    gate each, so that backward reuses the products the forward made.
 
     The gradient of an einsum is an einsum: dE/dx_k is g contracted with every other
     operand, written back on x_k's letters. A letter that x_k alone holds (summed inside
@@ -193,30 +222,8 @@ class Einsum(Gate):
     def __init__(self, subscripts: str):
         self.subscripts = subscripts
 
-    def _explicit(self, arrays) -> tuple[tuple[str, ...], str]:
-        return parse_subscripts(self.subscripts, tuple(a.ndim for a in arrays))
-
     def forward(self, xp, *operands):
-        terms, output = self._explicit(operands)
-        subscripts = ",".join(terms) + "->" + output
-        for term, x in zip(terms, operands, strict=True):
-            for letter in set(term):
-                repeated = {n for t, n in zip(term, x.shape, strict=True) if t == letter}
-                if len(repeated) > 1:
-                    raise ValueError(
-                        f"einsum: repeated subscript {letter!r} in {term!r} "
-                        f"names axes of sizes {sorted(repeated)}"
-                    )
-        sizes: dict[str, set[int]] = {}
-        for term, x in zip(terms, operands, strict=True):
-            for letter, n in zip(term, x.shape, strict=True):
-                sizes.setdefault(letter, set()).add(n)
-        for letter, found in sizes.items():
-            if len(found - {1}) > 1:
-                raise ValueError(
-                    f"einsum: subscript {letter!r} names axes of sizes "
-                    f"{sorted(found)} in {self.subscripts!r}"
-                )
+        subscripts = explicit_subscripts(self.subscripts, tuple([x.shape for x in operands]))
         try:
             return xp.einsum(subscripts, *operands)
         except ValueError as e:
@@ -224,9 +231,10 @@ class Einsum(Gate):
             raise ValueError(f"einsum: {self.subscripts!r} on shapes {shapes}: {e}") from None
 
     def vjp(self, xp, g, o, *operands, needs):
-        terms, output = self._explicit(operands)
+        shapes = tuple([tuple(x.shape) for x in operands])
+        subscripts = explicit_subscripts(self.subscripts, shapes)
         return tuple(
-            _einsum_grad(xp, g, output, terms, operands, k) if need else None
+            _einsum_grad(xp, g, _gradient(subscripts, shapes, k), operands) if need else None
             for k, need in enumerate(needs)
         )
 
@@ -250,39 +258,76 @@ class Einsum(Gate):
         return torch.einsum(self.subscripts, *operands)
 
 
-def _einsum_grad(xp, g, output: str, terms: tuple[str, ...], operands, k: int):
-    """dE/dx_k for o = einsum(terms -> output): einsum(g, x_j for j ≠ k -> x_k's letters)."""
-    term, x = terms[k], operands[k]
-    others = [j for j in range(len(terms)) if j != k]
+@dataclass(frozen=True)
+class _Gradient:
+    """How dE/dx_k comes out of g for one einsum, operand and shapes (see
+    :func:`_gradient`)."""
+
+    subscripts: str | None  # einsum(g, x_j for j ≠ k -> x_k's letters); None: g itself
+    others: tuple[int, ...]  # the j ≠ k
+    spread: tuple[tuple[int, ...], tuple[int, ...]] | None  # reshape, then broadcast to
+    widen: tuple[int, ...] | None  # broadcast to (x_k's lengths where the others' are 1)
+    diagonal: tuple[tuple[int, ...], tuple[np.ndarray, ...]] | None  # axes summed, index
+    shape: tuple[int, ...]  # x_k's
+
+
+@functools.lru_cache(maxsize=2048)
+def _gradient(subscripts: str, shapes: tuple[tuple[int, ...], ...], k: int) -> _Gradient:
+    """dE/dx_k for o = einsum(explicit ``subscripts``), worked out once per shapes."""
+    inputs, _, output = subscripts.partition("->")
+    terms = inputs.split(",")
+    term, shape = terms[k], shapes[k]
+    others = tuple(j for j in range(len(terms)) if j != k)
     present = set(output).union(*(terms[j] for j in others))
     letters = "".join(dict.fromkeys(term))  # x_k's letters, each once, in order
     kept = "".join(c for c in letters if c in present)
-    grad = xp.einsum(
-        ",".join([output, *(terms[j] for j in others)]) + "->" + kept,
-        g,
-        *(operands[j] for j in others),
-    )
-    size = {c: n for c, n in zip(term, x.shape, strict=True)}
+    size = dict(zip(term, shape, strict=True))
+
+    def length(c: str, among: tuple[int, ...]) -> int:  # broadcast: the one that is not 1
+        found = [n for j in among for t, n in zip(terms[j], shapes[j], strict=True) if t == c]
+        return next((n for n in found if n != 1), 1)
+
+    everyone = tuple(range(len(terms)))  # g holds the output's letters at these lengths
+    current = tuple(length(c, everyone if c in output else others) for c in kept)
+    einsum = ",".join([output, *(terms[j] for j in others)]) + "->" + kept
+    spread = widen = diagonal = None
     if len(kept) < len(letters):  # constant along the letters x_k alone holds: broadcast
-        sizes = iter(grad.shape)
-        shape = tuple(next(sizes) if c in present else 1 for c in letters)
-        full = tuple(n if c in present else size[c] for c, n in zip(letters, shape, strict=True))
-        grad = xp.broadcast_to(grad.reshape(shape), full)
+        lengths = iter(current)
+        stub = tuple(next(lengths) if c in present else 1 for c in letters)
+        current = tuple(n if c in present else size[c] for c, n in zip(letters, stub, strict=True))
+        spread = (stub, current)
     wanted = tuple(size[c] for c in letters)
-    if tuple(grad.shape) != wanted:  # a size-1 axis of x_k that the others broadcast (or
-        # the other way round: then the engine sums the gradient back to x_k's shape)
-        grad = xp.broadcast_to(grad, np.broadcast_shapes(tuple(grad.shape), wanted))
+    if current != wanted:  # a size-1 axis of x_k that the others broadcast (or the other
+        # way round: then the engine sums the gradient back to x_k's shape)
+        widen = current = tuple(np.broadcast_shapes(current, wanted))
     if len(letters) < len(term):  # a diagonal: put the gradient on it, zeros elsewhere
         stretched = tuple(
-            a for a, (n, m) in enumerate(zip(grad.shape, wanted, strict=True)) if m == 1 and n != 1
-        )
-        if stretched:  # summed back here: the diagonal's places are x_k's own
-            grad = xp.sum(grad, axis=stretched, keepdims=True)
+            a for a, (n, m) in enumerate(zip(current, wanted, strict=True)) if m == 1 and n != 1
+        )  # summed back first: the diagonal's places are x_k's own
         place = {c: p for p, c in enumerate(letters)}
         index = []
         for c in term:
             view = [1] * len(letters)
             view[place[c]] = size[c]
             index.append(np.arange(size[c]).reshape(view))
-        grad = xp.scatter_add(grad, tuple(index), x.shape)
+            index[-1].flags.writeable = False  # shared by every use of this plan
+        diagonal = (stretched, tuple(index))
+    identity = not others and kept == output
+    return _Gradient(None if identity else einsum, others, spread, widen, diagonal, shape)
+
+
+def _einsum_grad(xp, g, gradient: _Gradient, operands):
+    """dE/dx_k: g contracted with the other operands, then spread onto x_k's axes."""
+    grad = g
+    if gradient.subscripts is not None:
+        grad = xp.einsum(gradient.subscripts, g, *(operands[j] for j in gradient.others))
+    if gradient.spread is not None:
+        grad = xp.broadcast_to(grad.reshape(gradient.spread[0]), gradient.spread[1])
+    if gradient.widen is not None:
+        grad = xp.broadcast_to(grad, gradient.widen)
+    if gradient.diagonal is not None:
+        stretched, index = gradient.diagonal
+        if stretched:
+            grad = xp.sum(grad, axis=stretched, keepdims=True)
+        grad = xp.scatter_add(grad, index, gradient.shape)
     return grad
