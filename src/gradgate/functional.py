@@ -31,6 +31,8 @@ from .gates import pool as P
 from .gates import reduce as R
 from .gates import shape as S
 from .gates.base import functional_form, implements
+from .replay import state as capture_state
+from .replay.state import ACTIVE as _CAPTURING
 from .tensor import Tensor, computed
 from .tensor import _raw as _data  # the array of a Tensor, anything else as it is
 
@@ -1029,8 +1031,17 @@ def _index(index: Any) -> Any:
     if isinstance(index, Tensor):
         return index._data
     if isinstance(index, list):
-        return np.asarray(index)
+        return _constant_array(np.asarray(index))
     return index
+
+
+def _constant_array(a: Any) -> Any:
+    """``a``, made from Python values: a constant to a captured step."""
+    if _CAPTURING[0]:
+        recorder = capture_state.recorder()
+        if recorder is not None:
+            recorder.constant_array(a)
+    return a
 
 
 # compositions built on the functions above; ``linalg`` is what rules reach as xp.linalg

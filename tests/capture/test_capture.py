@@ -568,3 +568,40 @@ def test_an_argument_in_another_layout_is_captured_again():
     assert same(captured(x), step(x))
     assert same(captured(transposed), step(transposed))
     assert captured.captures == 2
+
+
+def test_a_shape_that_follows_the_data_raises_at_replay_instead_of_going_wrong():
+    def step(x):
+        return (x[x > 0] * 2.0).sum().detach()
+
+    captured = gg.capture(step)
+    captured(gg.tensor([1.0, -1.0, 2.0]))
+    with pytest.raises(gg.CaptureError, match="shapes follow its data"):
+        captured(gg.tensor([1.0, 3.0, 2.0]))
+
+
+def test_an_index_computed_in_the_step_is_the_replays_own():
+    def step(x, w):
+        rows = x.argmax(axis=1)
+        loss = (w[rows] * x).sum() + w[[0, 1]].sum()
+        loss.backward()
+        return loss.detach(), w.grad.detach()
+
+    w1 = gg.tensor(RNG.standard_normal((4, 3)), requires_grad=True)
+    w2 = gg.tensor(w1.numpy().copy(), requires_grad=True)
+    captured = gg.capture(step)
+    for _ in range(5):
+        x = gg.tensor(RNG.standard_normal((5, 3)))
+        for a, b in zip(step(x, w1), captured(x, w2), strict=True):
+            assert same(a, b)
+        w1.grad = w2.grad = None
+    assert captured.captures == 1
+
+
+def test_an_array_computed_from_raw_values_inside_a_gate_raises():
+    def step(x):
+        rows = np.argmax(x._data, axis=1)  # the raw values, behind gradgate's back
+        return x[rows].sum().detach()
+
+    with pytest.raises(gg.CaptureError, match="computed outside the gates"):
+        gg.capture(step)(gg.tensor(RNG.standard_normal((5, 3))))

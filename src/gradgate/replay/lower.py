@@ -36,6 +36,10 @@ _current = _Current()
 
 # Functions whose result depends on shapes and dtypes only: their result is kept as it is.
 _STATIC = {np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj}
+# Functions whose result's shape follows the data: a rule calling one stays one call, and
+# the recorder checks that shape at each replay.
+_DATA_SHAPED = {np.nonzero, np.flatnonzero, np.argwhere, np.unique, np.compress, np.extract,
+                np.trim_zeros}  # fmt: skip
 # What an attribute may be without being recorded: facts fixed by the shapes and dtypes.
 _FACTS = (int, tuple, np.dtype, bool, str, type(None), type(np.empty(0).flags))
 
@@ -60,6 +64,8 @@ class Traced:
     # --- facts and methods ---------------------------------------------------------------
 
     def __getattr__(self, name: str) -> Any:
+        if name == "nonzero":
+            raise Unsupported("nonzero: a shape that follows the data")
         attribute = getattr(self.value, name)
         if callable(attribute):
             return _Method(self, name)
@@ -95,6 +101,9 @@ class Traced:
     # --- operators, as the ufuncs that NumPy's arrays call --------------------------------
 
     def __getitem__(self, index: Any) -> Any:
+        parts = index if isinstance(index, tuple) else (index,)
+        if any(isinstance(p, Traced) and p.value.dtype == bool for p in parts):
+            raise Unsupported("a boolean mask: a shape that follows the data")
         return _session().call(operator.getitem, (self, index), {})
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -177,7 +186,9 @@ class Session:
         if isinstance(x, Traced):
             uses.append(x.slot)
             return f"v{x.slot}"
-        if isinstance(x, (np.ndarray, np.generic)):  # made inside the rule: keep this value
+        if isinstance(x, np.generic):  # a NumPy number: immutable
+            return self.tape.name(x)
+        if isinstance(x, np.ndarray):  # made inside the rule: keep this value as it is now
             return self.tape.name(np.array(x, copy=True, order="K"), "c")
         if isinstance(x, tuple):
             return "(" + "".join(self.code(v, uses) + ", " for v in x) + ")"
@@ -227,6 +238,8 @@ class Session:
         return self.call(function, inputs, kwargs, fresh=fresh)
 
     def function(self, func: Any, args: tuple, kwargs: dict) -> Any:
+        if func in _DATA_SHAPED or (func is np.where and len(args) + len(kwargs) == 1):
+            raise Unsupported(f"{func.__name__}: a shape that follows the data")
         if func in _STATIC:
             return func(*self.real(args), **self.real(kwargs))
         if kwargs.get("out") is not None:

@@ -60,6 +60,8 @@ class Recorder(Observer):
         self.optimizers: dict[int, Any] = {}
         self.internal_grads: dict[int, int] = {}  # id(tensor of the step) → its .grad's slot
         self.saved_traced: dict[int, Any] = {}  # id(node) → what its lowered forward saved
+        self.rebuilt: dict[int, str] = {}  # id(node) → the slot of its gate, made per replay
+        self.constant_arrays: set[int] = set()  # arrays made from Python values (an index)
         self.lowering = True
         self.handed: str | None = None  # the running backward's set of handed-out arrays
         self.accumulate = True
@@ -68,6 +70,8 @@ class Recorder(Observer):
         self._sum_to, self._acc = t.name(sum_to, "sum_to"), t.name(_accumulate, "acc")
         self._arr, self._bump = t.name(_array, "arr"), t.name(bump, "bump")
         self._tensor = t.name(Tensor, "Tensor")
+        self._changed = t.name(_shape_changed, "changed")
+        self._rebuild = t.name(_rebuilt, "rebuilt")
         for k, x in enumerate(flat):
             if isinstance(x, Tensor):
                 self.tensor_names[id(x)] = f"flat[{k}]"
@@ -165,6 +169,11 @@ class Recorder(Observer):
     def constant(self, t: Tensor) -> None:
         self.constants.add(id(t))
 
+    def constant_array(self, a: Any) -> None:
+        """``a`` was made from Python values (a list given as an index): a constant."""
+        self.constant_arrays.add(id(a))
+        self._alive.append(a)
+
     def read_grad(self, t: Tensor, grad: Tensor) -> None:
         """``t.grad`` was read: from here on its array is what ``t._grad`` holds now (a
         backward may have added into it since it was last read)."""
@@ -244,9 +253,11 @@ class Recorder(Observer):
 
     def _outputs(self, result: Any, expression: str, uses: int) -> None:
         if isinstance(result, Tensor):
-            self._define(result._data, f"{expression}._data", (uses,))
+            s = self._define(result._data, f"{expression}._data", (uses,))
+            self._same_shape(s, result._data, "a library call")
         elif isinstance(result, np.ndarray) or backend.device_of_or_none(result) is not None:
-            self._define(result, expression, (uses,))
+            s = self._define(result, expression, (uses,))
+            self._same_shape(s, result, "a library call")
         elif isinstance(result, (tuple, list)):
             for k, r in enumerate(result):
                 self._outputs(r, f"{expression}[{k}]", uses)
@@ -283,13 +294,44 @@ class Recorder(Observer):
     def _traced(self, array: Any) -> Traced:
         return Traced(array, self.slot_of[id(array)])
 
+    def _rule(self, gate: Any, node: Any) -> str | None:
+        """How the tape names the gate: None when its parameters are fixed (the gate itself
+        serves every replay), else the slot of a copy made at each replay with the arrays
+        of that replay (an index computed in the step: ``x[x.argmax(1)]``)."""
+        key = id(node) if node is not None else None
+        if key is not None and key in self.rebuilt:
+            return self.rebuilt[key]
+        params = vars(gate) if hasattr(gate, "__dict__") else {}
+        arrays = [a for a in _arrays_in(params.values())]
+        if not arrays:
+            return None
+        for a in arrays:
+            if id(a) not in self.slot_of and id(a) not in self.constant_arrays:
+                raise CaptureError(
+                    f"capture: gate {gate.name} holds an array of shape {a.shape} computed "
+                    "outside the gates (from a tensor's raw values); a replay would reuse this "
+                    "call's values. Compute it with gradgate functions, or outside the step"
+                )
+        if not any(id(a) in self.slot_of for a in arrays):
+            return None  # constants only
+        code, uses = self.value(dict(params))
+        slot = self.tape.new()
+        self.tape.emit(f"v{slot} = {self._rebuild}({self.tape.name(gate)}, {code})",
+                       uses, (slot,), pure=True)  # fmt: skip
+        name = f"v{slot}"
+        if key is not None:
+            self.rebuilt[key] = name
+            self._alive.append(node)
+        return name
+
     def forward(self, gate: Any, inputs: tuple, output: Tensor) -> None:
         if self.paused:
             return
         ins = [self.slot(t) for t in inputs]
         out = output._data
         xp = backend.numpy_namespace if type(out) is np.ndarray else backend.namespace_of(out)
-        if type(out) is np.ndarray:
+        rebuilt = self._rule(gate, output.node)
+        if type(out) is np.ndarray and rebuilt is None:
             node = output.node
             args = [Traced(t._data, s) for t, s in zip(inputs, ins, strict=True)]
             if gate.saves and node is None:  # nothing saved to compare: the output alone
@@ -306,7 +348,8 @@ class Recorder(Observer):
                     self.saved_traced[id(node)] = done[1]
                     self._alive.append(node)
                 return
-        f = self.tape.name(gate.forward, "forward")
+        f = self.tape.name(gate.forward, "forward") if rebuilt is None else f"{rebuilt}.forward"
+        made_by: tuple[int, ...] = () if rebuilt is None else (int(rebuilt[1:]),)
         call = f"{f}({self.tape.name(xp, 'xp')}, {', '.join(f'v{s}' for s in ins)})"
         slot = self.tape.new()
         defines: tuple[int, ...] = (slot,)
@@ -317,12 +360,21 @@ class Recorder(Observer):
             if node is not None:
                 self.saved_slot[id(node)] = saved
                 self._alive.append(node)
-            self.tape.emit(f"v{slot}, v{saved} = {call}", tuple(ins), defines, pure=True)
+            self.tape.emit(f"v{slot}, v{saved} = {call}", (*ins, *made_by), defines, pure=True)
         else:
-            self.tape.emit(f"v{slot} = {call}", tuple(ins), defines, pure=True)
+            self.tape.emit(f"v{slot} = {call}", (*ins, *made_by), defines, pure=True)
         if out.ndim == 0 and type(out) is np.ndarray:
             self.tape.emit(f"v{slot} = {self._arr}(v{slot})", (slot,), (slot,), pure=True)
         self._register(out, slot)
+        self._same_shape(slot, out, f"gate {gate.name}")
+
+    def _same_shape(self, slot: int, array: Any, what: str) -> None:
+        """At each replay, check that a rule run whole (or a library call) made an array of
+        the shape it made at capture: a shape that follows the data (``x[x > 0]``) would
+        not fit the replay's buffers and sums."""
+        shape, where = self.tape.name(array.shape), self.tape.name(what)
+        check = f"{self._changed}(v{slot}.shape, {shape}, {where})"
+        self.tape.emit(f"if v{slot}.shape != {shape}: {check}", (slot,))
 
     def begin(self, roots: Any, seeds: Any, accumulate: bool, create_graph: bool) -> None:
         if self.paused:
@@ -357,7 +409,11 @@ class Recorder(Observer):
         so = self.slot(tensor)
         ins = [self.slot(t) for t in node.inputs]
         keywords = gate.vjp_keywords
-        if type(g) is np.ndarray and ("saved" not in keywords or id(node) in self.saved_traced):
+        if (
+            type(g) is np.ndarray
+            and ("saved" not in keywords or id(node) in self.saved_traced)
+            and id(node) not in self.rebuilt
+        ):
             kwargs: dict[str, Any] = {}
             if "needs" in keywords:
                 kwargs["needs"] = node.needs
@@ -399,7 +455,10 @@ class Recorder(Observer):
             saved = self.saved_slot[id(node)]
             extra += f", saved=v{saved}"
             uses.append(saved)
-        f = self.tape.name(gate.vjp, "vjp")
+        rebuilt = self._rule(gate, node)
+        f = self.tape.name(gate.vjp, "vjp") if rebuilt is None else f"{rebuilt}.vjp"
+        if rebuilt is not None:
+            uses.append(int(rebuilt[1:]))
         xp = backend.numpy_namespace if type(g) is np.ndarray else backend.namespace_of(g)
         arguments = ", ".join(f"v{s}" for s in [sg, so, *ins])
         targets = ", ".join("_" if s is None else f"v{s}" for s in outs)
@@ -415,6 +474,7 @@ class Recorder(Observer):
                 if c.ndim == 0 and type(c) is np.ndarray:
                     self.tape.emit(f"v{s} = {self._arr}(v{s})", (s,), (s,), pure=True)
                 self._register(c, s)
+                self._same_shape(s, c, f"the vjp of gate {gate.name}")
 
     def unbroadcast(self, tensor: Tensor, source: Tensor, before: Any, after: Any) -> None:
         if self.paused or self.create_graph:
@@ -507,3 +567,29 @@ def _written(tape: Tape, how: Any, target: str, value: str) -> str:
     if ufunc is not None:
         return f"{tape.name(ufunc, 'np')}({target}, {value}, out={target})"
     return f"{tape.name(how, 'w')}({target}, {value})"
+
+
+def _shape_changed(now: tuple, then: tuple, what: str) -> None:
+    raise CaptureError(
+        f"capture: {what} made an array of shape {now} in this replay where it made {then} "
+        "when the step was captured: the step's shapes follow its data (a boolean mask, "
+        "nonzero), which a replay cannot follow. Call this step without capture"
+    )
+
+
+def _arrays_in(values: Any) -> Any:
+    for v in values:
+        if isinstance(v, np.ndarray) or backend.device_of_or_none(v) is not None:
+            if not isinstance(v, np.generic):
+                yield v
+        elif isinstance(v, (tuple, list)):
+            yield from _arrays_in(v)
+        elif isinstance(v, dict):
+            yield from _arrays_in(v.values())
+
+
+def _rebuilt(gate: Any, params: dict) -> Any:
+    """A copy of ``gate`` with these parameters (a rule keeps nothing else)."""
+    copy = object.__new__(type(gate))
+    copy.__dict__.update(params)
+    return copy
