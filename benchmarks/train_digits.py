@@ -6,14 +6,19 @@ The model is the default run's: 64 standardised digit features â†’ 64 sigmoid â†
 SqErr (summed) against one-hot targets, plain SGD with lr 0.1, batches of 16, shuffled
 each epoch. Both libraries train on the same batches, one epoch each in turn, in this one
 process; the table gives the median epoch time and the ratio gradgate / PyTorch (below 1:
-gradgate is faster). A last line times ``gradgate.training.fit`` itself, which also
-scores the test set after every epoch.
+gradgate is faster). The last lines time ``gradgate.training.fit`` itself, which also
+scores the test set after every epoch, eager and with ``capture=True``, and the whole
+``gradgate train`` command (a fresh process: imports, data, training, files, plot) without
+and with ``--capture``, the best of three each.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -105,10 +110,28 @@ def main() -> None:
         print(f"  ratio gradgate / pytorch: {median['gradgate'] / median['pytorch']:.2f}")
     else:
         print("  (PyTorch is not installed: no ratio)")
-    result = fit(TrainConfig(epochs=args.epochs, out=None), progress="none")
+    seconds = {}
+    for capture in (False, True, False, True):
+        result = fit(TrainConfig(epochs=args.epochs, out=None), progress="none", capture=capture)
+        seconds[capture] = min(seconds.get(capture, float("inf")), result.seconds)
+    for capture in (False, True):
+        print(
+            f"  fit(capture={capture}): {args.epochs / seconds[capture]:.1f} epochs/s with the "
+            f"test set scored each epoch; test accuracy {result.test.accuracy:.2%}"
+        )
+    print(f"  fit: eager / captured {seconds[False] / seconds[True]:.2f}")
+    walls: dict[bool, float] = {}
+    with tempfile.TemporaryDirectory() as out:
+        for _ in range(3):
+            for capture in (False, True):
+                command = [sys.executable, "-m", "gradgate", "train", "--quiet", "--out", out]
+                start = time.perf_counter()
+                subprocess.run(command + ["--capture"] * capture, check=True, capture_output=True)
+                wall = time.perf_counter() - start
+                walls[capture] = min(walls.get(capture, float("inf")), wall)
     print(
-        f"  fit(): {args.epochs / result.seconds:.1f} epochs/s with the test set scored "
-        f"each epoch; test accuracy {result.test.accuracy:.2%}"
+        f"  gradgate train: {walls[False]:.2f} s, with --capture {walls[True]:.2f} s "
+        f"(eager / captured {walls[False] / walls[True]:.2f})"
     )
 
 
