@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Gate, Sample, register
+from .base import Gate, Sample, is_array, register
 from .reduce import normalize_axis
 
 
@@ -221,11 +221,6 @@ def _lstm_steps(xp, x, h, c, W_ih, W_hh, b):
     return hs, cs, gates
 
 
-def _is_array(x) -> bool:
-    """True for a NumPy or CuPy array, False for a Tensor (a rule under create_graph)."""
-    return isinstance(x, np.ndarray) or hasattr(x, "__cuda_array_interface__")
-
-
 def _lstm_shapes_fit(x, h0, c0, W_ih, W_hh, b) -> bool:
     if x.ndim != 3 or h0.ndim != 2 or tuple(c0.shape) != tuple(h0.shape):
         return False
@@ -286,7 +281,7 @@ class LstmLayer(Gate):
     def vjp(self, xp, g, out, x, h0, c0, W_ih, W_hh, b, *, needs, saved):
         H = h0.shape[-1]
         L, N = x.shape[0], x.shape[1]
-        if saved is not None and _is_array(x):
+        if saved is not None and is_array(x):
             hs, cs, gates = saved  # the fast path: arrays, nothing to differentiate again
         else:  # create_graph: recomputed from the inputs, so the graph reaches them
             hs, cs, gates = _lstm_steps(xp, x, h0, c0, W_ih, W_hh, b)

@@ -92,37 +92,49 @@ class MaxPool(_Pool):
         pairs = tuple((p, p) for p in padding)
         view, out = windows(xp, pad(xp, x, pairs, -np.inf), kernel, stride, dilation, self.name)
         taps = math.prod(kernel)
-        flat = view.reshape(x.shape[:2] + out + (taps,))  # one copy: (N, C, *out, K)
-        arg = flat.argmax(axis=-1)
-        y = xp.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
-        nan = xp.isnan(y)
-        if nan.any():  # PyTorch keeps the last NaN of a window
-            last = taps - 1 - xp.isnan(flat[..., ::-1]).argmax(axis=-1)
-            arg = xp.where(nan, last, arg)
-        # the argmax's position in x: per axis, i·s + a·dilation − padding
-        where = xp.unravel_index(arg, kernel)
-        index = xp.zeros(arg.shape, dtype=np.int64)
-        shape = (1, 1) + (1,) * d
+        # one copy, each tap's elements contiguous: (K, N, C, *out)
+        spread = xp.ascontiguousarray(xp.moveaxis(view.reshape(x.shape[:2] + out + (taps,)), -1, 0))
+        # the running maximum over the K taps (a loop over the kernel, not over positions):
+        # a later tap wins when larger, or NaN (PyTorch keeps a window's last NaN)
+        y = spread[0].copy()
+        arg = xp.zeros(y.shape, dtype=np.intp)
+        for k in range(1, taps):
+            v = spread[k]
+            wins = (v > y) | (v != v)
+            xp.putmask(arg, wins, k)
+            xp.maximum(y, v, out=y)  # a NaN in either stays
+        positions = self.positions(x.shape, out, kernel, stride, dilation, padding)
+        planes = xp.arange(x.shape[0] * x.shape[1]).reshape(x.shape[:2] + (1,) * d)
+        L = math.prod(out)
+        within = to_device(positions, device_of(x))[arg, xp.arange(L).reshape(out)]
+        return y, planes * math.prod(x.shape[2:]) + within  # flat index into x of each max
+
+    def positions(self, shape, out, kernel, stride, dilation, padding) -> np.ndarray:
+        """(K, *out) int64 on the host: where in a plane of x (flattened) tap k of each window
+        reads, i·s + a·dilation − padding per axis. A tap in the padding wins only when its
+        whole window is −∞ (strict > keeps the first tap on ties); PyTorch then names the
+        window's first element inside x, and so does this table."""
+        d, spatial = len(kernel), shape[2:]
+        index = np.zeros((math.prod(kernel),) + tuple(out), dtype=np.int64)
+        ones = (1,) * (d + 1)
+        where = np.unravel_index(np.arange(math.prod(kernel)), kernel)
         for axis, (tap, k, s, di, p, n) in enumerate(
-            zip(where, kernel, stride, dilation, padding, x.shape[2:], strict=True)
+            zip(where, kernel, stride, dilation, padding, spatial, strict=True)
         ):
-            starts = (xp.arange(out[axis]) * s - p).reshape(
-                shape[: 2 + axis] + (out[axis],) + shape[3 + axis :]
+            starts = (np.arange(out[axis]) * s - p).reshape(
+                ones[: 1 + axis] + (out[axis],) + ones[2 + axis :]
             )
-            position = starts + tap * di
-            # All of a window −∞ (or padding): PyTorch names the first element inside x.
+            position = starts + tap.reshape((-1,) + ones[1:]) * di
             first = starts + (-(starts // di)).clip(0) * di  # the window's first index ≥ 0
             if bool(((first > starts + (k - 1) * di) | (first >= n)).any()):
                 raise ValueError(
                     f"{self.name}: a window of kernel {kernel}, dilation "
                     f"{dilation}, padding {padding} lies wholly in the padding "
-                    f"of an input of shape {x.shape}"
+                    f"of an input of shape {shape}"
                 )
-            position = xp.where((position < 0) | (position >= n), first, position)
+            position = np.where((position < 0) | (position >= n), first, position)
             index = index * n + position
-        planes = xp.arange(x.shape[0] * x.shape[1]).reshape(x.shape[:2] + (1,) * d)
-        index = planes * math.prod(x.shape[2:]) + index
-        return y, index
+        return index.reshape(index.shape[0], -1)  # (K, L)
 
     def vjp(self, xp, g, y, x, *, saved):
         flat = xp.scatter_add(g.reshape((g.size,)), (saved.reshape(saved.size),), (x.size,))
