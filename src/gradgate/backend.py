@@ -131,7 +131,25 @@ def make_namespace(module: types.ModuleType) -> types.SimpleNamespace:
             return gate.forward(ns, *arrays)[0]
         return gate.forward(ns, *arrays)
 
+    def keep(g: Array, mask: Array) -> Array:
+        """g where ``mask`` holds and +0 elsewhere, exactly where(mask, g, 0) (a NaN or ±inf
+        of g outside the mask gives 0 too). On the CPU, for float32 and float64, by a
+        bitwise and of g's bits with the mask's (all ones or all zeros): NumPy's where
+        branches per element, and on an unpredictable mask (ReLU's) is ten times slower."""
+        if (
+            module is np
+            and g.ndim
+            and g.dtype in (np.float32, np.float64)
+            and g.shape == mask.shape
+        ):
+            bits = g.view(np.int32 if g.dtype == np.float32 else np.int64)
+            ones = mask.astype(bits.dtype)
+            np.negative(ones, out=ones)  # True → −1: every bit set
+            return (bits & ones).view(g.dtype)
+        return module.where(mask, g, 0)
+
     ns.apply = apply
+    ns.keep = keep
     ns.to_device = to_device
     ns.sigmoid = sigmoid
     ns.softmax = softmax

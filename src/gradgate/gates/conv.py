@@ -249,7 +249,11 @@ def weight_from_columns(xp, cols, g2, weight_shape: tuple[int, ...], groups: int
     O = g2.shape[0]
     g3 = g2.reshape(groups, O // groups, g2.shape[1])
     cols = cols.reshape(groups, cols.shape[0] // groups, cols.shape[1])  # (groups, C/g·K, N·L)
-    return (g3 @ xp.swapaxes(cols, -1, -2)).reshape(weight_shape)  # (groups, O/g, C/g·K)
+    # as colsᵀ… (C/g·K, O/g) per group, then transposed: OpenBLAS runs this orientation
+    # a fifth to a third faster (13 against 16 ms at MNIST scale, 0.5 against 0.7 ms for the
+    # digits CNN's second layer)
+    dW = xp.swapaxes(cols @ xp.swapaxes(g3, -1, -2), -1, -2)  # (groups, O/g, C/g·K)
+    return xp.ascontiguousarray(dW).reshape(weight_shape)
 
 
 def weight_gradient(
