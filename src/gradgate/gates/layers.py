@@ -198,27 +198,62 @@ class LstmCell(Gate):
 
 
 def _lstm_steps(xp, x, h, c, W_ih, W_hh, b):
-    """Run the LSTM over x (L, N, I) from (h, c): the lists of h_t, c_t and the gate values
-    (i, f, u, o) of every step. Shared by forward and vjp (which recomputes them)."""
+    """Run the LSTM over x (L, N, I) from (h, c) in any namespace (arrays, or Tensors under
+    create_graph): (acts, cells, tanh_c, hs) with acts (L, N, 4H) the gate values
+    [i, f, u, o] of every step, cells (L + 1, N, H) the cell states c_0 … c_L, tanh_c
+    (L, N, H) their tanh from c_1 on, and hs the list h_1 … h_L."""
     H = h.shape[-1]
     L, N = x.shape[0], x.shape[1]
     projected = xp.reshape(
         xp.matmul(xp.reshape(x, (L * N, x.shape[2])), xp.transpose(W_ih)) + b, (L, N, 4 * H)
     )  # every step's input part in one product
     W_hh_T = xp.transpose(W_hh)
-    hs, cs, gates = [], [], []
+    hs, cs, tcs, acts = [], [c], [], []
     for t in range(L):
         a = projected[t] + xp.matmul(h, W_hh_T)  # (N, 4H)
-        ifo = xp.sigmoid(a[:, : 2 * H])
-        i, f = ifo[:, :H], ifo[:, H:]
-        u = xp.tanh(a[:, 2 * H : 3 * H])
+        ifu = [xp.sigmoid(a[:, : 2 * H]), xp.tanh(a[:, 2 * H : 3 * H])]
         o = xp.sigmoid(a[:, 3 * H :])
+        i, f, u = ifu[0][:, :H], ifu[0][:, H:], ifu[1]
         c = f * c + i * u
-        h = o * xp.tanh(c)
+        tc = xp.tanh(c)
+        h = o * tc
         hs.append(h)
         cs.append(c)
-        gates.append((i, f, u, o))
-    return hs, cs, gates
+        tcs.append(tc)
+        acts.append(xp.concatenate([*ifu, o], axis=-1))
+    return xp.stack(acts, axis=0), xp.stack(cs, axis=0), xp.stack(tcs, axis=0), hs
+
+
+def _lstm_forward_arrays(xp, x, h0, c0, W_ih, W_hh, b):
+    """The forward on arrays, into buffers allocated once: the output (L + 1, N, H)
+    (h_1 … h_L, c_L), and what the vjp reads, acts (L, N, 4H), cells (L + 1, N, H) and
+    tanh_c (L, N, H), as :func:`_lstm_steps` gives them. Each step's pre-activations are
+    computed in place in acts and turned into the gate values there."""
+    H = h0.shape[-1]
+    L, N = x.shape[0], x.shape[1]
+    dtype = xp.result_type(x, h0, c0, W_ih, W_hh, b)  # as the composition would promote
+    acts = xp.matmul(x.reshape(L * N, x.shape[2]), W_ih.T).astype(dtype, copy=False)
+    acts += b
+    acts = acts.reshape(L, N, 4 * H)
+    out = xp.empty((L + 1, N, H), dtype=acts.dtype)
+    cells = xp.empty((L + 1, N, H), dtype=acts.dtype)
+    tanh_c = xp.empty((L, N, H), dtype=acts.dtype)
+    cells[0] = c0
+    W_hh_T = xp.ascontiguousarray(W_hh.T)  # a transposed view makes each step's GEMM 1.7x slower
+    h = h0
+    for t in range(L):
+        a = acts[t]
+        a += xp.matmul(h, W_hh_T)  # (N, 4H)
+        a[:, : 2 * H] = xp.sigmoid(a[:, : 2 * H])
+        xp.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])
+        a[:, 3 * H :] = xp.sigmoid(a[:, 3 * H :])
+        c = cells[t + 1]
+        xp.multiply(a[:, H : 2 * H], cells[t], out=c)  # f ⊙ c_{t−1}
+        c += a[:, :H] * a[:, 2 * H : 3 * H]  # + i ⊙ u
+        xp.tanh(c, out=tanh_c[t])
+        h = xp.multiply(a[:, 3 * H :], tanh_c[t], out=out[t])  # o ⊙ tanh(c_t)
+    out[L] = cells[L]
+    return out, (acts, cells, tanh_c)
 
 
 def _lstm_shapes_fit(x, h0, c0, W_ih, W_hh, b) -> bool:
@@ -273,29 +308,28 @@ class LstmLayer(Gate):
                 f"{c0.shape} (N, H), W_ih {W_ih.shape} (4H, I), W_hh {W_hh.shape} (4H, H), "
                 f"b {b.shape} (4H,)"
             )
-        hs, cs, gates = _lstm_steps(xp, x, h0, c0, W_ih, W_hh, b)
-        if not hs:
+        if x.shape[0] == 0:
             return xp.expand_dims(c0, 0), None
-        return xp.stack([*hs, cs[-1]], axis=0), (hs, cs, gates)
+        return _lstm_forward_arrays(xp, x, h0, c0, W_ih, W_hh, b)
 
     def vjp(self, xp, g, out, x, h0, c0, W_ih, W_hh, b, *, needs, saved):
         H = h0.shape[-1]
         L, N = x.shape[0], x.shape[1]
-        if saved is not None and is_array(x):
-            hs, cs, gates = saved  # the fast path: arrays, nothing to differentiate again
-        else:  # create_graph: recomputed from the inputs, so the graph reaches them
-            hs, cs, gates = _lstm_steps(xp, x, h0, c0, W_ih, W_hh, b)
-        if not hs:
+        if L == 0:
             return None, None, g[0], None, None, None  # an empty sequence: c_L is c0
+        if saved is not None and is_array(x):
+            acts, cells, tanh_c = saved  # the fast path: arrays, nothing to differentiate
+            later = out[: L - 1]  # h_1 … h_{L−1}
+        else:  # create_graph: recomputed from the inputs, so the graph reaches them
+            acts, cells, tanh_c, hs = _lstm_steps(xp, x, h0, c0, W_ih, W_hh, b)
+            later = xp.stack(hs[:-1], axis=0) if L > 1 else None
         # every step's local derivatives at once, (L, N, H) each; the loop is left with
         # what depends on the gradient flowing back
-        i, f, u, o = (xp.stack([step[k] for step in gates], axis=0) for k in range(4))
-        c_all = xp.stack(cs, axis=0)
-        c_prev = xp.stack([c0, *cs[:-1]], axis=0)
-        tc = xp.tanh(c_all)
-        into_c = o * (1 - tc * tc)  # dc_t/dh_t
-        d_i, d_f = u * i * (1 - i), c_prev * f * (1 - f)
-        d_u, d_o = i * (1 - u * u), tc * o * (1 - o)
+        i, f = acts[..., :H], acts[..., H : 2 * H]
+        u, o = acts[..., 2 * H : 3 * H], acts[..., 3 * H :]
+        into_c = o * (1 - tanh_c * tanh_c)  # dc_t/dh_t
+        d_i, d_f = u * i * (1 - i), cells[:L] * f * (1 - f)
+        d_u, d_o = i * (1 - u * u), tanh_c * o * (1 - o)
         dh = None
         dc = g[L]
         das = [None] * L
@@ -310,9 +344,10 @@ class LstmLayer(Gate):
         dA_T = xp.transpose(dA)
         gx = xp.reshape(xp.matmul(dA, W_ih), x.shape) if needs[0] else None
         gW_ih = xp.matmul(dA_T, xp.reshape(x, (L * N, x.shape[2]))) if needs[3] else None
-        if needs[4]:
-            previous = xp.reshape(xp.stack([h0, *hs[:-1]], axis=0), (L * N, H))
-            gW_hh = xp.matmul(dA_T, previous)
+        if needs[4]:  # h_{t−1} for every step: h0, then h_1 … h_{L−1}
+            first = xp.expand_dims(h0, 0)
+            previous = first if L == 1 else xp.concatenate([first, later], axis=0)
+            gW_hh = xp.matmul(dA_T, xp.reshape(previous, (L * N, H)))
         else:
             gW_hh = None
         gb = xp.sum(dA, axis=0) if needs[5] else None
