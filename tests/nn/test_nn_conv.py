@@ -62,6 +62,21 @@ CONV_CASES = [  # (ours, theirs, input shape)
     ("Conv2d", (3, 2, (2, 4)), {"padding": "same", "dilation": (1, 2)}, (2, 3, 7, 8)),
     ("Conv2d", (2, 3, 2), {"stride": 3}, (2, 2, 8, 10)),  # stride > kernel
     ("Conv2d", (4, 4, 3), {"groups": 4, "padding": "valid"}, (1, 4, 6, 6)),  # depthwise
+    ("Conv2d", (3, 4, 3), {"padding": 1, "padding_mode": "reflect"}, (2, 3, 7, 6)),
+    (
+        "Conv2d",
+        (3, 4, 3),
+        {"padding": (2, 1), "stride": 2, "padding_mode": "replicate"},
+        (2, 3, 7, 6),
+    ),
+    (
+        "Conv2d",
+        (2, 4, (2, 3)),
+        {"padding": "same", "dilation": 2, "padding_mode": "circular"},
+        (2, 2, 7, 8),
+    ),
+    ("Conv1d", (3, 2, 3), {"padding": 2, "padding_mode": "reflect"}, (2, 3, 9)),
+    ("Conv1d", (3, 2, 4), {"padding": "same", "padding_mode": "circular"}, (2, 3, 9)),
     ("ConvTranspose2d", (3, 4, 3), {}, (2, 3, 4, 5)),
     (
         "ConvTranspose2d",
@@ -100,6 +115,18 @@ POOL_CASES = [
     ("AvgPool1d", (3,), {"stride": 2, "padding": 1}, (2, 3, 10)),
     ("AvgPool2d", (2,), {}, (2, 3, 8, 7)),
     ("AvgPool2d", (3,), {"stride": 2, "padding": 1, "count_include_pad": False}, (2, 2, 7, 9)),
+    ("MaxPool2d", (2,), {"ceil_mode": True}, (2, 3, 7, 5)),  # a last, partial window
+    ("MaxPool2d", (3,), {"stride": 2, "padding": 1, "ceil_mode": True}, (2, 2, 8, 6)),
+    ("MaxPool1d", (3,), {"stride": 2, "ceil_mode": True}, (2, 2, 10)),
+    ("AvgPool2d", (2,), {"ceil_mode": True}, (2, 3, 7, 5)),
+    ("AvgPool2d", (3,), {"stride": 2, "padding": 1, "ceil_mode": True}, (2, 2, 8, 6)),
+    (
+        "AvgPool2d",
+        (3,),
+        {"stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+        (2, 2, 8, 6),
+    ),
+    ("AvgPool1d", (3,), {"stride": 2, "ceil_mode": True}, (2, 2, 10)),
     ("AdaptiveAvgPool2d", (1,), {}, (2, 3, 5, 7)),
     ("AdaptiveAvgPool2d", ((3, 2),), {}, (2, 2, 7, 5)),
     ("AdaptiveAvgPool2d", ((None, 3),), {}, (1, 2, 4, 8)),
@@ -280,8 +307,13 @@ def test_channels_not_divisible_by_groups():
             r"MaxPool: padding \(2, 2\) must be at least 0 and at most half the kernel",
         ),
         (
-            lambda: gg.max_pool2d(gg.randn(1, 1, 4, 4), 2, ceil_mode=True),
-            "max_pool2d: ceil_mode=True is not supported",
+            lambda: nn.Conv2d(2, 3, 3, padding_mode="mirror"),
+            "Conv2d: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
+            "got 'mirror'",
+        ),
+        (
+            lambda: nn.ConvTranspose2d(2, 3, 3, padding_mode="reflect"),
+            r"ConvTranspose2d: only padding_mode='zeros' is supported \(as in PyTorch\)",
         ),
         (
             lambda: gg.adaptive_avg_pool2d(gg.randn(1, 1, 4, 4), 0),
