@@ -192,14 +192,18 @@ def image_chunks(x, per_image: int) -> list[slice]:
 
 
 # A strided add or copy costs per row of contiguous elements: when a convolution's rows are
-# shorter than this, the transpose lays its images out with the batch innermost (rows of
-# width × batch), 2.1 → 1.2 ms for the digits CNN's second layer (batch 32, 8×8).
+# shorter than this, and its O·K tap products outnumber the C input channels (so that the
+# adds, not the two transposes, are most of the work), the transpose lays its images out
+# with the batch innermost (rows of width × batch): 2.1 → 1.2 ms for the digits CNN's
+# second layer (batch 32, 8×8, C = 64, O·K = 288); its first (C = 16, O·K = 9) stays.
 SHORT_ROW = 16
 
 
-def batch_last(x, spatial: tuple[int, ...]) -> bool:
-    """Whether a transposed convolution over ``spatial`` runs with the batch innermost."""
-    return isinstance(x, np.ndarray) and (not spatial or spatial[-1] < SHORT_ROW)
+def batch_last(x, spatial: tuple[int, ...], products: int) -> bool:
+    """Whether a transposed convolution of x (N, C, *spatial) into ``products`` = O·K tap
+    products per position runs with the batch innermost."""
+    short = not spatial or spatial[-1] < SHORT_ROW
+    return isinstance(x, np.ndarray) and short and products >= x.shape[1]
 
 
 def _grouped_product(xp, A, B, groups: int):
@@ -325,7 +329,7 @@ def scatter(xp, x, W, stride, pairs: Pairs, dilation, groups: int, gate: str = "
     crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(pairs, size, strict=True))
     dtype = xp.result_type(x, W)
     every = slice(None)
-    if batch_last(x, spatial):  # short rows: the batch innermost, each tap one long add
+    if batch_last(x, spatial, O * K):  # short rows: the batch innermost, each tap one long add
         xb = xp.ascontiguousarray(xp.moveaxis(x, 0, -1)).reshape(groups, C // groups, L * N)
         cols = (WT @ xb).reshape((O,) + tuple(kernel) + spatial + (N,))  # (O, *kernel, *in, N)
         yb = xp.zeros((O,) + full + (N,), dtype=dtype)
