@@ -6,14 +6,16 @@ MNIST program: a ``Net``, ``train`` and ``test`` functions, and command-line set
 
 The 1,797 digits are split 70/30 (stratified, by ``--seed``), each pixel standardised with
 the training part's statistics; Adam (lr 1e-3, cosine-annealed to 0 over the epochs) on
-batches of 32 minimises cross-entropy.
+batches of 32 minimises cross-entropy with label smoothing 0.1: the recipe of
+``gradgate train --model cnn``.
 
 Result, 30 epochs, test accuracy on the 540 held-out digits after the last epoch
 (seeds 0–4; single-threaded BLAS, about 0.7 s an epoch):
 
-    seed 0: 99.26 %   seed 1: 98.89 %   seed 2: 98.33 %   seed 3: 99.26 %   seed 4: 99.26 %
+    seed 0: 99.44 %   seed 1: 99.26 %   seed 2: 99.44 %   seed 3: 99.63 %   seed 4: 99.63 %
 
-99.0 % on average, 98.33 % at worst: seed 2 falls 1 digit short of 98.5 % (8 errors allowed).
+99.48 % on average, 99.26 % at worst (4 errors of 540). Without label smoothing
+(``--label-smoothing 0``) the same seeds give 99.26, 98.89, 98.33, 99.26 and 99.26 %.
 """
 
 from __future__ import annotations
@@ -41,13 +43,18 @@ class Net(nn.Module):
 
 
 def train(
-    model: Net, loader: DataLoader, optimizer: optim.Optimizer, epoch: int, log_every: int
+    model: Net,
+    loader: DataLoader,
+    optimizer: optim.Optimizer,
+    epoch: int,
+    log_every: int,
+    label_smoothing: float,
 ) -> float:
     model.train()
     total, seen = 0.0, 0
     for batch, (x, y) in enumerate(loader):
         optimizer.zero_grad()
-        loss = gg.cross_entropy(model(x), y)
+        loss = gg.cross_entropy(model(x), y, label_smoothing=label_smoothing)
         loss.backward()
         optimizer.step()
         total += loss.item() * len(y)
@@ -73,6 +80,7 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--label-smoothing", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--limit", type=int, default=None, help="use only this many training digits (a quick run)"
@@ -102,7 +110,7 @@ def main(argv: list[str] | None = None) -> float:
     accuracy = 0.0
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()
-        loss = train(model, loader, optimizer, epoch, args.log_interval)
+        loss = train(model, loader, optimizer, epoch, args.log_interval, args.label_smoothing)
         print(f"Epoch {epoch}: train loss {loss:.4f} ({time.perf_counter() - start:.2f} s)")
         schedule.step()
         accuracy = test(model, x_test, y_test)

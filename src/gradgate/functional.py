@@ -921,11 +921,6 @@ def _pool(x, d: int, what: str, gate: Any) -> Tensor:
     return _unbatched(apply(gate, x), added)
 
 
-def _no_ceil(ceil_mode: bool, what: str) -> None:
-    if ceil_mode:
-        raise ValueError(f"{what}: ceil_mode=True is not supported; pad the input instead")
-
-
 def _kernel(value, d: int, what: str) -> tuple[int, ...]:
     return K.ints(value, d, "kernel_size", what)
 
@@ -951,8 +946,7 @@ def max_pool2d(
 
 
 def _max_pool(x, d, what, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
-    _no_ceil(ceil_mode, what)
-    gate = P.MaxPool(_kernel(kernel_size, d, what), stride, padding, dilation)
+    gate = P.MaxPool(_kernel(kernel_size, d, what), stride, padding, dilation, ceil_mode)
     y = _pool(x, d, what, gate)
     if not return_indices:
         return y
@@ -967,12 +961,9 @@ def avg_pool1d(
     input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
 ) -> Tensor:
     """The mean of each window of k along L: x (N, C, L) or (C, L)."""
-    _no_ceil(ceil_mode, "avg_pool1d")
+    kernel = _kernel(kernel_size, 1, "avg_pool1d")
     return _pool(
-        input,
-        1,
-        "avg_pool1d",
-        P.AvgPool(_kernel(kernel_size, 1, "avg_pool1d"), stride, padding, count_include_pad),
+        input, 1, "avg_pool1d", P.AvgPool(kernel, stride, padding, count_include_pad, ceil_mode)
     )
 
 
@@ -980,13 +971,12 @@ def avg_pool2d(
     input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
 ) -> Tensor:
     """The mean of each kh × kw window: x (N, C, H, W) or (C, H, W). Padded zeros count
-    in the mean unless ``count_include_pad=False``."""
-    _no_ceil(ceil_mode, "avg_pool2d")
+    in the mean unless ``count_include_pad=False``; ``ceil_mode=True`` keeps a last,
+    partial window at the end of an axis (as PyTorch: one that starts inside the input or
+    its left padding), its mean over the elements it holds."""
+    kernel = _kernel(kernel_size, 2, "avg_pool2d")
     return _pool(
-        input,
-        2,
-        "avg_pool2d",
-        P.AvgPool(_kernel(kernel_size, 2, "avg_pool2d"), stride, padding, count_include_pad),
+        input, 2, "avg_pool2d", P.AvgPool(kernel, stride, padding, count_include_pad, ceil_mode)
     )
 
 

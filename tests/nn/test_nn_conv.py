@@ -62,6 +62,21 @@ CONV_CASES = [  # (ours, theirs, input shape)
     ("Conv2d", (3, 2, (2, 4)), {"padding": "same", "dilation": (1, 2)}, (2, 3, 7, 8)),
     ("Conv2d", (2, 3, 2), {"stride": 3}, (2, 2, 8, 10)),  # stride > kernel
     ("Conv2d", (4, 4, 3), {"groups": 4, "padding": "valid"}, (1, 4, 6, 6)),  # depthwise
+    ("Conv2d", (3, 4, 3), {"padding": 1, "padding_mode": "reflect"}, (2, 3, 7, 6)),
+    (
+        "Conv2d",
+        (3, 4, 3),
+        {"padding": (2, 1), "stride": 2, "padding_mode": "replicate"},
+        (2, 3, 7, 6),
+    ),
+    (
+        "Conv2d",
+        (2, 4, (2, 3)),
+        {"padding": "same", "dilation": 2, "padding_mode": "circular"},
+        (2, 2, 7, 8),
+    ),
+    ("Conv1d", (3, 2, 3), {"padding": 2, "padding_mode": "reflect"}, (2, 3, 9)),
+    ("Conv1d", (3, 2, 4), {"padding": "same", "padding_mode": "circular"}, (2, 3, 9)),
     ("ConvTranspose2d", (3, 4, 3), {}, (2, 3, 4, 5)),
     (
         "ConvTranspose2d",
@@ -100,6 +115,18 @@ POOL_CASES = [
     ("AvgPool1d", (3,), {"stride": 2, "padding": 1}, (2, 3, 10)),
     ("AvgPool2d", (2,), {}, (2, 3, 8, 7)),
     ("AvgPool2d", (3,), {"stride": 2, "padding": 1, "count_include_pad": False}, (2, 2, 7, 9)),
+    ("MaxPool2d", (2,), {"ceil_mode": True}, (2, 3, 7, 5)),  # a last, partial window
+    ("MaxPool2d", (3,), {"stride": 2, "padding": 1, "ceil_mode": True}, (2, 2, 8, 6)),
+    ("MaxPool1d", (3,), {"stride": 2, "ceil_mode": True}, (2, 2, 10)),
+    ("AvgPool2d", (2,), {"ceil_mode": True}, (2, 3, 7, 5)),
+    ("AvgPool2d", (3,), {"stride": 2, "padding": 1, "ceil_mode": True}, (2, 2, 8, 6)),
+    (
+        "AvgPool2d",
+        (3,),
+        {"stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+        (2, 2, 8, 6),
+    ),
+    ("AvgPool1d", (3,), {"stride": 2, "ceil_mode": True}, (2, 2, 10)),
     ("AdaptiveAvgPool2d", (1,), {}, (2, 3, 5, 7)),
     ("AdaptiveAvgPool2d", ((3, 2),), {}, (2, 2, 7, 5)),
     ("AdaptiveAvgPool2d", ((None, 3),), {}, (1, 2, 4, 8)),
@@ -125,6 +152,33 @@ def test_max_pool_sends_each_gradient_to_the_first_maximum_as_torch():
     y, index = gg.max_pool2d(gg.tensor(x), 2, return_indices=True)
     _, index_t = torch.nn.functional.max_pool2d(torch.tensor(x), 2, return_indices=True)
     np.testing.assert_array_equal(index.numpy(), index_t.numpy())
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"kernel_size": 3, "stride": 1, "padding": 1},
+        {"kernel_size": (2, 3), "stride": (1, 2), "padding": (1, 1), "dilation": (2, 1)},
+        {"kernel_size": 2},
+    ],
+)
+def test_max_pool_of_inf_and_nan_windows_picks_what_torch_picks(kwargs):
+    """A window wholly −∞ names its first element inside x (not the padding); a NaN wins,
+    the last of a window's NaNs; ties go to the first maximum."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 6, 7)).round(0)  # many ties
+    x[0, 0, :3, :3] = -np.inf
+    x[1, 2, :, :4] = -np.inf
+    x[0, 1, 2, 2] = x[0, 1, 2, 4] = x[1, 0, 5, 6] = np.nan
+    xg, xt = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, index = gg.max_pool2d(xg, return_indices=True, **kwargs)
+    yt, index_t = torch.nn.functional.max_pool2d(xt, return_indices=True, **kwargs)
+    np.testing.assert_array_equal(y.numpy(), yt.detach().numpy())
+    np.testing.assert_array_equal(index.numpy(), index_t.numpy())
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
 
 
 def test_unbatched_inputs_as_in_torch():
@@ -253,8 +307,13 @@ def test_channels_not_divisible_by_groups():
             r"MaxPool: padding \(2, 2\) must be at least 0 and at most half the kernel",
         ),
         (
-            lambda: gg.max_pool2d(gg.randn(1, 1, 4, 4), 2, ceil_mode=True),
-            "max_pool2d: ceil_mode=True is not supported",
+            lambda: nn.Conv2d(2, 3, 3, padding_mode="mirror"),
+            "Conv2d: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
+            "got 'mirror'",
+        ),
+        (
+            lambda: nn.ConvTranspose2d(2, 3, 3, padding_mode="reflect"),
+            r"ConvTranspose2d: only padding_mode='zeros' is supported \(as in PyTorch\)",
         ),
         (
             lambda: gg.adaptive_avg_pool2d(gg.randn(1, 1, 4, 4), 0),
@@ -269,3 +328,35 @@ def test_channels_not_divisible_by_groups():
 def test_bad_arguments_are_refused_with_the_operation_and_shapes(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("name", ["Conv", "ConvTranspose", "ConvWeightGrad"])
+def test_the_convolutions_give_the_same_numbers_a_few_images_at_a_time(monkeypatch, name):
+    """The im2col matrices are built for as many images as fit in CHUNK_BYTES, and a
+    transpose with short rows puts the batch innermost (SHORT_ROW): one image at a time
+    (the forward's matrix then not kept), and in either layout, the forward and both
+    gradients agree with the whole batch at once, every sample of the gate (strides,
+    groups, dilation)."""
+    from gradgate.gates import REGISTRY, Draw
+    from gradgate.gates import conv as K
+
+    cls = REGISTRY[name]
+    for case in cls.samples(Draw(np.random.default_rng(5))):
+        gate = case.gate(cls)
+        x, second = case.inputs
+        x = np.concatenate([x, x[::-1] * 0.5])  # a batch of at least 2
+        if name == "ConvWeightGrad":  # the second input is a batch too: the output gradient
+            second = np.concatenate([second, second[::-1] * 0.5])
+        inputs = [x, second]
+        results = []
+        for chunk, short_row in ((K.CHUNK_BYTES, K.SHORT_ROW), (1, 0), (1, 10**6)):
+            monkeypatch.setattr(K, "CHUNK_BYTES", chunk)
+            monkeypatch.setattr(K, "SHORT_ROW", short_row)
+            tensors = [gg.tensor(a, requires_grad=True) for a in inputs]
+            out = gg.apply(gate, *tensors)
+            g = np.random.default_rng(1).standard_normal(out.shape)
+            out.backward(g)
+            results.append([out.numpy()] + [t.grad.numpy() for t in tensors])
+        for whole, *others in zip(*results, strict=True):
+            for other in others:
+                np.testing.assert_allclose(other, whole, rtol=1e-12, atol=1e-12)

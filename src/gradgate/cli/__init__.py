@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .. import __version__, distributed
+from .. import __version__, backend, distributed
 from ..training import InputError, TrainingDiverged
 from . import check_gate, evaluate, explore, graph, predict, train
 from .common import EXIT_INTERRUPTED, EXIT_USAGE, ArgumentParser
@@ -43,6 +43,7 @@ def build_parser() -> ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    backend.retain_freed_memory()  # the command owns its process: reuse freed memory
     # under mpiexec, a failure on some ranks only must not leave the others waiting
     return distributed.finish(_run_command(argv))
 

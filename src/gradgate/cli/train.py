@@ -12,7 +12,9 @@ from ..training import (
     ACTIVATIONS,
     LECTURE_RECIPE,
     LOSSES,
+    MODELS,
     OPTIMIZERS,
+    SCHEDULES,
     TrainConfig,
     TrainingInterrupted,
     fit,
@@ -41,11 +43,12 @@ def add_command(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "train",
         help="train a network (default: the lecture's, on the built-in digits)",
-        description="Train a multi-layer perceptron classifier. With no options: the "
-        "lecture's network (one sigmoid hidden layer, sigmoid outputs, SqErr loss against "
-        "one-hot targets, plain SGD) on the built-in 8x8 digits. Settings not given come "
-        "from the data set's recipe: the lecture's network for the digits, iris and files, "
-        "recipes of their own for xor, moons and spirals (see docs/training.md).",
+        description="Train a classifier: a multi-layer perceptron, or a small CNN (--model "
+        "cnn). With no options: the lecture's network (one sigmoid hidden layer, sigmoid "
+        "outputs, SqErr loss against one-hot targets, plain SGD) on the built-in 8x8 digits. "
+        "Settings not given come from a recipe: for the MLP the data set's (the lecture's "
+        "network for the digits, iris and files, recipes of their own for xor, moons and "
+        "spirals), for the CNN its own (see docs/training.md).",
     )
     # fmt: off
     p.add_argument("--data", metavar="NAME|PATH",
@@ -53,6 +56,10 @@ def add_command(subparsers: Any) -> None:
                         f"(default: {defaults.data})")
     p.add_argument("--target", metavar="COLUMN",
                    help="the label column of a CSV file (default: its last column)")
+    p.add_argument("--model", metavar="NAME",
+                   help="the network: " + "; ".join(f"{name}: {model.help}"
+                                                    for name, model in MODELS.items())
+                        + f" (default: {defaults.model}; cnn has a recipe of its own)")
     p.add_argument("--hidden", type=hidden_sizes, metavar="SIZES",
                    help="hidden layer sizes, comma-separated, or none "
                         f"({per_data} {','.join(map(str, lecture['hidden']))})")
@@ -67,6 +74,12 @@ def add_command(subparsers: Any) -> None:
                    help="learning rate (default: the recipe's for its optimiser and loss, "
                         "else 0.1 for sgd with sqerr, 2 with mse, 0.5 with cross_entropy, 1 "
                         "with bce; 0.001 for adam, adamw, rmsprop)")
+    p.add_argument("--schedule", metavar="NAME",
+                   help=f"how the learning rate moves over the epochs: "
+                        f"{', '.join(SCHEDULES)} ({per_data} {lecture['schedule']})")
+    p.add_argument("--label-smoothing", type=float, metavar="EPS",
+                   help="mix the cross-entropy's targets with ε of the uniform distribution "
+                        f"({per_data} {lecture['label_smoothing']:g})")
     p.add_argument("--momentum", type=float,
                    help=f"momentum for sgd and rmsprop (default: {defaults.momentum})")
     p.add_argument("--weight-decay", type=float,

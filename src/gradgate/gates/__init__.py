@@ -18,6 +18,7 @@ from . import (  # noqa: F401  (fills REGISTRY)
     norms,
     order,
     pool,
+    recurrent,
     reduce,
     rounding,
     scan,

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .base import Draw, Gate, Sample, register
+from .base import Draw, Gate, Sample, is_array, register
 
 _SQRT_HALF = math.sqrt(0.5)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -86,7 +86,7 @@ _NORMAL_CDF = NormalCdf()
 
 def _normal_cdf(xp, x):
     """Φ(x) for an array, or for a Tensor (then differentiable, for create_graph)."""
-    if isinstance(x, np.ndarray) or hasattr(x, "__cuda_array_interface__"):
+    if is_array(x):
         return _normal_cdf_array(xp, x)
     from ..engine import apply  # a Tensor: the rule is running under create_graph
 

@@ -139,6 +139,12 @@ class Gate:
         return f"{self.name}({args})"
 
 
+def is_array(x: Any) -> bool:
+    """True for a NumPy or CuPy array, False for a Tensor: a rule that runs on Tensors is
+    running under ``create_graph``, and must compute what it differentiates from them."""
+    return isinstance(x, np.ndarray) or hasattr(x, "__cuda_array_interface__")
+
+
 _names_cache: dict[tuple[type, int], list[str]] = {}
 
 

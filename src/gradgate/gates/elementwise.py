@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Draw, Gate, Sample, register
+from .base import Draw, Gate, Sample, is_array, register
 
 
 def _binary_samples(draw: Draw) -> list[Sample]:
@@ -416,6 +416,8 @@ class Relu(Gate):
         return xp.maximum(s, 0)
 
     def vjp(self, xp, g, o, s):
+        if is_array(g):  # arrays: the same numbers, without NumPy's branching where
+            return (xp.keep(g, s > 0),)
         return (xp.where(s > 0, g, 0),)
 
     samples = staticmethod(_kinked_samples)

@@ -27,10 +27,11 @@ def _refuse_empty(gate: str, x) -> None:
 class _Pool(Gate):
     """kernel_size, stride (the kernel's by default) and padding, resolved per axis."""
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False):
         self.kernel_size = kernel_size
         self.stride = stride
         self.padding = padding
+        self.ceil_mode = bool(ceil_mode)
 
     def spatial_axes(self, x) -> int:
         """d: the kernel's length when it is a tuple, else all axes after (N, C)."""
@@ -62,6 +63,21 @@ class _Pool(Gate):
             )
         return d, kernel, stride, padding
 
+    def pairs(self, spatial, kernel, stride, padding, dilation) -> tuple[tuple[int, int], ...]:
+        """(before, after) for each axis: the padding; with ``ceil_mode`` as many more after
+        as a last, partial window needs, PyTorch's rule: out = ⌈(n + 2p − d(k − 1) − 1)/s⌉ + 1
+        windows, less the last when it would start in the right padding."""
+        pairs = []
+        for n, k, s, p, di in zip(spatial, kernel, stride, padding, dilation, strict=True):
+            span = n + 2 * p - di * (k - 1) - 1
+            out = span // s + 1  # below 1: windows() refuses the kernel
+            if self.ceil_mode and -(-span // s) + 1 >= 1:
+                out = -(-span // s) + 1
+                if (out - 1) * s >= n + p:
+                    out -= 1
+            pairs.append((p, p + max(0, (out - 1) * s + di * (k - 1) + 1 - (n + 2 * p))))
+        return tuple(pairs)
+
 
 @register
 class MaxPool(_Pool):
@@ -78,8 +94,8 @@ class MaxPool(_Pool):
     formula, tex = "{out} = max over each window of {x}", "{out} = \\max_{\\mathrm{window}} {x}"
     gradients = ("{g} added at each window's argmax",)
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
-        super().__init__(kernel_size, stride, padding)
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False):
+        super().__init__(kernel_size, stride, padding, ceil_mode)
         self.dilation = dilation
 
     def forward(self, xp, x):
@@ -89,40 +105,52 @@ class MaxPool(_Pool):
             raise ValueError(f"{self.name}: dilation must be positive, got {dilation}")
         if x.dtype.kind != "f":
             raise ValueError(f"{self.name}: needs floating-point input, got {x.dtype}")
-        pairs = tuple((p, p) for p in padding)
+        pairs = self.pairs(x.shape[2:], kernel, stride, padding, dilation)
         view, out = windows(xp, pad(xp, x, pairs, -np.inf), kernel, stride, dilation, self.name)
         taps = math.prod(kernel)
-        flat = view.reshape(x.shape[:2] + out + (taps,))  # one copy: (N, C, *out, K)
-        arg = flat.argmax(axis=-1)
-        y = xp.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
-        nan = xp.isnan(y)
-        if nan.any():  # PyTorch keeps the last NaN of a window
-            last = taps - 1 - xp.isnan(flat[..., ::-1]).argmax(axis=-1)
-            arg = xp.where(nan, last, arg)
-        # the argmax's position in x: per axis, i·s + a·dilation − padding
-        where = xp.unravel_index(arg, kernel)
-        index = xp.zeros(arg.shape, dtype=np.int64)
-        shape = (1, 1) + (1,) * d
+        # one copy, each tap's elements contiguous: (K, N, C, *out)
+        spread = xp.ascontiguousarray(xp.moveaxis(view.reshape(x.shape[:2] + out + (taps,)), -1, 0))
+        # the running maximum over the K taps (a loop over the kernel, not over positions):
+        # a later tap wins when larger, or NaN (PyTorch keeps a window's last NaN)
+        y = spread[0].copy()
+        arg = xp.zeros(y.shape, dtype=np.intp)
+        for k in range(1, taps):
+            v = spread[k]
+            wins = (v > y) | (v != v)
+            xp.putmask(arg, wins, k)
+            xp.maximum(y, v, out=y)  # a NaN in either stays
+        positions = self.positions(x.shape, out, kernel, stride, dilation, padding)
+        planes = xp.arange(x.shape[0] * x.shape[1]).reshape(x.shape[:2] + (1,) * d)
+        L = math.prod(out)
+        within = to_device(positions, device_of(x))[arg, xp.arange(L).reshape(out)]
+        return y, planes * math.prod(x.shape[2:]) + within  # flat index into x of each max
+
+    def positions(self, shape, out, kernel, stride, dilation, padding) -> np.ndarray:
+        """(K, *out) int64 on the host: where in a plane of x (flattened) tap k of each window
+        reads, i·s + a·dilation − padding per axis. A tap in the padding wins only when its
+        whole window is −∞ (strict > keeps the first tap on ties); PyTorch then names the
+        window's first element inside x, and so does this table."""
+        d, spatial = len(kernel), shape[2:]
+        index = np.zeros((math.prod(kernel),) + tuple(out), dtype=np.int64)
+        ones = (1,) * (d + 1)
+        where = np.unravel_index(np.arange(math.prod(kernel)), kernel)
         for axis, (tap, k, s, di, p, n) in enumerate(
-            zip(where, kernel, stride, dilation, padding, x.shape[2:], strict=True)
+            zip(where, kernel, stride, dilation, padding, spatial, strict=True)
         ):
-            starts = (xp.arange(out[axis]) * s - p).reshape(
-                shape[: 2 + axis] + (out[axis],) + shape[3 + axis :]
+            starts = (np.arange(out[axis]) * s - p).reshape(
+                ones[: 1 + axis] + (out[axis],) + ones[2 + axis :]
             )
-            position = starts + tap * di
-            # All of a window −∞ (or padding): PyTorch names the first element inside x.
+            position = starts + tap.reshape((-1,) + ones[1:]) * di
             first = starts + (-(starts // di)).clip(0) * di  # the window's first index ≥ 0
             if bool(((first > starts + (k - 1) * di) | (first >= n)).any()):
                 raise ValueError(
                     f"{self.name}: a window of kernel {kernel}, dilation "
                     f"{dilation}, padding {padding} lies wholly in the padding "
-                    f"of an input of shape {x.shape}"
+                    f"of an input of shape {shape}"
                 )
-            position = xp.where((position < 0) | (position >= n), first, position)
+            position = np.where((position < 0) | (position >= n), first, position)
             index = index * n + position
-        planes = xp.arange(x.shape[0] * x.shape[1]).reshape(x.shape[:2] + (1,) * d)
-        index = planes * math.prod(x.shape[2:]) + index
-        return y, index
+        return index.reshape(index.shape[0], -1)  # (K, L)
 
     def vjp(self, xp, g, y, x, *, saved):
         flat = xp.scatter_add(g.reshape((g.size,)), (saved.reshape(saved.size),), (x.size,))
@@ -142,13 +170,19 @@ class MaxPool(_Pool):
                 {"kernel_size": (3, 2), "stride": (2, 3), "dilation": (1, 2), "padding": (1, 0)},
             ),
             Sample((draw.apart(2, 3, 9),), {"kernel_size": (3,), "stride": 2, "padding": 1}),
+            Sample((draw.apart(2, 2, 7, 6),), {"kernel_size": 2, "ceil_mode": True}),
+            Sample(
+                (draw.apart(1, 2, 8, 7),),
+                {"kernel_size": (3, 2), "stride": (2, 3), "padding": (1, 0), "ceil_mode": True},
+            ),
         ]
 
     def reference(self, torch, x):
         d, kernel, stride, padding = self.resolve(x)
         F = torch.nn.functional
         pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[d]
-        return pool(x, kernel, stride, padding, ints(self.dilation, d, "dilation", self.name))
+        dilation = ints(self.dilation, d, "dilation", self.name)
+        return pool(x, kernel, stride, padding, dilation, ceil_mode=self.ceil_mode)
 
 
 @register
@@ -167,23 +201,35 @@ class AvgPool(_Pool):
     )
     gradients = ("{g} / count spread over each window",)
 
-    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
-        super().__init__(kernel_size, stride, padding)
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        count_include_pad: bool = True,
+        ceil_mode: bool = False,
+    ):
+        super().__init__(kernel_size, stride, padding, ceil_mode)
         self.count_include_pad = count_include_pad
 
     def counts(self, x, d, kernel, stride, padding, out):
-        """The divisor of each window, (*out), on the host: the kernel's size, or the
-        number of its elements inside x."""
-        if self.count_include_pad:
+        """The divisor of each window, (*out), on the host: how many of its elements lie
+        inside the padded input (``count_include_pad``: the kernel's size, but for a last
+        window of ``ceil_mode`` that reaches past the padding), or inside x."""
+        pairs = self.pairs(x.shape[2:], kernel, stride, padding, (1,) * d)
+        extra = [hi - p for (_, hi), p in zip(pairs, padding, strict=True)]  # from ceil_mode
+        if self.count_include_pad and not any(extra):
             return float(math.prod(kernel))
-        count = np.ones((1, 1) + tuple(x.shape[2:]))
-        pairs = tuple((p, p) for p in padding)
-        view, _ = windows(np, pad(np, count, pairs), kernel, stride, (1,) * d, self.name)
+        inside = np.ones((1, 1) + tuple(x.shape[2:]))
+        if self.count_include_pad:  # the padding counts, what ceil_mode adds does not
+            inside = pad(np, inside, tuple((p, p) for p in padding), 1.0)
+            pairs = tuple((0, e) for e in extra)
+        view, _ = windows(np, pad(np, inside, pairs), kernel, stride, (1,) * d, self.name)
         return view.sum(axis=tuple(range(-d, 0)))[0, 0]
 
     def forward(self, xp, x):
         d, kernel, stride, padding = self.resolve(x)
-        pairs = tuple((p, p) for p in padding)
+        pairs = self.pairs(x.shape[2:], kernel, stride, padding, (1,) * d)
         view, out = windows(xp, pad(xp, x, pairs), kernel, stride, (1,) * d, self.name)
         total = view.sum(axis=tuple(range(-d, 0)))
         count = self.counts(x, d, kernel, stride, padding, out)
@@ -215,13 +261,28 @@ class AvgPool(_Pool):
                 {"kernel_size": (3, 3), "stride": 2, "padding": 1, "count_include_pad": False},
             ),
             Sample((r(2, 3, 9),), {"kernel_size": (3,), "stride": 2, "padding": 1}),
+            Sample((r(2, 2, 7, 6),), {"kernel_size": 2, "ceil_mode": True}),
+            Sample(
+                (r(1, 2, 8, 7),),
+                {"kernel_size": (3, 2), "stride": 2, "padding": (1, 1), "ceil_mode": True},
+            ),
+            Sample(
+                (r(1, 2, 8, 7),),
+                {
+                    "kernel_size": 3,
+                    "stride": 2,
+                    "padding": 1,
+                    "ceil_mode": True,
+                    "count_include_pad": False,
+                },
+            ),  # fmt: skip
         ]
 
     def reference(self, torch, x):
         d, kernel, stride, padding = self.resolve(x)
         F = torch.nn.functional
         pool = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[d]
-        return pool(x, kernel, stride, padding, False, self.count_include_pad)
+        return pool(x, kernel, stride, padding, self.ceil_mode, self.count_include_pad)
 
 
 def bins(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:

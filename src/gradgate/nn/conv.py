@@ -16,10 +16,15 @@ import numpy as np
 
 from .. import functional as F
 from ..arguments import count
-from ..gates.conv import ints
+from ..gates.conv import ints, padding_pairs
+from ..indexing import torch_pad
 from ..tensor import DEFAULT_FLOAT, Tensor
 from . import init
 from .module import Module, Parameter
+
+# PyTorch's padding modes; F.pad names reflect, replicate and circular as NumPy's reflect,
+# edge and wrap
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
@@ -53,10 +58,13 @@ class _ConvNd(Module):
                 f"{name}: in_channels {in_channels} and out_channels "
                 f"{out_channels} must both be divisible by groups {groups}"
             )
-        if padding_mode != "zeros":
+        if padding_mode not in PADDING_MODES:
             raise ValueError(
-                f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}"
+                f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
+                f"got {padding_mode!r}"
             )
+        if self.transposed and padding_mode != "zeros":
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported (as in PyTorch)")
         self.kernel_size = ints(kernel_size, self.d, "kernel_size", name)
         self.stride = ints(stride, self.d, "stride", name)
         self.padding = (
@@ -75,6 +83,17 @@ class _ConvNd(Module):
         self.weight = Parameter(np.empty(shape, dtype=dtype))
         self.bias = Parameter(np.empty(self.out_channels, dtype=dtype)) if bias else None
         self.reset_parameters(generator)
+
+    def padded(self, x: Any) -> tuple[Any, Any]:
+        """(the input, the padding the convolution adds): with a ``padding_mode`` other
+        than zeros, the input padded by that mode (gg.pad's reflect, edge, wrap) and no
+        more padding, as PyTorch's layers do."""
+        if self.padding_mode == "zeros":
+            return x, self.padding
+        pairs = padding_pairs(self.padding, self.d, self.kernel_size, self.dilation,
+                              self.stride, type(self).__name__)  # fmt: skip
+        widths = [w for lo, hi in reversed(pairs) for w in (lo, hi)]  # F.pad's order
+        return torch_pad(x, widths, mode=self.padding_mode), 0
 
     def reset_parameters(self, generator: np.random.Generator | None = None) -> None:
         """PyTorch's init: kaiming_uniform_(a=√5) for the weight, U(±1/√fan_in) for the
@@ -98,6 +117,8 @@ class _ConvNd(Module):
             text += f", output_padding={self.output_padding}"
         if self.groups != 1:
             text += f", groups={self.groups}"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode!r}"
         return text + ("" if self.bias is not None else ", bias=False")
 
 
@@ -107,9 +128,8 @@ class Conv1d(_ConvNd):
     d = 1
 
     def forward(self, x: Any) -> Tensor:
-        return F.conv1d(
-            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
+        x, padding = self.padded(x)
+        return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class Conv2d(_ConvNd):
@@ -122,9 +142,8 @@ class Conv2d(_ConvNd):
     d = 2
 
     def forward(self, x: Any) -> Tensor:
-        return F.conv2d(
-            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
+        x, padding = self.padded(x)
+        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -198,32 +217,43 @@ class _Pool(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class MaxPool1d(_Pool):
-    """The largest element of each window along L (see ``gg.max_pool1d``)."""
+class _MaxPool(_Pool):
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__(kernel_size, stride, padding)
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def forward(self, x: Any) -> Any:
+        pool = F.max_pool1d if self.d == 1 else F.max_pool2d
+        return pool(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                    self.ceil_mode, self.return_indices)  # fmt: skip
+
+    def extra_repr(self) -> str:
+        text = super().extra_repr()
+        if self.dilation != 1:
+            text += f", dilation={self.dilation}"
+        return text + (", ceil_mode=True" if self.ceil_mode else "")
+
+
+class MaxPool1d(_MaxPool):
+    """The largest element of each window along L (see ``gg.max_pool1d``); ``ceil_mode``
+    keeps a last, partial window, as PyTorch."""
 
     d = 1
 
-    def __init__(
-        self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
-    ) -> None:
-        super().__init__(kernel_size, stride, padding)
-        self.dilation = dilation
 
-    def forward(self, x: Any) -> Tensor:
-        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation)
-
-
-class MaxPool2d(_Pool):
-    """The largest element of each kh × kw window (see ``gg.max_pool2d``)."""
-
-    def __init__(
-        self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
-    ) -> None:
-        super().__init__(kernel_size, stride, padding)
-        self.dilation = dilation
-
-    def forward(self, x: Any) -> Tensor:
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+class MaxPool2d(_MaxPool):
+    """The largest element of each kh × kw window (see ``gg.max_pool2d``); ``ceil_mode``
+    keeps a last, partial window, as PyTorch."""
 
 
 class AvgPool1d(_Pool):

@@ -22,7 +22,8 @@ import numpy as np
 from .. import backend, factories
 from .. import functional as _functional
 from ..engine import apply, no_grad
-from ..gates.layers import Embedding, LstmCell, Normalize
+from ..gates.layers import Embedding, Normalize
+from ..gates.recurrent import LstmCell
 from ..replay.state import replayed
 from ..tensor import Tensor
 from ..tensor import _raw as _data
@@ -344,7 +345,7 @@ def scaled_dot_product_attention(
 
 def lstm_cell_update(a: Any, c: Any) -> Tensor:
     """[h′, c′] (B, 2H) from the pre-activations a (B, 4H) and the cell state c (B, H); see
-    :class:`~gradgate.gates.layers.LstmCell`."""
+    :class:`~gradgate.gates.recurrent.LstmCell`."""
     return apply(LstmCell(), a, c)
 
 

@@ -4,9 +4,10 @@
 Parameters carry PyTorch's names and layouts, gates stacked in PyTorch's order: for layer
 k, ``weight_ih_l{k}`` (G·H, in), ``weight_hh_l{k}`` (G·H, H), ``bias_ih_l{k}`` and
 ``bias_hh_l{k}`` (G·H,), with a ``_reverse`` suffix for the backward direction; G is 1
-(RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n). An LSTM layer runs as one fused gate over
-the whole sequence (:class:`~gradgate.gates.layers.LstmLayer`, backward through time in
-its vjp); RNN and GRU steps are compositions of matvec and element-wise gates.
+(RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n). Each layer and direction runs as one
+fused gate over the whole sequence (:class:`~gradgate.gates.recurrent.LstmLayer`,
+``GruLayer``, ``RnnLayer``: backward through time in its vjp); the one-step cells are
+compositions of matvec and element-wise gates (LSTMCell's element-wise part fused).
 """
 
 from __future__ import annotations
@@ -287,13 +288,15 @@ class _RNNBase(Module):
                     h_n.append(out[L - 1])
                     c_n.append(out[L])
                 else:
-                    h = h0[k]
-                    steps = []
-                    for t in range(L):
-                        h = _rnn_step(self.mode, seq[t], h, W_ih, W_hh, b_ih, b_hh)
-                        steps.append(h)
-                    hs = G.stack(steps if d == 0 else steps[::-1], axis=0)
-                    h_n.append(h)
+                    if b_ih is None:
+                        b_ih = b_hh = Tensor(np.zeros(W_hh.shape[0], dtype=W_hh.dtype))
+                    if self.mode == "GRU":
+                        out = G.gru_layer(seq, h0[k], W_ih, W_hh, b_ih, b_hh)  # (L, N, H)
+                    else:
+                        act = "tanh" if self.mode == "RNN_TANH" else "relu"
+                        out = G.rnn_layer(seq, h0[k], W_ih, W_hh, b_ih + b_hh, act)
+                    hs = out if d == 0 else out[::-1]
+                    h_n.append(out[L - 1])
                 outputs.append(hs)
             x = outputs[0] if len(outputs) == 1 else G.concatenate(outputs, axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .. import io as gio
 from .. import nn, optim
-from .config import RESUMABLE_CHANGES, InputError, TrainConfig
+from ..arguments import is_count
+from .config import MODELS, RESUMABLE_CHANGES, InputError, TrainConfig
 from .setup import Problem
 
 CHECKPOINT_FILE = "checkpoint.ckpt"
@@ -32,6 +36,7 @@ class Position:
     examples: int = 0  # trained on, over the whole run
     seconds: float = 0.0  # spent training, over the whole run
     loader: dict[str, Any] = field(default_factory=dict)  # shuffling state at epoch start
+    random: dict[str, Any] = field(default_factory=dict)  # the model's generator (dropout)
 
 
 def write_checkpoint(
@@ -70,9 +75,11 @@ def restore(
     problem: Problem,
     model: nn.Module,
     optimizer: optim.Optimizer,
+    generator: np.random.Generator,
 ) -> tuple[Position, dict[str, list[float]]]:
-    """Load a checkpoint of a run with the same settings and data into its model and
-    optimiser; where the run stood, and its history."""
+    """Load a checkpoint of a run with the same settings and data into its model,
+    optimiser and the generator its dropout draws from; where the run stood, and its
+    history."""
     data = saved["data"]
     if (data["features"], data["classes"]) != (problem.features, problem.classes):
         raise InputError(
@@ -84,6 +91,8 @@ def restore(
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         position = Position(**saved["position"])
+        if position.random:  # a checkpoint from before there was one: the MLP's, unused
+            generator.bit_generator.state = copy.deepcopy(position.random)
         history = {column: list(saved["history"][column]) for column in HISTORY_COLUMNS}
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise InputError(f"the checkpoint does not fit this run: {error}") from error
@@ -141,25 +150,26 @@ def resume_config(
 
 
 def check_network(saved: dict[str, Any], config: TrainConfig) -> None:
-    """InputError unless the checkpoint's weight matrices chain into the network its config
-    and data describe: checked on the stored arrays' shapes, before a model is built (a
-    crafted config must not make us allocate its hidden sizes)."""
+    """InputError unless the checkpoint's weight arrays have the shapes of the network its
+    config and data describe: checked on the stored arrays' shapes, before a model is built
+    (a crafted config must not make us allocate its hidden sizes)."""
     data, model = saved.get("data"), saved.get("model")
     if not isinstance(data, dict) or not isinstance(model, dict):
         raise InputError("damaged training checkpoint (no model or data section)")
-    weights = [value for key, value in model.items()
-               if isinstance(key, str) and key.endswith(".weight")]  # fmt: skip
-    shapes = [tuple(getattr(w, "shape", ())) for w in weights]
-    if not shapes or any(len(shape) != 2 for shape in shapes):
-        raise InputError("damaged training checkpoint (its weights are not matrices)")
-    stored = [shapes[0][1]] + [shape[0] for shape in shapes]
-    chained = all(shapes[k][0] == shapes[k + 1][1] for k in range(len(shapes) - 1))
-    described = [data.get("features"), *config.hidden, data.get("classes")]
-    if not chained or stored != described:
-        arrows = " → ".join
+    stored = [tuple(getattr(value, "shape", ())) for key, value in model.items()
+              if isinstance(key, str) and key.endswith(".weight")]  # fmt: skip
+    if not stored:
+        raise InputError("damaged training checkpoint (it holds no weights)")
+    features, classes = data.get("features"), data.get("classes")
+    if features is None or classes is None or not (is_count(features) and is_count(classes)):
         raise InputError(
-            f"the checkpoint's weights ({', '.join(map(str, shapes))}) do not make the network "
-            f"its config describes ({arrows(map(str, described))})"
+            f"damaged training checkpoint (features {features!r}, classes {classes!r})"
+        )
+    network, features, classes = MODELS[config.model], int(features), int(classes)
+    if stored != network.weight_shapes(config, features, classes):
+        raise InputError(
+            f"the checkpoint's weights ({', '.join(map(str, stored))}) do not make the "
+            f"network its config describes ({network.describe(config, features, classes)})"
         )
 
 

@@ -15,7 +15,10 @@ from .. import functional as F
 from .. import io
 from ..nn import ACTIVATIONS
 from ..tensor import Tensor
-from .config import LOSSES
+from .checkpoint import CHECKPOINT_FORMAT
+from .config import LOSSES, InputError
+from .inference import load_trained
+from .setup import loss_module
 
 
 def _count(n: int, what: str) -> str:
@@ -30,6 +33,8 @@ def checkpoint_network(path: str, seed: int = 0) -> tuple[Tensor, dict[str, Tens
     any), o_k = f(s_k). A checkpoint holds values, not the model's code: f and the loss
     come from the checkpoint's ``config`` (``activation``, ``loss``) when it has one, as
     ``gradgate train`` writes, and are otherwise the lecture's, σ and E = SqErr(o, t).
+    A training checkpoint of another model than the MLP (``--model cnn``) is drawn as that
+    model: :func:`trained_network`.
     """
     try:
         loaded = io.load(path)
@@ -37,6 +42,8 @@ def checkpoint_network(path: str, seed: int = 0) -> tuple[Tensor, dict[str, Tens
         raise ValueError(f"file not found: {path}") from None
     config = loaded.get("config") if isinstance(loaded, dict) else None
     config = config if isinstance(config, dict) else {}
+    if config.get("model", "mlp") != "mlp" and loaded.get("format") == CHECKPOINT_FORMAT:
+        return trained_network(path, seed)
     activation = config.get("activation", "sigmoid")
     loss_name = config.get("loss", "sqerr")
     if activation not in ACTIVATIONS or loss_name not in LOSSES:
@@ -71,6 +78,28 @@ def checkpoint_network(path: str, seed: int = 0) -> tuple[Tensor, dict[str, Tens
         t, o = Tensor(np.array([label])), F.reshape(o, (1, classes))
     E = loss.module()(o, t)
     names.update({"t": t, "E": E})
+    return E, names
+
+
+def trained_network(path: str, seed: int = 0) -> tuple[Tensor, dict[str, Tensor]]:
+    """The network of a training checkpoint, rebuilt as ``gradgate evaluate`` rebuilds it,
+    on one random example (pixels uniform in [0, 1)), in evaluation mode, ending in its
+    loss against a random class. Its parameters are named as in the state dict."""
+    try:
+        trained = load_trained(path)
+    except InputError as error:
+        raise ValueError(str(error)) from None
+    rng = np.random.default_rng(seed)
+    model = trained.model.eval()
+    dtype = next(model.parameters()).dtype
+    x = Tensor(np.asarray(rng.uniform(0.0, 1.0, (1, trained.features)), dtype=dtype))
+    names: dict[str, Tensor] = {"x": x, **dict(model.named_parameters())}
+    o = model(x)  # (1, classes)
+    label = int(rng.integers(trained.classes))
+    loss = LOSSES[trained.config.loss]
+    t = Tensor(np.eye(trained.classes, dtype=dtype)[[label]] if loss.one_hot else [label])
+    E = loss_module(trained.config.loss, trained.config.label_smoothing)(o, t)
+    names.update({"o": o, "t": t, "E": E})
     return E, names
 
 

@@ -101,7 +101,8 @@ def evaluate_trained(
         table = _read_for(trained, data, _label_column(trained, data, target))
         assert table.y is not None
         x, y, what = trained.prepare(table.x, data), table.y, data
-    return what, evaluate(trained.model, x, y, config.loss, trained.classes)
+    return what, evaluate(trained.model, x, y, config.loss, trained.classes,
+                          config.label_smoothing)  # fmt: skip
 
 
 def read_features(

@@ -10,6 +10,7 @@ batches already done, and goes on.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
@@ -38,7 +39,15 @@ from .interrupt import deferred_interrupt
 from .metrics import Evaluation, evaluate
 from .progress import Callback, make_progress
 from .report import describe_run, write_metrics_csv, write_plot
-from .setup import Problem, build_model, build_optimizer, load_problem, loss_targets
+from .setup import (
+    Problem,
+    build_model,
+    build_optimizer,
+    build_schedule,
+    load_problem,
+    loss_module,
+    loss_targets,
+)
 
 METRICS_FILE = "metrics.csv"
 PLOT_FILE = "metrics.svg"
@@ -126,7 +135,9 @@ def fit(
     if capture:
         run.passes = gradgate_capture(run.passes)  # type: ignore[method-assign]
     if saved is not None:
-        run.position, run.history = restore(saved, config, run.problem, run.model, run.optimizer)
+        run.position, run.history = restore(
+            saved, config, run.problem, run.model, run.optimizer, run.random
+        )
     if config.out is not None:
         try:
             os.makedirs(config.out, exist_ok=True)
@@ -165,9 +176,13 @@ class _Run:
     ) -> None:
         self.config = config
         self.problem = problem
-        self.model = build_model(config, problem.features, problem.classes).to(config.device)
+        # the model's weights start from it, and its dropout layers go on drawing from it
+        self.random = np.random.default_rng(config.seed)
+        model = build_model(config, problem.features, problem.classes, self.random)
+        self.model = model.to(config.device)
         self.optimizer = build_optimizer(config, self.model)
-        self.loss = LOSSES[config.loss].module()
+        self.schedule = build_schedule(config, self.optimizer)
+        self.loss = loss_module(config.loss, config.label_smoothing)
         targets = loss_targets(config.loss, problem.y_train, problem.classes)
         dataset = TensorDataset(problem.x_train, targets, problem.y_train)
         self.loader = DataLoader(
@@ -191,6 +206,8 @@ class _Run:
             # Overflow on the way to a diverging loss is reported as TrainingDiverged instead.
             with deferred_interrupt() as stop, np.errstate(over="ignore", invalid="ignore"):
                 while self.position.epoch < self.config.epochs:
+                    if self.schedule is not None:  # this epoch's rate, resumed or not
+                        self.schedule.set_epoch(self.position.epoch)
                     for callback in self.callbacks:
                         callback.on_epoch_begin(self.position.epoch, self.config.epochs,
                                                 len(self.loader), self.position.batch)  # fmt: skip
@@ -255,7 +272,7 @@ class _Run:
         """Score the epoch, record it, move the position on, and write the files."""
         position, problem = self.position, self.problem
         test = evaluate(self.model, problem.x_test, problem.y_test, self.config.loss,
-                        problem.classes)  # fmt: skip
+                        problem.classes, self.config.label_smoothing)  # fmt: skip
         earlier = sum(self.history["seconds"])
         self._tick()
         metrics = {
@@ -289,6 +306,7 @@ class _Run:
         if self.config.out is None:
             return None
         self._tick()
+        self.position.random = copy.deepcopy(dict(self.random.bit_generator.state))
         path = os.path.join(self.config.out, CHECKPOINT_FILE)
         write_checkpoint(path, self.config, self.problem, self.model, self.optimizer,
                          self.position, self.history)  # fmt: skip
@@ -299,9 +317,9 @@ class _Run:
         """The final scores, and the plot and files, once training is done."""
         problem, config = self.problem, self.config
         train = evaluate(self.model, problem.x_train, problem.y_train, config.loss,
-                         problem.classes)  # fmt: skip
+                         problem.classes, config.label_smoothing)  # fmt: skip
         test = evaluate(self.model, problem.x_test, problem.y_test, config.loss,
-                        problem.classes)  # fmt: skip
+                        problem.classes, config.label_smoothing)  # fmt: skip
         files: list[str] = []
         notes = [problem.note] if problem.note else []
         if config.out is not None:

@@ -11,7 +11,7 @@ from ..engine import no_grad
 from ..nn.module import Module
 from ..tensor import Tensor
 from .config import LOSSES
-from .setup import loss_targets
+from .setup import loss_module, loss_targets
 
 
 @dataclass
@@ -31,9 +31,17 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) ->
     return np.bincount(flat, minlength=classes * classes).reshape(classes, classes)
 
 
-def evaluate(model: Module, x: np.ndarray, y: np.ndarray, loss: str, classes: int) -> Evaluation:
+def evaluate(
+    model: Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    loss: str,
+    classes: int,
+    label_smoothing: float = 0.0,
+) -> Evaluation:
     """Run ``model`` on all of ``x`` at once in evaluation mode, without a graph, and score
-    it against the labels ``y`` with the loss named ``loss`` (see TrainConfig.loss)."""
+    it against the labels ``y`` with the loss named ``loss`` (see TrainConfig.loss), as the
+    run trained with it (``label_smoothing``)."""
     was_training = model.training
     device = next(model.parameters()).device  # the examples go where the model is
     model.eval()
@@ -41,7 +49,7 @@ def evaluate(model: Module, x: np.ndarray, y: np.ndarray, loss: str, classes: in
         with no_grad():
             output = model(Tensor(to_device(x, device)))
             targets = to_device(loss_targets(loss, y, classes), device)
-            value = LOSSES[loss].module()(output, Tensor(targets)).item()
+            value = loss_module(loss, label_smoothing)(output, Tensor(targets)).item()
     finally:
         model.train(was_training)
     n = len(y)

@@ -8,6 +8,7 @@ import os
 from typing import TYPE_CHECKING
 
 from ..viz.chart import Panel, line_charts
+from .config import MODELS
 from .metrics import Evaluation, format_confusion
 
 if TYPE_CHECKING:
@@ -52,12 +53,15 @@ def write_plot(history: dict[str, list[float]], path: str, title: str = "") -> N
 
 def describe_run(config: TrainConfig, problem: Problem) -> str:
     """Two lines: the data, then the network and how it is trained."""
-    sizes = " → ".join(map(str, [problem.features, *config.hidden, problem.classes]))
+    schedule = "" if config.schedule == "constant" else f" ({config.schedule})"
+    if config.label_smoothing:
+        schedule += f", label smoothing {config.label_smoothing:g}"
+    sizes = MODELS[config.model].describe(config, problem.features, problem.classes)
     return (
         f"{config.data}: {len(problem.y_train)} training and {len(problem.y_test)} test "
         f"examples, {problem.features} features, {problem.classes} classes\n"
         f"network {sizes} ({config.activation}), loss {config.loss}, {config.optimizer} "
-        f"lr {config.lr:g}, batch {config.batch_size}, {config.epochs} epochs, "
+        f"lr {config.lr:g}{schedule}, batch {config.batch_size}, {config.epochs} epochs, "
         f"seed {config.seed}"
     )
 

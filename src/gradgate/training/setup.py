@@ -10,7 +10,7 @@ import numpy as np
 from .. import nn, optim
 from ..data import CsvData, Standardizer, load_table, train_test_split
 from ..data.files import Classes
-from .config import LOSSES, OPTIMIZERS, WITH_MOMENTUM, InputError, TrainConfig
+from .config import LOSSES, MODELS, OPTIMIZERS, SCHEDULES, WITH_MOMENTUM, InputError, TrainConfig
 
 # Below this many examples a split would leave too little to learn from (XOR has 4): the
 # model is then trained and tested on all of them.
@@ -80,14 +80,28 @@ def load_problem(config: TrainConfig) -> Problem:
     )
 
 
-def build_model(config: TrainConfig, features: int, classes: int) -> nn.MLP:
-    """The MLP ``features → hidden... → classes``, initialised from ``config.seed``."""
-    return nn.MLP(
-        [features, *config.hidden, classes],
-        activation=config.activation,
-        output_activation=LOSSES[config.loss].output_activation,
-        generator=np.random.default_rng(config.seed),
-    )
+def build_model(
+    config: TrainConfig, features: int, classes: int, generator: np.random.Generator | None = None
+) -> nn.Module:
+    """The network ``config.model`` names (see MODELS), ``features`` in and one output per
+    class out, initialised from ``generator`` (default: a new one seeded by ``config.seed``),
+    which its dropout layers go on drawing from."""
+    rng = np.random.default_rng(config.seed) if generator is None else generator
+    return MODELS[config.model].build(config, features, classes, rng)
+
+
+def loss_module(loss: str, label_smoothing: float = 0.0) -> nn.Module:
+    """The loss module named ``loss`` (a key of LOSSES); a cross-entropy may smooth its
+    labels (TrainConfig checks that only a cross-entropy is given ``label_smoothing``)."""
+    if label_smoothing:
+        return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    return LOSSES[loss].module()
+
+
+def build_schedule(config: TrainConfig, optimizer: optim.Optimizer) -> optim.LRScheduler | None:
+    """The learning-rate schedule ``config.schedule`` names, over ``config.epochs``."""
+    make = SCHEDULES[config.schedule]
+    return None if make is None else make(optimizer, config.epochs)
 
 
 def loss_targets(loss: str, y: np.ndarray, classes: int) -> np.ndarray:
