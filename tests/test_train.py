@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
+import gradgate as gg
 from gradgate.training import (
     HISTORY_COLUMNS,
     Callback,
@@ -385,3 +386,23 @@ def test_a_resumed_runs_wall_time_is_its_own(tmp_path):
 def test_the_built_in_iris_confusion_matrix_names_the_species():
     summary = format_summary(fit(TrainConfig(data="iris", epochs=1, out=None), progress="none"))
     assert "setosa versicolor virginica" in " ".join(summary.split())
+
+
+def test_the_cnn_recipe_is_captured_and_gives_the_eager_numbers():
+    config = TrainConfig(model="cnn", epochs=1, seed=2, out=None)
+    eager = fit(config, progress="none")
+    captured = fit(config, progress="none", capture=True)
+    assert not captured.notes
+    assert_same_run(captured, eager)
+
+
+def test_a_step_that_cannot_be_captured_trains_eagerly_with_a_note(uninterrupted, monkeypatch):
+    from gradgate.replay.recorder import Recorder
+
+    def refuse(self, *args):
+        raise gg.CaptureError("capture: refused for the test")
+
+    monkeypatch.setattr(Recorder, "backward", refuse)
+    captured = fit(TrainConfig(**FAST, out=None), progress="none", capture=True)
+    assert any("refused for the test" in note for note in captured.notes)
+    assert_same_run(captured, uninterrupted)

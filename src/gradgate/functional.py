@@ -673,7 +673,7 @@ def cross_entropy(
         and label_smoothing == 0.0
         and len(shape) == 2
         and labels.ndim == 1
-        and not (labels == ignore_index).any()
+        and not capture_state.checked(_holds, labels, ignore_index)
     ):
         return _reduce(apply(C.CrossEntropy(), x, labels), reduction, "cross_entropy")
     if len(shape) < 1:
@@ -686,28 +686,40 @@ def cross_entropy(
     n_classes = shape[class_axis]
     w = None if weight is None else _class_weights(weight, shape, class_axis)
     smooth = -apply(R.Sum(axis=class_axis), logp if w is None else logp * w)
-    valid = labels != ignore_index
+    valid = computed(np.not_equal, labels, ignore_index)
     smooth = where(valid, smooth, 0.0)
     if reduction == "mean":
-        if weight is None:
-            total = np.sum(valid)
-        else:
-            safe = np.where(valid, labels, 0)
-            total = np.sum(np.asarray(_data(weight))[safe] * valid)
-        smooth = _weighted_mean(apply(R.Sum(), smooth), float(total))
+        total = computed(_smoothing_total, labels, ignore_index, weight, _data(logp).dtype)
+        smooth = _weighted_mean(apply(R.Sum(), smooth), total)
     elif reduction == "sum":
         smooth = apply(R.Sum(), smooth)
     return loss * (1.0 - label_smoothing) + smooth * (label_smoothing / n_classes)
 
 
+def _smoothing_total(labels: Any, ignore_index: int, weights: Any, dtype: Any) -> Any:
+    """What label smoothing's mean divides by: the labels kept (their weights' sum)."""
+    valid = labels != ignore_index
+    if weights is None:
+        return np.asarray(np.sum(valid), dtype=dtype)
+    kept = np.asarray(_data(weights))[np.where(valid, labels, 0)] * valid
+    return np.asarray(float(np.sum(kept)), dtype=dtype)
+
+
+def _holds(labels: Any, value: int) -> bool:
+    """Whether any label equals ``value``."""
+    return bool((labels == value).any())
+
+
 def _class_weights(weight, shape: tuple[int, ...], class_axis: int) -> Any:
-    """The class weights (C,) as a constant array that broadcasts along the class axis."""
-    w = np.asarray(_data(weight))
-    if w.shape != (shape[class_axis],):
+    """The class weights (C,), shaped to broadcast along the class axis (a tensor, so that
+    a captured step reads the weights' tensor at each replay)."""
+    if _shape(weight) != (shape[class_axis],):
         raise ValueError(
-            f"cross_entropy: weight must be ({shape[class_axis]},), one per class, got {w.shape}"
+            f"cross_entropy: weight must be ({shape[class_axis]},), one per class, "
+            f"got {_shape(weight)}"
         )
-    return w.reshape((-1,) + (1,) * (len(shape) - class_axis - 1))
+    w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight))
+    return reshape(w, (-1,) + (1,) * (len(shape) - class_axis - 1))
 
 
 def _soft_cross_entropy(x, target, weight, reduction: str, label_smoothing: float) -> Tensor:
@@ -757,6 +769,35 @@ def nll_loss(
             "fit: the labels have the shape without the class axis (axis 1)"
         )
     n_classes = shape[class_axis]
+    if weight is not None and _shape(weight) != (n_classes,):
+        raise ValueError(
+            f"nll_loss: weight must be ({n_classes},), one per class, got {_shape(weight)}"
+        )
+    # what follows from the labels' values is computed by `computed` and `checked`, which a
+    # captured step repeats at each replay (gradgate.replay)
+    dtype = _data(logp).dtype
+    safe, w = computed(_picked_labels, labels, n_classes, ignore_index, weight, dtype)
+    if len(shape) == 1:
+        index: tuple = (safe._data,)
+    else:  # (n, y[n, i, ...], i, ...) for every place of the labels
+        grids = [
+            _constant_array(np.arange(n).reshape([-1 if a == k else 1 for a in range(labels.ndim)]))
+            for k, n in enumerate(labels.shape)
+        ]
+        index = (grids[0], safe._data, *grids[1:])
+    picked = getitem(logp, index)  # (N, d1, ...)
+    loss = -(picked * w)
+    if reduction == "mean":
+        return _weighted_mean(apply(R.Sum(), loss), w.sum())
+    return _reduce(loss, reduction, "nll_loss")
+
+
+def _picked_labels(
+    labels: Any, n_classes: int, ignore_index: int, weights: Any, dtype: Any
+) -> tuple[Any, Any]:
+    """The labels with ``ignore_index`` made 0 (a class to pick), and each place's weight:
+    w[y] (1 without weights), 0 where the label is ignored. Raises for a label outside
+    [0, n_classes)."""
     valid = labels != ignore_index
     safe = np.where(valid, labels, 0)
     if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
@@ -764,34 +805,17 @@ def nll_loss(
             f"nll_loss: labels must lie in [0, {n_classes}) or equal ignore_index "
             f"({ignore_index}), got {int(safe.min())}..{int(safe.max())}"
         )
-    if len(shape) == 1:
-        index: tuple = (safe,)
-    else:  # (n, y[n, i, ...], i, ...) for every place of the labels
-        grids = [
-            np.arange(n).reshape([-1 if a == k else 1 for a in range(labels.ndim)])
-            for k, n in enumerate(labels.shape)
-        ]
-        index = (grids[0], safe, *grids[1:])
-    picked = getitem(logp, index)  # (N, d1, ...)
-    if weight is None:
-        w = valid.astype(picked.dtype)
-    else:
-        weights = np.asarray(_data(weight))
-        if weights.shape != (n_classes,):
-            raise ValueError(
-                f"nll_loss: weight must be ({n_classes},), one per class, got {weights.shape}"
-            )
-        w = (weights[safe] * valid).astype(picked.dtype)
-    loss = -(picked * w)
-    if reduction == "mean":
-        return _weighted_mean(apply(R.Sum(), loss), float(w.sum()))
-    return _reduce(loss, reduction, "nll_loss")
+    if weights is None:
+        return safe, valid.astype(dtype)
+    return safe, (np.asarray(_data(weights))[safe] * valid).astype(dtype)
 
 
-def _weighted_mean(total: Tensor, weight: float) -> Tensor:
-    """total / weight; with nothing to weigh (every label ignored) NaN, as PyTorch, whose
-    gradient is zero (every place has weight 0) rather than 0/0."""
-    return total / weight if weight else total + nan
+def _weighted_mean(total: Tensor, weight: Tensor) -> Tensor:
+    """total / weight (a 0-d tensor); with nothing to weigh (every label ignored) NaN, as
+    PyTorch, whose gradient is zero (every place has weight 0) rather than 0/0. Chosen by
+    ``where``, so a captured step chooses again at each replay."""
+    some = weight != 0
+    return where(some, total / where(some, weight, 1.0), nan)
 
 
 # --- convolution and pooling (PyTorch's torch.nn.functional names and signatures) -------

@@ -722,11 +722,14 @@ def _constant(result: Any) -> Tensor:
 
 
 @capture_state.replayed
-def computed(function: Any, *args: Any, **kwargs: Any) -> Tensor:
+def computed(function: Any, *args: Any, **kwargs: Any) -> Any:
     """``function`` on the arrays of ``args`` (tensors, numbers), for a result that carries
     no gradient (a comparison, an argmax): a Tensor of an array. A captured step calls it
-    again at each replay."""
-    return _constant(function(*[_raw(a) for a in args], **kwargs))
+    again at each replay. A tuple of arrays comes back as a tuple of tensors."""
+    result = function(*[_raw(a) for a in args], **kwargs)
+    if isinstance(result, tuple):
+        return tuple(_constant(r) for r in result)
+    return _constant(result)
 
 
 def _raw(x: Any) -> Any:

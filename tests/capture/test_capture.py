@@ -605,3 +605,43 @@ def test_an_array_computed_from_raw_values_inside_a_gate_raises():
 
     with pytest.raises(gg.CaptureError, match="computed outside the gates"):
         gg.capture(step)(gg.tensor(RNG.standard_normal((5, 3))))
+
+
+def test_a_batch_that_takes_another_way_through_the_library_raises():
+    def step(x, t):
+        return NF.cross_entropy(x, t, ignore_index=-100).detach()
+
+    captured = gg.capture(step)
+    x = gg.tensor(RNG.standard_normal((4, 3)).astype(np.float32))
+    assert same(
+        captured(x, gg.tensor(np.array([0, 1, 2, 0]))), step(x, gg.tensor(np.array([0, 1, 2, 0])))
+    )
+    assert same(
+        captured(x, gg.tensor(np.array([2, 2, 1, 0]))), step(x, gg.tensor(np.array([2, 2, 1, 0])))
+    )
+    with pytest.raises(gg.CaptureError, match="came out otherwise"):
+        captured(x, gg.tensor(np.array([0, -100, 2, 0])))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"label_smoothing": 0.1}, {"weight": gg.tensor([1.0, 2.0, 0.5])}, {"ignore_index": 1}],
+    ids=["label_smoothing", "weight", "ignore_index"],
+)
+def test_cross_entropys_options_replay_as_eager(options):
+    def step(x, t):
+        loss = NF.cross_entropy(x, t, **options)
+        loss.backward()
+        return loss.detach(), x.grad.detach()
+
+    captured = gg.capture(step)
+    for _ in range(4):
+        x1 = gg.tensor(RNG.standard_normal((6, 3)).astype(np.float32), requires_grad=True)
+        x2 = gg.tensor(x1.numpy().copy(), requires_grad=True)
+        labels = (
+            np.array([0, 1, 2, 2, 1, 0]) if "ignore_index" in options else RNG.integers(0, 3, 6)
+        )
+        t = gg.tensor(labels)
+        for a, b in zip(step(x1, t), captured(x2, t), strict=True):
+            assert same(a, b)
+    assert captured.captures == 1

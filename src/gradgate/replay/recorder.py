@@ -72,6 +72,7 @@ class Recorder(Observer):
         self._tensor = t.name(Tensor, "Tensor")
         self._changed = t.name(_shape_changed, "changed")
         self._rebuild = t.name(_rebuilt, "rebuilt")
+        self._other_way = t.name(_other_way, "other_way")
         for k, x in enumerate(flat):
             if isinstance(x, Tensor):
                 self.tensor_names[id(x)] = f"flat[{k}]"
@@ -125,6 +126,8 @@ class Recorder(Observer):
             return self.name(x), ()
         if isinstance(x, np.ndarray) or backend.device_of_or_none(x) is not None:
             found = self.slot_of.get(id(x))
+            if found is None and id(x) in self.constant_arrays:
+                return self.tape.name(x, "c"), ()
             if found is None:
                 raise CaptureError(
                     f"capture: an array of shape {x.shape} that the step did not compute "
@@ -213,6 +216,13 @@ class Recorder(Observer):
     def rebind(self, t: Tensor, value: Any) -> None:
         code, uses = self.value(value)
         self.tape.emit(f"{self.name(t)}.data = {code}", uses)
+
+    def check(self, function: Any, args: tuple, value: Any) -> None:
+        """At each replay, ``function(*args)`` must give ``value`` again."""
+        code, uses = self.value(list(args))
+        f, v = self.tape.name(function, "f"), self.tape.name(value)
+        where = self.tape.name(getattr(function, "__qualname__", "a check"))
+        self.tape.emit(f"if {f}(*{code}) != {v}: {self._other_way}({where})", uses)
 
     def module_called(self, module: Any) -> None:
         self.modules.setdefault(id(module), module)
@@ -593,3 +603,11 @@ def _rebuilt(gate: Any, params: dict) -> Any:
     copy = object.__new__(type(gate))
     copy.__dict__.update(params)
     return copy
+
+
+def _other_way(what: str) -> None:
+    raise CaptureError(
+        f"capture: {what} came out otherwise in this replay than when the step was captured, "
+        "so the step would take another way through the library (labels equal to "
+        "ignore_index in one batch and not in another). Call this step without capture"
+    )

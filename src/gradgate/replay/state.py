@@ -69,6 +69,18 @@ def replayed(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def checked(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)``: a Python value the library computes from arrays to choose its
+    way (whether any label is ignored). While a capture records, every replay computes it
+    again and raises if it came out otherwise, instead of going the captured way."""
+    value = function(*args)
+    if ACTIVE[0]:
+        r = recorder()
+        if r is not None:
+            r.check(function, args, value)
+    return value
+
+
 def refuse_read(what: str) -> None:
     """Raise if a recording runs in this thread: ``what`` reads a tensor's values into
     Python, which a replay cannot repeat."""

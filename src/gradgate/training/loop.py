@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from .. import distributed, nn, optim
 from ..backend import to_device
 from ..data import DataLoader, TensorDataset
 from ..replay.api import capture as gradgate_capture
+from ..replay.state import CaptureError
 from ..tensor import Tensor
 from .checkpoint import (
     CHECKPOINT_FILE,
@@ -113,7 +115,8 @@ def fit(
     or differ from the checkpoint's only in ``epochs``, ``out`` and ``device``.
     ``progress`` is ``"auto"``, ``"bar"``, ``"lines"`` or ``"none"``. With ``capture`` each
     step's forward and backward pass is captured once and replayed (``gradgate.capture``:
-    the same numbers, bit for bit, with less Python per step). Under ``mpiexec`` every
+    the same numbers, bit for bit, with less Python per step); a model whose step cannot
+    be captured trains eagerly, with a note saying why. Under ``mpiexec`` every
     rank calls fit alike and trains on its share of each batch; rank 0 alone shows progress
     and writes files (see gradgate.distributed.loop).
 
@@ -133,7 +136,8 @@ def fit(
     display = make_progress(progress) if world.is_root else None
     run = _Run(config, load_problem(config), [display] if display else [], list(callbacks), world)
     if capture:
-        run.passes = gradgate_capture(run.passes)  # type: ignore[method-assign]
+        run.captured = gradgate_capture(run.passes)
+        run.speaks = display is not None
     if saved is not None:
         run.position, run.history = restore(
             saved, config, run.problem, run.model, run.optimizer, run.random
@@ -194,6 +198,9 @@ class _Run:
         self.history: dict[str, list[float]] = {column: [] for column in HISTORY_COLUMNS}
         self._clock = time.perf_counter()
         self._session = (0.0, 0)  # this call's training: seconds and examples
+        self.captured: Any = None  # fit(capture=True): the captured passes
+        self.speaks = False
+        self.notes: list[str] = []
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -249,13 +256,31 @@ class _Run:
         loss.backward()
         return loss.detach(), correct
 
+    def _passes(self, batch: tuple[Tensor, ...]) -> tuple[Tensor, Tensor]:
+        """The passes, captured when asked and possible (they start with zero_grad and
+        change nothing else but the run's generator, so after a refusal they run again
+        eagerly from the same state)."""
+        if self.captured is None:
+            return self.passes(*batch)
+        random = self.random.bit_generator.state  # dropout draws from it: undone on refusal
+        try:
+            return self.captured(*batch)
+        except CaptureError as error:
+            self.random.bit_generator.state = random
+            self.captured = None
+            note = f"this model's step is not captured ({error}); it trains eagerly"
+            self.notes.append(note)
+            if self.speaks:
+                print(f"note: {note}", flush=True)
+            return self.passes(*batch)
+
     def _step(self, x: np.ndarray, t: np.ndarray, y: np.ndarray) -> float:
         """One step of gradient descent on one batch (on this rank's share of it, the
         gradient summed over the ranks); the running totals are updated."""
         device, position = self.config.device, self.position
         x, t, y = self.parallel.share(x, t, y)
         batch = (Tensor(to_device(a, device)) for a in (x, t, y))
-        loss, correct = self.passes(*batch)
+        loss, correct = self._passes(tuple(batch))
         totals = self.parallel.totals(loss.item(), int(correct.item()))
         if not math.isfinite(totals.loss):  # stop before the weights turn to NaN as well
             raise TrainingDiverged(position.epoch, position.batch + 1, totals.loss, self.config.lr)
@@ -321,7 +346,7 @@ class _Run:
         test = evaluate(self.model, problem.x_test, problem.y_test, config.loss,
                         problem.classes, config.label_smoothing)  # fmt: skip
         files: list[str] = []
-        notes = [problem.note] if problem.note else []
+        notes = ([problem.note] if problem.note else []) + self.notes
         if config.out is not None:
             self.save_checkpoint()
             files += [os.path.join(config.out, name) for name in (CHECKPOINT_FILE, METRICS_FILE)]
