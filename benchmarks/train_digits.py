@@ -126,7 +126,8 @@ def main() -> None:
             for capture in (False, True):
                 command = [sys.executable, "-m", "gradgate", "train", "--quiet", "--out", out]
                 start = time.perf_counter()
-                subprocess.run(command + ["--capture"] * capture, check=True, capture_output=True)
+                flag = "--capture" if capture else "--no-capture"
+                subprocess.run([*command, flag], check=True, capture_output=True)
                 wall = time.perf_counter() - start
                 walls[capture] = min(walls.get(capture, float("inf")), wall)
     print(

@@ -555,11 +555,19 @@ def test_hidden_sizes_are_checked_against_the_stored_weights_before_building(
     assert "do not make the network its config describes (4 → 1000000000000 → 3)" in err
 
 
-def test_train_capture_gives_the_eager_numbers(capsys, tmp_path):
+def test_train_captures_by_default_and_gives_the_eager_numbers(capsys, tmp_path, monkeypatch):
+    from gradgate.training import loop
+
     eager, captured = tmp_path / "eager", tmp_path / "captured"
     options = ["--epochs", "2", "--hidden", "16", "--quiet"]
-    assert run(capsys, "train", *options, "--out", str(eager))[0] == 0
-    assert run(capsys, "train", *options, "--capture", "--out", str(captured))[0] == 0
+    calls = []
+    real = loop.fit
+    monkeypatch.setattr(
+        "gradgate.cli.train.fit", lambda *a, **k: calls.append(k["capture"]) or real(*a, **k)
+    )
+    assert run(capsys, "train", *options, "--no-capture", "--out", str(eager))[0] == 0
+    assert run(capsys, "train", *options, "--out", str(captured))[0] == 0
+    assert calls == [False, True]
 
     def rows(path):
         lines = (path / "metrics.csv").read_text().splitlines()

@@ -103,8 +103,9 @@ def add_command(subparsers: Any) -> None:
                         "only --epochs, --out and --device may change")
     p.add_argument("--device", help=f"where to compute (default: {defaults.device})")
     p.add_argument("--quiet", action="store_true", help="no per-epoch progress")
-    p.add_argument("--capture", action="store_true",
-                   help="capture one step and replay it (the same numbers, faster)")  # fmt: skip
+    p.add_argument("--capture", action=argparse.BooleanOptionalAction, default=None,
+                   help="replay a captured step: the same numbers, bit for bit, with less "
+                        "Python per step (default on the CPU; --no-capture: eagerly)")  # fmt: skip
     # fmt: on
     p.set_defaults(run=run)
 
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
             config,
             resume=args.resume,
             progress="none" if args.quiet else "auto",
-            capture=args.capture,
+            capture=args.capture if args.capture is not None else config.device in (None, "cpu"),
         )
     except TrainingInterrupted as stop:
         hint = f"; resume with: gradgate train --resume {stop.checkpoint}"
