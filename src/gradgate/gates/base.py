@@ -142,7 +142,17 @@ class Gate:
 def is_array(x: Any) -> bool:
     """True for a NumPy or CuPy array, False for a Tensor: a rule that runs on Tensors is
     running under ``create_graph``, and must compute what it differentiates from them."""
-    return isinstance(x, np.ndarray) or hasattr(x, "__cuda_array_interface__")
+    return (
+        isinstance(x, np.ndarray)
+        or hasattr(x, "__cuda_array_interface__")
+        or getattr(type(x), "traced_array", False)  # gradgate.replay.lower.Traced
+    )
+
+
+def is_host_array(x: Any) -> bool:
+    """True for a NumPy array (or one being traced by a capture), False for a CuPy array
+    or a Tensor: what a rule asks before a layout chosen for the CPU's caches."""
+    return is_array(x) and not hasattr(x, "__cuda_array_interface__")
 
 
 _names_cache: dict[tuple[type, int], list[str]] = {}

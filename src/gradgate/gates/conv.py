@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from .base import Gate, Sample, is_array, register
+from .base import Gate, Sample, is_array, is_host_array, register
 
 Pairs = tuple[tuple[int, int], ...]
 
@@ -187,7 +187,7 @@ def image_chunks(x, per_image: int) -> list[slice]:
     """Slices of the batch axis of x holding about CHUNK_BYTES of ``per_image`` bytes each
     on the CPU; the whole batch on a GPU."""
     n = x.shape[0]
-    step = max(1, CHUNK_BYTES // max(per_image, 1)) if isinstance(x, np.ndarray) else n
+    step = max(1, CHUNK_BYTES // max(per_image, 1)) if is_host_array(x) else n
     return [slice(k, min(n, k + step)) for k in range(0, n, max(step, 1))]
 
 
@@ -203,7 +203,7 @@ def batch_last(x, spatial: tuple[int, ...], products: int) -> bool:
     """Whether a transposed convolution of x (N, C, *spatial) into ``products`` = O·K tap
     products per position runs with the batch innermost."""
     short = not spatial or spatial[-1] < SHORT_ROW
-    return isinstance(x, np.ndarray) and short and products >= x.shape[1]
+    return is_host_array(x) and short and products >= x.shape[1]
 
 
 def _grouped_product(xp, A, B, groups: int):

@@ -56,6 +56,7 @@ class Traced:
 
     __slots__ = ("value", "slot")
     __array_priority__ = 10_000
+    traced_array = True  # gates.base.is_array: a rule takes its path for arrays
     __hash__ = object.__hash__
 
     def __init__(self, value: Any, slot: int):
