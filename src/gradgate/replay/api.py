@@ -117,7 +117,7 @@ class Captured:
         self.max_captures = max_captures
         self.captures = 0  # how many times the function was captured (run eagerly, recorded)
         self.replays = 0
-        self._tapes: OrderedDict[Any, tuple[Any, _Guard, list[Any]]] = OrderedDict()
+        self._tapes: OrderedDict[Any, tuple[Any, _Guard]] = OrderedDict()
         self._lock = threading.Lock()
         functools.update_wrapper(self, fn)
 
@@ -152,7 +152,7 @@ class Captured:
             state.uninstall(previous)
         replay = recorder.tape.compile(code, uses)
         self.captures += 1
-        self._tapes[key] = (replay, _Guard(recorder), [recorder.tape.objects])
+        self._tapes[key] = (replay, _Guard(recorder))
         self._tapes.move_to_end(key)
         while len(self._tapes) > self.max_captures:
             self._tapes.popitem(last=False)

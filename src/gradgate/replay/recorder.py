@@ -62,7 +62,6 @@ class Recorder(Observer):
         self.saved_traced: dict[int, Any] = {}  # id(node) → what its lowered forward saved
         self.rebuilt: dict[int, str] = {}  # id(node) → the slot of its gate, made per replay
         self.constant_arrays: set[int] = set()  # arrays made from Python values (an index)
-        self.lowering = True
         self.handed: str | None = None  # the running backward's set of handed-out arrays
         self.accumulate = True
         self.create_graph = False
@@ -280,8 +279,6 @@ class Recorder(Observer):
         """Trace ``rule(xp, *args, **kwargs)`` (``args`` hold Traced arrays) and, if every
         call lowers and the results equal ``expected`` bit for bit, keep its lines and map
         each expected array to its slot; the traced results, or None."""
-        if not self.lowering:
-            return None
         session = Session(self.tape)
         try:
             with session:
@@ -300,9 +297,6 @@ class Recorder(Observer):
         for array, traced in pairs:
             self._register(array, traced.slot)
         return result
-
-    def _traced(self, array: Any) -> Traced:
-        return Traced(array, self.slot_of[id(array)])
 
     def _rule(self, gate: Any, node: Any) -> str | None:
         """How the tape names the gate: None when its parameters are fixed (the gate itself
