@@ -86,10 +86,14 @@ class Recorder(Observer):
         self._alive.append(array)
         return slot
 
-    def _define(self, array: Any, expression: str, uses: tuple[int, ...] = ()) -> int:
+    def _define(
+        self, array: Any, expression: str, uses: tuple[int, ...] = (), tag: Any = None
+    ) -> int:
         """A new slot holding ``expression`` (a read or a computation with no effect)."""
         slot = self.tape.new()
-        self.tape.emit(f"v{slot} = {expression}", uses, (slot,), pure=True)
+        if tag is not None:
+            tag = (*tag, slot)
+        self.tape.emit(f"v{slot} = {expression}", uses, (slot,), pure=True, tag=tag)
         return self._register(array, slot)
 
     def slot(self, t: Tensor) -> int:
@@ -183,12 +187,13 @@ class Recorder(Observer):
         if internal is not None:  # a tensor of the step: its gradient is a slot
             self._register(grad._data, internal)
         elif id(t) not in self.made or id(t) in self.tensor_names:
-            self._define(grad._data, f"{self.name(t)}._grad._data")
+            name = self.name(t)
+            self._define(grad._data, f"{name}._grad._data", tag=("read", name))
 
     def set_grad(self, t: Tensor, value: Tensor | None) -> None:
         target = self.name(t)
         if value is None:
-            self.tape.emit(f"{target}._grad = None")
+            self.tape.emit(f"{target}._grad = None", tag=("none", target))
         else:
             s = self.slot(value)
             self.tape.emit(f"{target}._grad = {self._tensor}(v{s})", (s,))
@@ -396,7 +401,8 @@ class Recorder(Observer):
                     )
                 xp = backend.namespace_of(array)
                 ones = f"{self.tape.name(xp.ones, 'ones')}({self.tape.name(array.shape)}, "
-                s = self._define(array, ones + f"dtype={self.tape.name(array.dtype)})")
+                dtype = self.tape.name(array.dtype)
+                s = self._define(array, ones + f"dtype={dtype})", tag=("ones",))
             slots.append(s)
         if not create_graph:
             self.handed = f"h{self.tape.new()}"
@@ -522,8 +528,9 @@ class Recorder(Observer):
             s = self.slot(g)  # a Tensor here
             self.tape.emit(f"{self._acc}({self.name(tensor)}, v{s}, False, set())", (s,))
         else:
-            s = self.slot_of[id(g)]
-            self.tape.emit(f"{self._acc}({self.name(tensor)}, v{s}, False, {self.handed})", (s,))
+            s, name = self.slot_of[id(g)], self.name(tensor)
+            code = f"{self._acc}({name}, v{s}, False, {self.handed})"
+            self.tape.emit(code, (s,), tag=("acc", name, s, self._arr))
 
 
 def _holds_array(index: Any) -> bool:

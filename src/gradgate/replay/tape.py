@@ -26,6 +26,10 @@ class Tape:
         self.slots = 0
         self.constants: dict[int, str] = {}  # slot → name of the array it starts as
         self.written: set[int] = set()  # constant slots that the step writes into
+        # what some lines are, for the passes of compile: line index → ("acc", tensor name,
+        # slot, name of _array), ("read", tensor name, slot), ("none", tensor name) or
+        # ("ones", slot)
+        self.tags: dict[int, tuple[Any, ...]] = {}
 
     def new(self) -> int:
         self.slots += 1
@@ -48,6 +52,7 @@ class Tape:
         pure: bool = False,
         lowered: bool = False,
         fresh: Any = None,
+        tag: tuple[Any, ...] | None = None,
     ) -> None:
         """One line of code, naming slot n as ``v<n>``; ``uses``/``defines``: its slots.
         A ``pure`` line only computes what it defines: it is left out when nothing uses it
@@ -55,6 +60,8 @@ class Tape:
         ``lowered`` line is a NumPy call; ``fresh`` (the array it made at capture) marks one
         that makes a new array and may write it into a buffer of its own (``@OUT@`` in the
         code is where ``, out=`` goes)."""
+        if tag is not None:
+            self.tags[len(self.lines)] = tag
         self.lines.append((code, tuple(uses), tuple(defines), pure, lowered, fresh))
 
     def _escaping(self, lines: list[Any], keep: set[int]) -> set[int]:
@@ -86,8 +93,9 @@ class Tape:
     def compile(self, result: str, result_uses: Sequence[int]) -> Callable[[Sequence[Any]], Any]:
         """The replay function ``f(flat_arguments) -> result``."""
         keep = set(result_uses)
+        lines = _unit_seeds(_own_gradients(self.lines, self.tags, keep), self.tags, self._names)
         needed, kept = set(keep), []
-        for line in reversed(self.lines):
+        for line in reversed(lines):
             _, uses, defines, pure, _, _ = line
             if pure and not any(s in needed for s in defines):
                 continue
@@ -121,26 +129,128 @@ class Tape:
         return replay
 
 
+def _own_gradients(lines: list[Any], tags: dict[int, Any], keep: set[int]) -> list[Any]:
+    """A leaf's gradient that the step reads and then drops (``W -= lr * W.grad`` then
+    ``W.grad = None``) never becomes a Tensor: the accumulation adds to a ``.grad`` left
+    from before the call, if any, and the reads become the summed array. Only where no one
+    else can see ``.grad`` in between (every line a NumPy call, a read, a rule, or
+    another leaf's accumulation or reset) and every read only feeds
+    NumPy calls that make new arrays (no view of it, no write into it, not returned)."""
+    out = list(lines)
+    for i, tag in tags.items():
+        if tag[0] != "acc":
+            continue
+        _, name, s, arr = tag
+        reads: list[int] = []
+        end = None
+        for j in range(i + 1, len(lines)):
+            code, _, _, pure, lowered, _ = lines[j]
+            other = tags.get(j)
+            if other is not None and other[1:2] == (name,) and other[0] in ("read", "none"):
+                if other[0] == "none":
+                    end = j
+                    break
+                reads.append(j)
+            elif other is not None and other[0] in ("acc", "none"):
+                continue  # another leaf's .grad: its accumulation touches nothing else
+            elif not (lowered or pure) or f"{name}._grad" in code:
+                break  # a call that may read .grad (pure lines only compute their slots)
+        if end is None or not reads:
+            continue
+        read_slots = {tags[j][2] for j in reads}
+        if read_slots & keep:
+            continue
+        alone = all(
+            s not in uses and (fresh is not None or not read_slots.intersection(uses))
+            for j, (_, uses, _, _, _, fresh) in enumerate(lines[i + 1 :], i + 1)
+            if j not in reads
+        )
+        if not alone:
+            continue
+        code = f"if {name}._grad is not None: v{s} = {arr}({name}._grad._data + v{s})"
+        out[i] = (code, (s,), (s,), False, True, None)
+        for j in reads:
+            r = tags[j][2]
+            out[j] = (f"v{r} = v{s}", (s,), (r,), True, True, None)
+    return out
+
+
+def _unit_seeds(lines: list[Any], tags: dict[int, Any], names: dict[int, str]) -> list[Any]:
+    """``ones * g`` where ``ones`` is the implied seed of a backward (dE/dE = 1) and the
+    product has ``g``'s shape and dtype is ``g`` itself (x · 1 = x exactly): the alias is
+    taken only where ``g`` is a fresh array that nothing uses afterwards."""
+    multiply = names.get(id(np.multiply))
+    ones = {tag[1] for tag in tags.values() if tag[0] == "ones"}
+    if multiply is None or not ones:
+        return lines
+    made = {line[2][0]: line[5] for line in lines if line[4] and line[5] is not None}
+    last: dict[int, int] = {}
+    for k, (_, uses, *_) in enumerate(lines):
+        for u in uses:
+            last[u] = k
+    out = list(lines)
+    for k, (code, uses, defines, pure, lowered, fresh) in enumerate(lines):
+        if not lowered or fresh is None or len(uses) != 2 or len(defines) != 1:
+            continue
+        a, b = uses
+        g = b if a in ones else a if b in ones else None
+        if g is None or code != f"v{defines[0]} = {multiply}(v{uses[0]}, v{uses[1]}@OUT@)":
+            continue
+        array = made.get(g)
+        if array is None or last[g] != k:
+            continue
+        if array.shape != fresh.shape or array.dtype != fresh.dtype:
+            continue
+        out[k] = (f"v{defines[0]} = v{g}", (g,), defines, pure, True, None)
+    return out
+
+
 def _shared(lines: list[Any]) -> list[Any]:
     """A ufunc call made a second time on the same slots, with nothing written into them
     in between, becomes the first call's result (a rule's vjp recomputing its forward's
-    ``o - t``). Any line that is not a NumPy call may write anywhere: it forgets them all."""
+    ``o - t``). A write in place into a slot — or into any slot that may share its memory
+    (a view, a result that may be its input, an earlier call's result reused) — forgets
+    every call that read it or made it. Any line that is not a NumPy call may write
+    anywhere: it forgets them all."""
     seen: dict[str, int] = {}
+    group: dict[int, int] = {}  # slot → a slot of its group of slots that may share memory
+
+    def root(slot: int) -> int:
+        while group.get(slot, slot) != slot:
+            slot = group[slot]
+        return slot
+
+    def join(a: int, b: int) -> None:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            group[ra] = rb
+
     out = []
     for line in lines:
         code, uses, defines, pure, lowered, fresh = line
         if not lowered:
             seen.clear()
-        elif not defines:  # an in-place write: what read its slots is stale now
-            for key in [k for k, s in seen.items() if any(f"v{u}" in _names(k) for u in uses)]:
+        elif not defines:  # an in-place write: what read or made its slots is stale now
+            written = {root(u) for u in uses}
+            stale = [
+                k
+                for k, s in seen.items()
+                if root(s) in written or any(root(int(n[1:])) in written for n in _names(k))
+            ]
+            for key in stale:
                 del seen[key]
         elif fresh is not None and code.startswith(f"v{defines[0]} = "):
             expression = code[len(f"v{defines[0]} = ") :]
             first = seen.get(expression)
             if first is not None:
+                join(defines[0], first)
                 out.append((f"v{defines[0]} = v{first}", (first,), defines, pure, True, None))
                 continue
             seen[expression] = defines[0]
+        else:  # a view, or a call that may return its input: its result may be its input
+            for d in defines:
+                for u in uses:
+                    join(d, u)
         out.append(line)
     return out
 
