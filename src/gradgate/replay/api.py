@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..engine import is_grad_enabled, observe
+from ..engine import _mode, is_grad_enabled, observe
 from ..tensor import Tensor
 from . import state
 from .recorder import Recorder
@@ -55,7 +55,8 @@ def _key(args: tuple, kwargs: dict) -> tuple[list[Any], Any]:
             signature.append((type(a), a.shape, a.strides, a.dtype, x.requires_grad))
         else:
             flat = list(args)
-            return flat, (len(args), tuple(signature), _aliases(flat), is_grad_enabled())
+            aliases = _aliases(flat) if len(flat) > 1 else None
+            return flat, (len(args), tuple(signature), aliases, _mode.enabled)
     flat = []
     structure = _flatten((args, kwargs), flat)
     described = tuple(_signature(x) for x in flat)
@@ -76,33 +77,49 @@ def _aliases(flat: list[Any]) -> tuple[int, ...] | None:
 class _Guard:
     """What a replay assumes beyond the arguments' shapes: the tensors it reads from outside
     keep their array's kind, shape, layout and dtype and whether they require grad;
-    modules keep their training flag; optimisers keep their parameters."""
+    modules keep their training flag; optimisers keep their parameters, in their groups.
+    Checked before every replay by one straight-line function written for this tape."""
 
     def __init__(self, recorder: Recorder):
-        self.tensors = [
-            (t, type(t._data), t._data.shape, t._data.strides, t._data.dtype, t.requires_grad)
-            for t in recorder.externals.values()
-        ]
-        self.modules = [(m, m.training) for m in recorder.modules.values()]
-        self.optimizers = [(o, _parameters(o)) for o in recorder.optimizers.values()]
+        objects: dict[str, Any] = {}
+        lines = ["def holds():"]
 
-    def holds(self) -> bool:
-        for t, kind, shape, strides, dtype, requires in self.tensors:
+        def name(value: Any, hint: str) -> str:
+            key = f"{hint}{len(objects)}"
+            objects[key] = value
+            return key
+
+        for t in recorder.externals.values():
             a = t._data
-            if type(a) is not kind or a.shape != shape or a.strides != strides:
-                return False
-            if a.dtype != dtype:
-                return False
-            if t.requires_grad is not requires:
-                return False
-        for m, training in self.modules:
-            if m.training is not training:
-                return False
-        return all(_parameters(o) == ids for o, ids in self.optimizers)
-
-
-def _parameters(optimizer: Any) -> list[int]:
-    return [id(p) for group in optimizer.param_groups for p in group["params"]]
+            tensor, kind, shape = name(t, "t"), name(type(a), "kind"), name(a.shape, "shape")
+            strides, dtype = name(a.strides, "strides"), name(a.dtype, "dtype")
+            lines += [
+                f"    a = {tensor}._data",
+                f"    if type(a) is not {kind} or a.shape != {shape} or a.strides != {strides}:",
+                "        return False",
+                f"    if a.dtype is not {dtype} and a.dtype != {dtype}:",
+                "        return False",
+                f"    if {tensor}.requires_grad is not {t.requires_grad}:",
+                "        return False",
+            ]
+        for m in recorder.modules.values():
+            module = name(m, "m")
+            lines += [f"    if {module}.training is not {m.training}:", "        return False"]
+        for o in recorder.optimizers.values():
+            groups = f"{name(o, 'o')}.param_groups"
+            lines += [f"    if len({groups}) != {len(o.param_groups)}:", "        return False"]
+            for k, group in enumerate(o.param_groups):
+                params = group["params"]
+                same = " and ".join(f"ps[{j}] is {name(p, 'p')}" for j, p in enumerate(params))
+                lines += [
+                    f"    ps = {groups}[{k}]['params']",
+                    f"    if len(ps) != {len(params)} or not ({same or 'True'}):",
+                    "        return False",
+                ]
+        lines.append("    return True")
+        self.source = "\n".join(lines) + "\n"
+        exec(compile(self.source, "<gradgate capture guard>", "exec"), objects)  # noqa: S102
+        self.holds: Callable[[], bool] = objects["holds"]
 
 
 class Captured:
@@ -117,7 +134,7 @@ class Captured:
         self.max_captures = max_captures
         self.captures = 0  # how many times the function was captured (run eagerly, recorded)
         self.replays = 0
-        self._tapes: OrderedDict[Any, tuple[Any, _Guard]] = OrderedDict()
+        self._tapes: OrderedDict[Any, tuple[Any, Callable[[], bool]]] = OrderedDict()
         self._lock = threading.Lock()
         functools.update_wrapper(self, fn)
 
@@ -129,11 +146,14 @@ class Captured:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         flat, key = _key(args, kwargs)
         entry = self._tapes.get(key)
-        if entry is not None and entry[1].holds():
-            self._tapes.move_to_end(key)
-            self.replays += 1
-            with self._lock:  # a tape's buffers serve one replay at a time
-                return entry[0](flat)
+        if entry is not None:
+            replay, holds = entry
+            if holds():
+                if len(self._tapes) > 1:
+                    self._tapes.move_to_end(key)
+                self.replays += 1
+                with self._lock:  # a tape's buffers serve one replay at a time
+                    return replay(flat)
         return self._capture(key, args, kwargs, flat)
 
     def _capture(self, key: Any, args: tuple, kwargs: dict, flat: list[Any]) -> Any:
@@ -152,7 +172,7 @@ class Captured:
             state.uninstall(previous)
         replay = recorder.tape.compile(code, uses)
         self.captures += 1
-        self._tapes[key] = (replay, _Guard(recorder))
+        self._tapes[key] = (replay, _Guard(recorder).holds)
         self._tapes.move_to_end(key)
         while len(self._tapes) > self.max_captures:
             self._tapes.popitem(last=False)
