@@ -99,12 +99,13 @@ class _Guard:
                 "        return False",
                 f"    if a.dtype is not {dtype} and a.dtype != {dtype}:",
                 "        return False",
-                f"    if {tensor}.requires_grad is not {t.requires_grad}:",
+                f"    if {tensor}.requires_grad is not {name(t.requires_grad, 'flag')}:",
                 "        return False",
             ]
         for m in recorder.modules.values():
             module = name(m, "m")
-            lines += [f"    if {module}.training is not {m.training}:", "        return False"]
+            training = name(m.training, "flag")
+            lines += [f"    if {module}.training is not {training}:", "        return False"]
         for o in recorder.optimizers.values():
             groups = f"{name(o, 'o')}.param_groups"
             lines += [f"    if len({groups}) != {len(o.param_groups)}:", "        return False"]
