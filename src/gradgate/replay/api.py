@@ -16,6 +16,7 @@ from ..tensor import Tensor
 from . import state
 from .recorder import Recorder
 from .state import CaptureError
+from .tape import compiled
 
 
 def _flatten(x: Any, flat: list[Any]) -> Any:
@@ -119,7 +120,7 @@ class _Guard:
                 ]
         lines.append("    return True")
         self.source = "\n".join(lines) + "\n"
-        exec(compile(self.source, "<gradgate capture guard>", "exec"), objects)  # noqa: S102
+        exec(compiled(self.source), objects)  # noqa: S102
         self.holds: Callable[[], bool] = objects["holds"]
 
 

@@ -123,10 +123,25 @@ class Tape:
         source = "def replay(flat):\n" + "".join(f"    {line}\n" for line in body)
         source += f"    return {result}\n"
         namespace = dict(self.objects)
-        exec(compile(source, "<gradgate capture>", "exec"), namespace)  # noqa: S102
+        exec(compiled(source), namespace)  # noqa: S102
         replay: Callable[[Sequence[Any]], Any] = namespace["replay"]
         replay.source = source  # type: ignore[attr-defined]
         return replay
+
+
+_CODE: dict[str, Any] = {}  # source → its code object: a step captured again (a new shape,
+# a new model of the same layout) writes the same source, with other objects under its names
+# (the last, short batch of every epoch is captured again; so are guards)
+
+
+def compiled(source: str) -> Any:
+    """The code object of ``source`` (a tape's or a guard's function), compiled once."""
+    code = _CODE.get(source)
+    if code is None:
+        if len(_CODE) >= 64:
+            del _CODE[next(iter(_CODE))]
+        code = _CODE[source] = compile(source, "<gradgate capture>", "exec")
+    return code
 
 
 def _own_gradients(lines: list[Any], tags: dict[int, Any], keep: set[int]) -> list[Any]:
