@@ -580,6 +580,41 @@ def test_file_is_fsynced_before_it_replaces_the_target(
     assert load(checkpoint) == {"step": 8}
 
 
+def test_a_save_that_need_not_be_durable_skips_fsync_but_still_replaces_atomically(
+    checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    real_replace = os.replace
+
+    def replace(source: Any, target: Any) -> None:
+        events.append(f"replace {Path(source).name[:1]} {Path(target).name}")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", lambda descriptor: events.append("fsync"))
+    monkeypatch.setattr(os, "replace", replace)
+    save({"step": 9}, checkpoint, durable=False)
+    assert events == [f"replace . {checkpoint.name}"]  # from the hidden temporary file
+    monkeypatch.undo()
+    assert load(checkpoint) == {"step": 9}
+
+
+def test_training_fsyncs_its_last_checkpoint_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gradgate.training import TrainConfig, fit
+
+    calls: list[bool] = []
+    real_save = ggio.save
+
+    def save_spy(obj: Any, path: Any, *, durable: bool = True) -> None:
+        calls.append(durable)
+        real_save(obj, path, durable=durable)
+
+    monkeypatch.setattr(ggio, "save", save_spy)
+    fit(TrainConfig(epochs=3, out=str(tmp_path)), progress="none")
+    assert calls == [False, False, False, True]
+
+
 @pytest.mark.skipif(os.name != "posix", reason="umask and symbolic links are POSIX here")
 def test_permissions_follow_umask_and_symlinks_are_followed(tmp_path: Path) -> None:
     umask = os.umask(0o022)

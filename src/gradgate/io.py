@@ -50,7 +50,7 @@ class CheckpointError(ValueError):
 # save
 
 
-def save(obj: Any, path: str | os.PathLike[str]) -> None:
+def save(obj: Any, path: str | os.PathLike[str], *, durable: bool = True) -> None:
     """Write `obj` to the checkpoint file `path`, atomically.
 
     `obj` is a nested structure of dicts (str or int keys), lists, tuples, str, int, float,
@@ -61,8 +61,11 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
 
     The archive is written to a temporary file in the target's directory, flushed and
     fsynced, then renamed over `path`; a failure removes the temporary file and leaves any
-    previous checkpoint at `path` untouched. A symbolic link at `path` is followed. A file
-    replaced keeps its permissions (a checkpoint made private stays private); a new one gets
+    previous checkpoint at `path` untouched. ``durable=False`` skips the two fsyncs (of the
+    file and of its directory): the write is still atomic for the process (a crash leaves
+    the old file or the new one), but a power cut right after may lose it; training uses it
+    for the checkpoints of epochs within a run, whose last one is written durably. A symbolic
+    link at `path` is followed. A file replaced keeps its permissions (a checkpoint made private stays private); a new one gets
     the umask's, as `open` would give it.
     """
     encoder = _Encoder()
@@ -80,13 +83,15 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
         with os.fdopen(descriptor, "wb") as stream:
             _write_archive(stream, manifest_bytes, encoder.arrays)
             stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                os.fsync(stream.fileno())
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    _fsync_directory(directory)
+    if durable:
+        _fsync_directory(directory)
 
 
 class _Encoder:

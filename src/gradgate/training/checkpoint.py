@@ -47,8 +47,11 @@ def write_checkpoint(
     optimizer: optim.Optimizer,
     position: Position,
     history: dict[str, list[float]],
+    *,
+    durable: bool = True,
 ) -> None:
-    """Everything needed to evaluate the model, or to continue the run exactly."""
+    """Everything needed to evaluate the model, or to continue the run exactly
+    (``durable``: see :func:`gradgate.io.save`)."""
     standardizer = problem.standardizer
     checkpoint = {
         "format": CHECKPOINT_FORMAT,
@@ -66,7 +69,7 @@ def write_checkpoint(
             "standardizer": standardizer.state_dict() if standardizer is not None else None,
         },
     }
-    gio.save(checkpoint, path)
+    gio.save(checkpoint, path, durable=durable)
 
 
 def restore(

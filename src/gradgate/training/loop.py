@@ -315,7 +315,7 @@ class _Run:
             epoch=position.epoch + 1, examples=position.examples, seconds=position.seconds,
             loader=self.loader.state_dict(),
         )  # fmt: skip
-        self.save_checkpoint()
+        self.save_checkpoint(durable=False)  # the run's last one is written durably
         return {**metrics, "epochs": self.config.epochs}
 
     def _tick(self) -> None:
@@ -326,15 +326,16 @@ class _Run:
 
     # --- files ----------------------------------------------------------------------------
 
-    def save_checkpoint(self) -> str | None:
-        """Write the checkpoint and metrics.csv into ``config.out``; the checkpoint's path."""
+    def save_checkpoint(self, durable: bool = True) -> str | None:
+        """Write the checkpoint and metrics.csv into ``config.out``; the checkpoint's path.
+        ``durable=False`` (an epoch's within the run) skips fsync: see gradgate.io.save."""
         if self.config.out is None:
             return None
         self._tick()
         self.position.random = copy.deepcopy(dict(self.random.bit_generator.state))
         path = os.path.join(self.config.out, CHECKPOINT_FILE)
         write_checkpoint(path, self.config, self.problem, self.model, self.optimizer,
-                         self.position, self.history)  # fmt: skip
+                         self.position, self.history, durable=durable)  # fmt: skip
         write_metrics_csv(self.history, os.path.join(self.config.out, METRICS_FILE))
         return path
 
