@@ -65,8 +65,8 @@ def save(obj: Any, path: str | os.PathLike[str], *, durable: bool = True) -> Non
     file and of its directory): the write is still atomic for the process (a crash leaves
     the old file or the new one), but a power cut right after may lose it; training uses it
     for the checkpoints of epochs within a run, whose last one is written durably. A symbolic
-    link at `path` is followed. A file replaced keeps its permissions (a checkpoint made private stays private); a new one gets
-    the umask's, as `open` would give it.
+    link at `path` is followed. A file replaced keeps its permissions (a checkpoint made
+    private stays private); a new one gets the umask's, as `open` would give it.
     """
     encoder = _Encoder()
     root = encoder.encode(obj, "")
