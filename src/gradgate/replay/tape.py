@@ -77,12 +77,45 @@ class Tape:
                 escaping.update(uses)  # a view, or a call that may return its input
         return escaping
 
-    def _with_buffer(self, line: Any, escaping: set[int]) -> str:
-        code, _, defines, _, _, fresh = line
-        if fresh is None or defines[0] in escaping:
-            return code.replace("@OUT@", "")
-        buffer = self.name(np.empty_like(fresh), "b")
-        return code.replace("@OUT@", f", out={buffer}")
+    def _buffers(self, lines: list[Any], escaping: set[int]) -> list[str | None]:
+        """For each line, the buffer its new array is written into (``out=``), or None.
+        Buffers are shared as registers are: a buffer is free again once the last line
+        that reads its array, or any view of it, has run, and a later result of the same
+        shape, dtype and layout takes it; so a replay touches about as much memory as an
+        eager step, whose allocator hands freed blocks out again, instead of one buffer per
+        result (the cache keeps them warm)."""
+        group: dict[int, int] = {}
+
+        def root(slot: int) -> int:
+            while group.get(slot, slot) != slot:
+                slot = group[slot]
+            return slot
+
+        for _, uses, defines, _, lowered, fresh in lines:
+            if lowered and fresh is None:  # a view, or a result that may be its input
+                for d in defines:
+                    for u in uses:
+                        ra, rb = root(d), root(u)
+                        if ra != rb:
+                            group[ra] = rb
+        end: dict[int, int] = {}
+        for k, (_, uses, defines, *_) in enumerate(lines):
+            for slot in (*uses, *defines):
+                end[root(slot)] = k
+        free: dict[tuple[Any, ...], list[str]] = {}
+        releases: dict[int, list[tuple[tuple[Any, ...], str]]] = {}
+        chosen: list[str | None] = []
+        for k, (_, _, defines, _, _, fresh) in enumerate(lines):
+            name = None
+            if fresh is not None and defines[0] not in escaping:
+                key = (fresh.shape, fresh.dtype.str, fresh.strides)
+                pool = free.get(key)
+                name = pool.pop() if pool else self.name(np.empty_like(fresh), "b")
+                releases.setdefault(end[root(defines[0])], []).append((key, name))
+            chosen.append(name)
+            for key, done in releases.pop(k, ()):
+                free.setdefault(key, []).append(done)
+        return chosen
 
     def constant(self, array: Any) -> int:
         slot = self.new()
@@ -113,8 +146,10 @@ class Tape:
             if s not in keep:
                 ends.setdefault(k, []).append(s)
         body = []
+        buffers = self._buffers(kept, escaping)
         for k, line in enumerate(kept):
-            code, defines = self._with_buffer(line, escaping), line[2]
+            out = "" if buffers[k] is None else f", out={buffers[k]}"
+            code, defines = line[0].replace("@OUT@", out), line[2]
             if defines and defines[0] in self.written and defines[0] in self.constants:
                 code += ".copy()"  # written in place by the step: each replay starts afresh
             body.append(code)
