@@ -692,3 +692,68 @@ def test_a_gradient_read_and_dropped_in_the_step_never_becomes_a_tensor():
     eager()
     captured()
     assert same(w1, w2) and w2.grad is None and captured.captures == 1
+
+
+def _sgd_pair(**options):
+    models = []
+    for _ in range(2):
+        gg.manual_seed(3)
+        model = nn.Sequential(nn.Linear(6, 5), nn.Sigmoid(), nn.Linear(5, 2))
+        models.append((model, gg.optim.SGD(model.parameters(), lr=0.3, **options)))
+    return models
+
+
+def _sgd_step(model, optimizer):
+    def step(x):
+        optimizer.zero_grad()
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        optimizer.step()
+        return loss.detach()
+
+    return step
+
+
+def test_plain_sgd_is_written_out_and_reads_its_learning_rate_at_each_replay():
+    (m1, o1), (m2, o2) = _sgd_pair()
+    eager, captured = _sgd_step(m1, o1), gg.capture(_sgd_step(m2, o2))
+    s1 = gg.optim.lr_scheduler.StepLR(o1, step_size=2, gamma=0.5)
+    s2 = gg.optim.lr_scheduler.StepLR(o2, step_size=2, gamma=0.5)
+    for _ in range(7):
+        x = gg.tensor(RNG.standard_normal((4, 6)).astype(np.float32))
+        assert same(eager(x), captured(x))
+        s1.step()
+        s2.step()
+    assert_same_parameters(m1, m2)
+    assert captured.captures == 1 and "param_groups[0]['lr']" in captured.source(x)
+    o1.param_groups[0]["momentum"] = o2.param_groups[0]["momentum"] = 0.9  # not plain now
+    for _ in range(3):
+        x = gg.tensor(RNG.standard_normal((4, 6)).astype(np.float32))
+        assert same(eager(x), captured(x))
+    assert_same_parameters(m1, m2)
+    assert captured.captures == 2 and "param_groups[0]['lr']" not in captured.source(x)
+
+
+def test_a_gradient_given_to_a_parameter_the_step_did_not_reach_raises_at_replay():
+    gg.manual_seed(4)
+    used, unused = nn.Linear(3, 2), nn.Linear(3, 2)
+    optimizer = gg.optim.SGD([*used.parameters(), *unused.parameters()], lr=0.1)
+
+    def step(x):
+        used(x).sum().backward()
+        optimizer.step()
+        for p in used.parameters():
+            p.grad = None
+
+    captured = gg.capture(step)
+    x = gg.tensor(RNG.standard_normal((2, 3)))
+    captured(x)
+    captured(x)
+    unused.weight.grad = gg.ones_like(unused.weight)
+    with pytest.raises(gg.CaptureError, match="which parameters have a gradient"):
+        captured(x)
+    # the refused replay changed no parameter
+    before = [p.numpy().copy() for p in used.parameters()]
+    with pytest.raises(gg.CaptureError):
+        captured(x)
+    assert all((p.numpy() == b).all() for p, b in zip(used.parameters(), before, strict=True))

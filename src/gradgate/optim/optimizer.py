@@ -24,6 +24,32 @@ from ..replay.state import replayed
 from ..tensor import Tensor
 
 
+def _lowered_zero_grad(optimizer: Optimizer, set_to_none: bool = True) -> list[Any] | None:
+    """For a capture: ``zero_grad()`` is ``p.grad = None`` for each parameter."""
+    if not set_to_none:
+        return None
+    return [("none", p) for group in optimizer.param_groups for p in group["params"]]
+
+
+def _lowered_step(optimizer: Optimizer, closure: Any = None) -> list[Any] | None:
+    """For a capture: a step whose every group updates by w ← w − lr · g (``plain``) is
+    that, for each parameter with a gradient now; else None (replayed whole)."""
+    if closure is not None or type(optimizer).step is not Optimizer.step:
+        return None
+    checks: list[Any] = []
+    updates: list[Any] = []
+    for k, group in enumerate(optimizer.param_groups):
+        if not optimizer.plain(group):
+            return None
+        checks.append(("plain", k))
+        for p in group["params"]:
+            if p._grad is None:
+                checks.append(("absent", p))  # checked before any parameter changes
+            else:
+                updates.append(("descend", p, k))
+    return checks + updates
+
+
 class Optimizer:
     """Base class: subclasses define ``update(p, g, state, group)`` for one parameter."""
 
@@ -57,14 +83,14 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: unknown options {sorted(unknown)}")
         self.param_groups.append({**self.defaults, **group, "params": params})
 
-    @replayed
+    @replayed(lowering=_lowered_zero_grad)
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad``: to None (the default), or to zeros in place."""
         for group in self.param_groups:
             for p in group["params"]:
                 p.zero_grad(set_to_none)
 
-    @replayed
+    @replayed(lowering=_lowered_step)
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; return ``closure()`` if given (it is
         called first, with gradients enabled, to recompute the loss)."""
@@ -97,6 +123,11 @@ class Optimizer:
     ) -> None:
         """Change the array ``p`` in place given its gradient ``g`` (not to be changed)."""
         raise NotImplementedError(f"{type(self).__name__} does not define update()")
+
+    def plain(self, group: dict[str, Any]) -> bool:
+        """Whether ``update`` is exactly ``p -= group["lr"] * g`` for this group's options
+        (then a captured step writes it as two NumPy calls, reading lr at each replay)."""
+        return False
 
     # --- saving and loading ---------------------------------------------------------------
 

@@ -53,6 +53,14 @@ class SGD(Optimizer):
         }
         super().__init__(params, defaults)
 
+    def plain(self, group: dict[str, Any]) -> bool:
+        return (
+            type(self).update is SGD.update
+            and group["momentum"] == 0
+            and group["weight_decay"] == 0
+            and not group["maximize"]
+        )
+
     def update(
         self, p: np.ndarray, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:

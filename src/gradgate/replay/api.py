@@ -78,7 +78,8 @@ def _aliases(flat: list[Any]) -> tuple[int, ...] | None:
 class _Guard:
     """What a replay assumes beyond the arguments' shapes: the tensors it reads from outside
     keep their array's kind, shape, layout and dtype and whether they require grad;
-    modules keep their training flag; optimisers keep their parameters, in their groups.
+    modules keep their training flag; optimisers keep their parameters, in their groups, and
+    a group whose update the tape writes out keeps that update.
     Checked before every replay by one straight-line function written for this tape."""
 
     def __init__(self, recorder: Recorder):
@@ -118,6 +119,11 @@ class _Guard:
                     f"    if len(ps) != {len(params)} or not ({same or 'True'}):",
                     "        return False",
                 ]
+        for o, groups in recorder.plain.values():
+            optimizer = name(o, "o")
+            for k in sorted(groups):
+                group = f"{optimizer}.param_groups[{k}]"
+                lines += [f"    if not {optimizer}.plain({group}):", "        return False"]
         lines.append("    return True")
         self.source = "\n".join(lines) + "\n"
         exec(compiled(self.source), objects)  # noqa: S102

@@ -58,6 +58,7 @@ class Recorder(Observer):
         self.externals: dict[int, Tensor] = {}  # tensors from before the call it reads
         self.modules: dict[int, Any] = {}
         self.optimizers: dict[int, Any] = {}
+        self.plain: dict[int, tuple[Any, set[int]]] = {}  # optimiser → groups written lowered
         self.internal_grads: dict[int, int] = {}  # id(tensor of the step) → its .grad's slot
         self.saved_traced: dict[int, Any] = {}  # id(node) → what its lowered forward saved
         self.rebuilt: dict[int, str] = {}  # id(node) → the slot of its gate, made per replay
@@ -233,7 +234,7 @@ class Recorder(Observer):
 
     # --- library calls made whole -----------------------------------------------------------
 
-    def call(self, function: Any, args: tuple, kwargs: dict) -> Any:
+    def call(self, function: Any, args: tuple, kwargs: dict, lowering: Any = None) -> Any:
         owner = args[0] if args else None
         if hasattr(owner, "param_groups"):
             if kwargs.get("closure") is not None or (len(args) > 1 and args[1] is not None):
@@ -242,13 +243,19 @@ class Recorder(Observer):
                     "itself; capture the closure's work instead"
                 )
             self.optimizers.setdefault(id(owner), owner)
-        code_args, uses = self.value(list(args))
-        code_kwargs, kw_uses = self.value(dict(kwargs))
+        plan = None if lowering is None else lowering(*args, **kwargs)
+        if plan is not None:
+            self.lowered_call(owner, plan)
+        else:
+            code_args, uses = self.value(list(args))
+            code_kwargs, kw_uses = self.value(dict(kwargs))
         self.paused = True
         try:
             result = function(*args, **kwargs)
         finally:
             self.paused = False
+        if plan is not None:
+            return result
         if isinstance(result, (bool, int, float, np.generic)):
             raise CaptureError(
                 f"capture: {function.__qualname__} gives a number computed from tensors' "
@@ -264,6 +271,40 @@ class Recorder(Observer):
         )
         self._outputs(result, f"v{slot}", slot)
         return result
+
+    def lowered_call(self, owner: Any, plan: list[tuple[Any, ...]]) -> None:
+        """Write a library call as the array operations it makes, given as steps:
+        ``("none", p)``: ``p.grad = None``; ``("descend", p, k)``: p ← p − lr · p.grad with
+        the lr of ``owner.param_groups[k]`` read at each replay (as eager reads it), and
+        ``("plain", k)``: that group's update must stay that one (``owner.plain(group)``,
+        checked before each replay by the guard); ``("absent", p)``: p has no gradient now,
+        and a replay that finds one raises instead of skipping it."""
+        name = self.tape.name(owner, "o")
+        multiply, subtract = self.tape.name(np.multiply, "np"), self.tape.name(np.subtract, "np")
+        for step in plan:
+            kind, what = step[0], step[1]
+            if kind == "none":
+                self.set_grad(what, None)
+            elif kind == "plain":
+                self.plain.setdefault(id(owner), (owner, set()))[1].add(what)
+            elif kind == "absent":
+                p = self.name(what)
+                where = self.tape.name(f"which parameters have a gradient at {type(owner).__name__}.step")
+                self.tape.emit(f"if {p}._grad is not None: {self._other_way}({where})")
+            elif kind == "descend":
+                p, group = self.name(what), step[2]
+                grad = what._grad._data
+                g = self._define(grad, f"{p}._grad._data", tag=("read", p))
+                lr = f"{name}.param_groups[{group}]['lr']"
+                change = np.multiply(owner.param_groups[group]["lr"], grad)
+                s = self.tape.new()
+                self.tape.emit(
+                    f"v{s} = {multiply}({lr}, v{g}@OUT@)", (g,), (s,), True, True, change
+                )
+                write = f"{subtract}({p}._data, v{s}, out={p}._data)"
+                self.tape.emit(f"{self._bump}({p}._version); {write}", (s,), lowered=True)
+            else:
+                raise ValueError(f"capture: unknown lowered step {kind!r}")
 
     def _outputs(self, result: Any, expression: str, uses: int) -> None:
         if isinstance(result, Tensor):

@@ -52,21 +52,27 @@ def uninstall(previous: Any) -> None:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def replayed(function: F) -> F:
+def replayed(function: F | None = None, *, lowering: Callable[..., Any] | None = None) -> Any:
     """Mark a library function that a replay calls again as a whole (an optimiser's step, a
     scheduler's step, a random draw): while a capture records, the call is noted with its
     arguments and run with recording paused; a replay calls it again, with the arrays of
-    that replay where an argument is a tensor computed in the step."""
+    that replay where an argument is a tensor computed in the step.
+
+    ``lowering(*args, **kwargs)``, if given, is asked first (before the call runs) how the
+    call can be written as a few array operations instead: a list of steps the recorder
+    knows (see ``Recorder.lowered_call``), or None to replay the call whole."""
+    if function is None:
+        return functools.partial(replayed, lowering=lowering)
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if ACTIVE[0]:
             r = recorder()
             if r is not None:
-                return r.call(function, args, kwargs)
+                return r.call(function, args, kwargs, lowering)
         return function(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def checked(function: Callable[..., Any], *args: Any) -> Any:
