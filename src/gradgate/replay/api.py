@@ -119,10 +119,10 @@ class _Guard:
                     f"    if len(ps) != {len(params)} or not ({same or 'True'}):",
                     "        return False",
                 ]
-        for o, groups in recorder.plain.values():
+        for o, plain in recorder.plain.values():
             optimizer = name(o, "o")
-            for k in sorted(groups):
-                group = f"{optimizer}.param_groups[{k}]"
+            for index in sorted(plain):
+                group = f"{optimizer}.param_groups[{index}]"
                 lines += [f"    if not {optimizer}.plain({group}):", "        return False"]
         lines.append("    return True")
         self.source = "\n".join(lines) + "\n"

@@ -289,7 +289,8 @@ class Recorder(Observer):
                 self.plain.setdefault(id(owner), (owner, set()))[1].add(what)
             elif kind == "absent":
                 p = self.name(what)
-                where = self.tape.name(f"which parameters have a gradient at {type(owner).__name__}.step")
+                at = f"{type(owner).__name__}.step"
+                where = self.tape.name(f"which parameters have a gradient at {at}")
                 self.tape.emit(f"if {p}._grad is not None: {self._other_way}({where})")
             elif kind == "descend":
                 p, group = self.name(what), step[2]
