@@ -305,7 +305,7 @@ class Recorder(Observer):
                 write = f"{subtract}({p}._data, v{s}, out={p}._data)"
                 self.tape.emit(f"{self._bump}({p}._version); {write}", (s,), lowered=True)
             else:
-                raise ValueError(f"capture: unknown lowered step {kind!r}")
+                raise KeyError(kind)  # a lowering named a step this recorder does not know
 
     def _outputs(self, result: Any, expression: str, uses: int) -> None:
         if isinstance(result, Tensor):
