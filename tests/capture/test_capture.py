@@ -757,3 +757,14 @@ def test_a_gradient_given_to_a_parameter_the_step_did_not_reach_raises_at_replay
     with pytest.raises(gg.CaptureError):
         captured(x)
     assert all((p.numpy() == b).all() for p, b in zip(used.parameters(), before, strict=True))
+
+
+def test_a_numpy_scalar_learning_rate_is_stepped_whole_as_eagerly():
+    (m1, o1), (m2, o2) = _sgd_pair()
+    o1.param_groups[0]["lr"] = o2.param_groups[0]["lr"] = np.float64(0.3)
+    eager, captured = _sgd_step(m1, o1), gg.capture(_sgd_step(m2, o2))
+    for _ in range(3):
+        x = gg.tensor(RNG.standard_normal((4, 6)).astype(np.float32))
+        assert same(eager(x), captured(x))
+    assert_same_parameters(m1, m2)
+    assert "param_groups[0]['lr']" not in captured.source(x)

@@ -56,6 +56,7 @@ class SGD(Optimizer):
     def plain(self, group: dict[str, Any]) -> bool:
         return (
             type(self).update is SGD.update
+            and type(group["lr"]) in (float, int)  # a NumPy scalar lr would promote otherwise
             and group["momentum"] == 0
             and group["weight_decay"] == 0
             and not group["maximize"]
