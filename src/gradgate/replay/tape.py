@@ -84,20 +84,11 @@ class Tape:
         shape, dtype and layout takes it; so a replay touches about as much memory as an
         eager step, whose allocator hands freed blocks out again, instead of one buffer per
         result (the cache keeps them warm)."""
-        group: dict[int, int] = {}
-
-        def root(slot: int) -> int:
-            while group.get(slot, slot) != slot:
-                slot = group[slot]
-            return slot
-
+        groups = _Groups()
         for _, uses, defines, _, lowered, fresh in lines:
             if lowered and fresh is None:  # a view, or a result that may be its input
-                for d in defines:
-                    for u in uses:
-                        ra, rb = root(d), root(u)
-                        if ra != rb:
-                            group[ra] = rb
+                groups.join(defines, uses)
+        root = groups.root
         end: dict[int, int] = {}
         for k, (_, uses, defines, *_) in enumerate(lines):
             for slot in (*uses, *defines):
@@ -255,6 +246,27 @@ def _unit_seeds(lines: list[Any], tags: dict[int, Any], names: dict[int, str]) -
     return out
 
 
+class _Groups:
+    """Slots that may share memory (a view and its base, a result that may be its input),
+    as disjoint sets: ``root(slot)`` names a slot's group."""
+
+    def __init__(self) -> None:
+        self._parent: dict[int, int] = {}
+
+    def root(self, slot: int) -> int:
+        parent = self._parent
+        while parent.get(slot, slot) != slot:
+            slot = parent[slot]
+        return slot
+
+    def join(self, slots: Sequence[int], others: Sequence[int]) -> None:
+        for a in slots:
+            for b in others:
+                ra, rb = self.root(a), self.root(b)
+                if ra != rb:
+                    self._parent[ra] = rb
+
+
 def _shared(lines: list[Any]) -> list[Any]:
     """A ufunc call made a second time on the same slots, with nothing written into them
     in between, becomes the first call's result (a rule's vjp recomputing its forward's
@@ -263,18 +275,8 @@ def _shared(lines: list[Any]) -> list[Any]:
     every call that read it or made it. Any line that is not a NumPy call may write
     anywhere: it forgets them all."""
     seen: dict[str, int] = {}
-    group: dict[int, int] = {}  # slot → a slot of its group of slots that may share memory
-
-    def root(slot: int) -> int:
-        while group.get(slot, slot) != slot:
-            slot = group[slot]
-        return slot
-
-    def join(a: int, b: int) -> None:
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            group[ra] = rb
-
+    groups = _Groups()
+    root = groups.root
     out = []
     for line in lines:
         code, uses, defines, pure, lowered, fresh = line
@@ -293,14 +295,12 @@ def _shared(lines: list[Any]) -> list[Any]:
             expression = code[len(f"v{defines[0]} = ") :]
             first = seen.get(expression)
             if first is not None:
-                join(defines[0], first)
+                groups.join(defines, (first,))
                 out.append((f"v{defines[0]} = v{first}", (first,), defines, pure, True, None))
                 continue
             seen[expression] = defines[0]
         else:  # a view, or a call that may return its input: its result may be its input
-            for d in defines:
-                for u in uses:
-                    join(d, u)
+            groups.join(defines, uses)
         out.append(line)
     return out
 
